@@ -1,0 +1,179 @@
+"""The `certhook` command: serve, worker, check, preview, orders, retry."""
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+from dataclasses import asdict
+from pathlib import Path
+
+import click
+
+from .context import Certhook, build, rules_for
+from .rules import RulesError, evaluate
+from .settings import Settings, SettingsError, load_settings
+
+config_option = click.option(
+    "--config", "config", type=click.Path(dir_okay=False), default=None,
+    help="certhook.yaml (default: $CERTHOOK_CONFIG, else ./certhook.yaml)")
+
+
+def _settings(config: str | None) -> Settings:
+    try:
+        return load_settings(config)
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _context(config: str | None) -> Certhook:
+    try:
+        return build(_settings(config))
+    except RulesError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group()
+def main() -> None:
+    """certhook: impact certificates for paid orders, exactly once."""
+
+
+@main.command()
+@config_option
+def check(config: str | None) -> None:
+    """Validate the settings and every rules file."""
+    try:
+        settings = load_settings(config)
+        rules_for(settings)
+    except (SettingsError, RulesError) as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    click.echo("ok")
+
+
+@main.command()
+@config_option
+@click.option("--bind", default="127.0.0.1:8000", show_default=True, help="HOST:PORT")
+@click.option("--web-workers", default=2, show_default=True, help="web processes")
+def serve(config: str | None, bind: str, web_workers: int) -> None:
+    """The web server and the background workers, in one command."""
+    from . import create_app
+    from .server import Server
+
+    ch = _context(config)
+    ch.db.upgrade()
+    ch.db.dispose()
+    path = str(ch.settings.path)
+    Server(lambda: create_app(path), {"bind": bind, "workers": web_workers}).run()
+
+
+@main.command()
+@config_option
+def worker(config: str | None) -> None:
+    """Only the background workers (for more machines or processes)."""
+    import logging
+
+    from .jobs.worker import Worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    jobs = Worker(_context(config))
+    stopped = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stopped.set())
+    jobs.start()
+    stopped.wait()
+    jobs.stop(wait=True)
+
+
+@main.command()
+@config_option
+@click.option("--shop", "shop_id", required=True, help="the shop's id in certhook.yaml")
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+@click.argument("order_file", type=click.Path(exists=True, dir_okay=False))
+def preview(config: str | None, shop_id: str, as_json: bool, order_file: str) -> None:
+    """What ORDER_FILE (a webhook payload) would issue. Nothing is issued."""
+    from .issuance import certificate_fields, external_unique_id
+    from .orders import PayloadError
+    from .platforms import shopify
+
+    ch = _context(config)
+    shop = ch.shop(shop_id)
+    if shop is None:
+        raise click.ClickException(f"no shop {shop_id!r} in {ch.settings.path}")
+    try:
+        payload = json.loads(Path(order_file).read_text(encoding="utf-8"))
+        if not isinstance(payload, dict):
+            raise PayloadError("the file is not a JSON object")
+        order = shopify.normalize(shop.id, payload)
+    except (ValueError, PayloadError) as exc:
+        raise click.ClickException(f"{order_file}: {exc}") from None
+    result = evaluate(ch.rules[shop.id], order)
+    certs = []
+    for alloc in result.allocations:
+        item = _Item(alloc.allocation_id, alloc.impact_qty,
+                     external_unique_id(shop.id, order.order_id, alloc.allocation_id))
+        certs.append(certificate_fields(order, item))
+    if as_json:
+        click.echo(json.dumps({"order_id": order.order_id, "test": order.test,
+                               **asdict(result), "certificates": certs}, indent=2))
+        return
+    click.echo(f"order {order.order_name} ({order.order_id}) for shop {shop.id}")
+    if order.test:
+        click.echo("  a test order: certhook ignores it and issues nothing")
+    for fired in result.fired:
+        click.echo(f"  rule {fired.rule!r}: {fired.impact_qty} for allocation "
+                   f"{fired.allocation_id} ({len(fired.line_item_ids)} line item(s))")
+    for alloc in result.allocations:
+        click.echo(f"  allocation {alloc.allocation_id}: impact_qty {alloc.impact_qty}")
+    for cert in certs:
+        click.echo(f"  certificate: {json.dumps(cert, ensure_ascii=False)}")
+    if not result.allocations:
+        click.echo(f"  nothing to issue: {result.reason}")
+    if shop.shadow:
+        click.echo("  (the shop is in shadow mode: it records this and issues nothing)")
+
+
+class _Item:
+    def __init__(self, allocation_id: int, impact_qty: int, external_unique_id: str):
+        self.allocation_id = allocation_id
+        self.impact_qty = impact_qty
+        self.external_unique_id = external_unique_id
+
+
+@main.command()
+@config_option
+@click.option("--shop", "shop_id", default=None)
+@click.option("--status", default=None,
+              type=click.Choice(["pending", "done", "skipped", "failed"]))
+@click.option("--limit", default=50, show_default=True)
+def orders(config: str | None, shop_id: str | None, status: str | None, limit: int) -> None:
+    """The orders table, newest first."""
+    from .store import list_orders
+
+    ch = _context(config)
+    with ch.db.read() as conn:
+        rows, total = list_orders(conn, shop_id, status, None, 1, limit)
+    header = f"{'SHOP':<12} {'ORDER':<22} {'NAME':<10} {'STATUS':<8} {'CERTS':<6} {'WRITEBACK':<9} NOTE"
+    click.echo(header)
+    for row, items in rows:
+        issued = sum(1 for i in items if i.status == "issued")
+        note = row.reason or row.writeback_error or next((i.error for i in items if i.error), "")
+        click.echo(f"{row.shop:<12} {row.order_id:<22} {row.order_name:<10} {row.status:<8} "
+                   f"{f'{issued}/{len(items)}':<6} {row.writeback_status or '-':<9} {note or ''}")
+    click.echo(f"{len(rows)} of {total} order(s)")
+
+
+@main.command()
+@config_option
+@click.argument("shop_id")
+@click.argument("order_id")
+def retry(config: str | None, shop_id: str, order_id: str) -> None:
+    """Retry what failed on one order."""
+    from .store import retry_order
+
+    retried = retry_order(_context(config), shop_id, order_id)
+    if retried is None:
+        raise click.ClickException(f"no order {order_id} for shop {shop_id}")
+    click.echo(f"queued {retried} item(s) again")
+
+

@@ -1,0 +1,196 @@
+"""From a recorded order to issued certificates, each exactly once.
+
+The order job turns the order into certificate items (one per allocation), each with an
+external_unique_id stored before any call. The certificate job issues one item: it counts the
+POST in the database before sending it, and whenever a POST may have been sent before, it asks
+Dots.eco for that id first and adopts what exists.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import asdict
+from typing import Any
+
+from sqlalchemy import Connection, func, select, update
+
+from .context import Certhook
+from .issuers.dots import AlreadyExists, Certificate, valid_email
+from .issuers.errors import ApiError, AuthError, RateLimited, Rejected, Transient
+from .jobs.queue import Job
+from .jobs.retry import next_delay
+from .models import (
+    ItemStatus,
+    JobKind,
+    OrderStatus,
+    WritebackStatus,
+    certificates,
+    orders,
+)
+from .orders import Order
+from .rules import evaluate
+from .store import refresh_status
+
+log = logging.getLogger(__name__)
+
+
+def external_unique_id(shop: str, order_id: str, allocation_id: int) -> str:
+    """Derived only from (shop, order, allocation): the same on every try, at most 255 chars."""
+    eid = f"certhook_{shop}_{order_id}_{allocation_id}"
+    if len(eid) <= 255:
+        return eid
+    digest = hashlib.sha256(eid.encode()).hexdigest()
+    return f"certhook_{shop[:100]}_{digest}"
+
+
+def _lock_order(conn: Connection, order_pk: int) -> Any:
+    return conn.execute(select(orders).where(orders.c.id == order_pk).with_for_update()).one()
+
+
+def run_order_job(ch: Certhook, job: Job) -> None:
+    """Evaluate the rules and create the order's certificate items (or skip it)."""
+    order_pk, now = int(job.ref), ch.now()
+    with ch.db.write() as conn:
+        ch.queue.still_ours(conn, job)
+        row = _lock_order(conn, order_pk)
+        has_items = conn.execute(select(func.count()).select_from(certificates)
+                                 .where(certificates.c.order_pk == order_pk)).scalar_one()
+        if row.status != OrderStatus.PENDING or row.evaluation_json is not None or has_items:
+            ch.queue.done(conn, job, now)
+            return
+        shop = ch.shop(row.shop)
+        if shop is None:
+            conn.execute(update(orders).where(orders.c.id == order_pk).values(
+                status=OrderStatus.FAILED, updated_at=now,
+                reason=f"shop {row.shop!r} is not in the settings any more"))
+            ch.queue.done(conn, job, now)
+            return
+        order = Order.from_json(row.order_json)
+        result = evaluate(ch.rules[shop.id], order)
+        values: dict[str, Any] = {
+            "evaluation_json": json.dumps(asdict(result)), "shadow": shop.shadow, "updated_at": now}
+        if not result.allocations:
+            values.update(status=OrderStatus.SKIPPED, reason=result.reason)
+        elif shop.shadow:
+            earned = ", ".join(f"{a.impact_qty} × allocation {a.allocation_id}"
+                               for a in result.allocations)
+            values.update(status=OrderStatus.SKIPPED,
+                          reason=f"shadow mode: would issue {earned}")
+        conn.execute(update(orders).where(orders.c.id == order_pk).values(**values))
+        if "status" not in values:
+            for alloc in result.allocations:
+                item_pk = conn.execute(certificates.insert().values(
+                    order_pk=order_pk, kind="certificate", issuer="dots",
+                    allocation_id=alloc.allocation_id, impact_qty=alloc.impact_qty,
+                    rules=json.dumps(alloc.rules, ensure_ascii=False),
+                    external_unique_id=external_unique_id(shop.id, order.order_id,
+                                                          alloc.allocation_id),
+                    status=ItemStatus.PENDING, posts=0, created_at=now, updated_at=now,
+                ).returning(certificates.c.id)).scalar_one()
+                ch.queue.enqueue(conn, JobKind.CERTIFICATE, str(item_pk), now)
+        ch.queue.done(conn, job, now)
+    log.info("order %s/%s evaluated: %d allocation(s)", row.shop, row.order_id,
+             len(result.allocations))
+
+
+def certificate_fields(order: Order, item: Any) -> dict[str, Any]:
+    """The certificate/add body for one item, within the reference's limits."""
+    fields: dict[str, Any] = {
+        "external_unique_id": item.external_unique_id,
+        "impact_qty": item.impact_qty,
+        "allocation_id": item.allocation_id,
+        # A guest has no customer id: the email names them, else the order does.
+        "remote_user_id": (order.customer_id or order.email
+                           or f"{order.shop}-order-{order.order_id}")[:191],
+        "certificate_info": order.order_id[:255],
+    }
+    if order.customer_name.strip():
+        fields["name_on_certificate"] = order.customer_name.strip()[:255]
+    if order.email and valid_email(order.email):
+        fields["remote_user_email"] = order.email
+    if order.currency:
+        fields["currency"] = order.currency[:255]
+    return fields
+
+
+def _issue(ch: Certhook, job: Job, order: Order, item: Any) -> Certificate:
+    """Adopt what Dots.eco already has for this id, or POST once (counted before sending)."""
+    if item.posts > 0:
+        found = ch.dots.get_certificate(item.external_unique_id)
+        if found is not None:
+            return found
+    with ch.db.write() as conn:
+        ch.queue.still_ours(conn, job)
+        conn.execute(update(certificates).where(certificates.c.id == item.id)
+                     .values(posts=certificates.c.posts + 1, updated_at=ch.now()))
+    try:
+        return ch.dots.add_certificate(certificate_fields(order, item))
+    except AlreadyExists:
+        found = ch.dots.get_certificate(item.external_unique_id)
+        if found is None:
+            raise Transient("Dots.eco: the certificate exists but can't be looked up yet") from None
+        return found
+
+
+def run_certificate_job(ch: Certhook, job: Job) -> None:
+    item_pk = int(job.ref)
+    with ch.db.read() as conn:
+        item = conn.execute(select(certificates).where(certificates.c.id == item_pk)).one()
+        order_row = conn.execute(select(orders).where(orders.c.id == item.order_pk)).one()
+    if item.status != ItemStatus.PENDING:
+        with ch.db.write() as conn:
+            ch.queue.done(conn, job, ch.now())
+        return
+    try:
+        cert = _issue(ch, job, Order.from_json(order_row.order_json), item)
+    except ApiError as exc:
+        _settle_error(ch, job, item, exc)
+        return
+    now = ch.now()
+    with ch.db.write() as conn:
+        ch.queue.still_ours(conn, job)
+        _lock_order(conn, item.order_pk)  # so two last items can't both miss the write-back
+        conn.execute(update(certificates).where(
+            certificates.c.id == item_pk, certificates.c.status == ItemStatus.PENDING
+        ).values(status=ItemStatus.ISSUED, error=None, updated_at=now, **asdict(cert)))
+        waiting = conn.execute(select(func.count()).select_from(certificates).where(
+            certificates.c.order_pk == item.order_pk,
+            certificates.c.status != ItemStatus.ISSUED)).scalar_one()
+        if waiting == 0:
+            conn.execute(update(orders).where(orders.c.id == item.order_pk).values(
+                writeback_status=WritebackStatus.PENDING, writeback_error=None))
+            ch.queue.enqueue(conn, JobKind.WRITEBACK, str(item.order_pk), now)
+        refresh_status(ch, conn, item.order_pk)
+        ch.queue.done(conn, job, now)
+    log.info("certificate %s issued for order %s/%s", cert.certificate_id, order_row.shop,
+             order_row.order_id)
+
+
+def _settle_error(ch: Certhook, job: Job, item: Any, exc: ApiError) -> None:
+    """Record why the item isn't issued; retry it later or fail it."""
+    s, now = ch.settings, ch.now()
+    message = exc.message
+    with ch.db.write() as conn:
+        if isinstance(exc, RateLimited):
+            # Out of balance: wait for the merchant to top up; it costs no attempt.
+            ch.queue.retry(conn, job, now, s.retry_max_seconds, message, counts=False)
+            failed = False
+        elif isinstance(exc, Transient):
+            delay = next_delay(job.attempts + 1, s.retry_base_seconds, s.retry_max_seconds,
+                               s.max_attempts)
+            failed = delay is None
+            if failed:
+                ch.queue.fail(conn, job, now, message)
+            else:
+                ch.queue.retry(conn, job, now, delay, message)
+        else:
+            assert isinstance(exc, (Rejected, AuthError))
+            ch.queue.fail(conn, job, now, message)
+            failed = True
+        conn.execute(update(certificates).where(
+            certificates.c.id == item.id, certificates.c.status == ItemStatus.PENDING
+        ).values(error=message, updated_at=now,
+                 **({"status": ItemStatus.FAILED} if failed else {})))
+        refresh_status(ch, conn, item.order_pk)
+    log.warning("certificate item %s: %s%s", item.id, message, " (failed)" if failed else "")

@@ -1,0 +1,108 @@
+"""A job queue in the database: claimed with a lease, every transition guarded."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, and_, or_, select, update
+
+from ..db import Database
+from ..models import JobKind, JobStatus, jobs
+
+
+class LeaseLost(Exception):
+    """Another worker took this job over (our lease ran out): drop what we were doing."""
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    kind: JobKind
+    ref: str
+    attempts: int
+    owner: str
+
+
+class Queue:
+    def __init__(self, db: Database, lease_seconds: float):
+        self.db = db
+        self.lease_seconds = lease_seconds
+
+    def enqueue(self, conn: Connection, kind: JobKind, ref: str, now: float,
+                run_at: float | None = None) -> None:
+        """Queue (kind, ref) once: a finished job is queued again, a waiting one runs now."""
+        when = now if run_at is None else run_at
+        inserted = conn.execute(
+            self.db.insert(jobs)
+            .values(kind=kind, ref=ref, status=JobStatus.QUEUED, run_at=when, attempts=0,
+                    created_at=now, updated_at=now)
+            .on_conflict_do_nothing(index_elements=["kind", "ref"])
+            .returning(jobs.c.id)  # psycopg's rowcount is -1 here; a returned row is certain
+        ).first()
+        if inserted is not None:
+            return
+        conn.execute(
+            update(jobs)
+            .where(jobs.c.kind == kind, jobs.c.ref == ref,
+                   jobs.c.status.in_([JobStatus.DONE, JobStatus.FAILED]))
+            .values(status=JobStatus.QUEUED, run_at=when, attempts=0, last_error=None,
+                    lease_owner=None, lease_expires=None, updated_at=now)
+        )
+        conn.execute(
+            update(jobs)
+            .where(jobs.c.kind == kind, jobs.c.ref == ref, jobs.c.status == JobStatus.QUEUED,
+                   jobs.c.run_at > when)
+            .values(run_at=when, updated_at=now)
+        )
+
+    def claim(self, owner: str, now: float) -> Job | None:
+        """Take the next due job, or one whose worker's lease ran out (it died)."""
+        with self.db.write() as conn:
+            row = conn.execute(
+                select(jobs.c.id, jobs.c.kind, jobs.c.ref, jobs.c.attempts)
+                .where(or_(
+                    and_(jobs.c.status == JobStatus.QUEUED, jobs.c.run_at <= now),
+                    and_(jobs.c.status == JobStatus.RUNNING, jobs.c.lease_expires < now),
+                ))
+                .order_by(jobs.c.run_at)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            ).first()
+            if row is None:
+                return None
+            conn.execute(
+                update(jobs).where(jobs.c.id == row.id).values(
+                    status=JobStatus.RUNNING, lease_owner=owner,
+                    lease_expires=now + self.lease_seconds, updated_at=now)
+            )
+        return Job(row.id, JobKind(row.kind), row.ref, row.attempts, owner)
+
+    def _settle(self, conn: Connection, job: Job, now: float, **values: object) -> None:
+        done = conn.execute(
+            update(jobs)
+            .where(jobs.c.id == job.id, jobs.c.status == JobStatus.RUNNING,
+                   jobs.c.lease_owner == job.owner)
+            .values(lease_owner=None, lease_expires=None, updated_at=now, **values)
+        ).rowcount
+        if not done:
+            raise LeaseLost(f"job {job.id} is no longer ours")
+
+    def still_ours(self, conn: Connection, job: Job) -> None:
+        owner = conn.execute(
+            select(jobs.c.lease_owner).where(jobs.c.id == job.id,
+                                             jobs.c.status == JobStatus.RUNNING)
+            .with_for_update()
+        ).scalar()
+        if owner != job.owner:
+            raise LeaseLost(f"job {job.id} is no longer ours")
+
+    def done(self, conn: Connection, job: Job, now: float) -> None:
+        self._settle(conn, job, now, status=JobStatus.DONE, last_error=None)
+
+    def retry(self, conn: Connection, job: Job, now: float, delay: float, error: str,
+              counts: bool = True) -> None:
+        self._settle(conn, job, now, status=JobStatus.QUEUED, run_at=now + delay,
+                     last_error=error, attempts=job.attempts + (1 if counts else 0))
+
+    def fail(self, conn: Connection, job: Job, now: float, error: str) -> None:
+        self._settle(conn, job, now, status=JobStatus.FAILED, last_error=error,
+                     attempts=job.attempts + 1)

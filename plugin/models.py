@@ -1,0 +1,129 @@
+"""Tables and status enums. Ids from the stores are text: Shopify's exceed 2^53."""
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+
+class OrderStatus(StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+
+class ItemStatus(StrEnum):
+    PENDING = "pending"
+    ISSUED = "issued"
+    FAILED = "failed"
+
+
+class WritebackStatus(StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class JobKind(StrEnum):
+    ORDER = "order"              # evaluate the rules, create the certificate items
+    CERTIFICATE = "certificate"  # issue one item
+    WRITEBACK = "writeback"      # write the order's certificates onto the store's order
+
+
+metadata = MetaData()
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("shop", String(64), nullable=False),
+    Column("order_id", String(64), nullable=False),
+    Column("order_name", String(255), nullable=False, default=""),
+    Column("status", String(16), nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("shadow", Boolean, nullable=False, default=False),
+    Column("order_json", Text, nullable=False),
+    Column("evaluation_json", Text, nullable=True),
+    Column("writeback_status", String(16), nullable=True),
+    Column("writeback_error", Text, nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    UniqueConstraint("shop", "order_id", name="uq_orders_shop_order"),
+    Index("ix_orders_created", "created_at"),
+)
+
+certificates = Table(
+    "certificates",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("order_pk", Integer, ForeignKey("orders.id"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("issuer", String(16), nullable=False),
+    Column("allocation_id", BigInteger, nullable=False),
+    Column("impact_qty", BigInteger, nullable=False),
+    Column("rules", Text, nullable=False, default="[]"),
+    Column("impact", Text, nullable=True),
+    Column("external_unique_id", String(255), nullable=False, unique=True),
+    Column("status", String(16), nullable=False),
+    Column("posts", Integer, nullable=False, default=0),
+    Column("certificate_id", String(255), nullable=True),
+    Column("certificate_url", Text, nullable=True),
+    Column("certificate_image_url", Text, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    UniqueConstraint("order_pk", "kind", "allocation_id", name="uq_certificates_order_allocation"),
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("ref", String(128), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("run_at", Float, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_expires", Float, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    UniqueConstraint("kind", "ref", name="uq_jobs_kind_ref"),
+    Index("ix_jobs_due", "status", "run_at"),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("shop", String(64), nullable=False),
+    Column("topic", String(128), nullable=False),
+    Column("event_id", String(128), nullable=True),
+    Column("order_id", String(64), nullable=True),
+    Column("outcome", String(16), nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("received_at", Float, nullable=False),
+    Index("ix_deliveries_received", "received_at"),
+)

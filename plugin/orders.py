@@ -1,0 +1,76 @@
+"""The normalized order: what every store's payload becomes before the rules see it."""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+
+class PayloadError(ValueError):
+    """The store sent an order we can't read; the message names the field."""
+
+
+@dataclass(frozen=True)
+class LineItem:
+    id: str
+    product_id: str
+    variant_id: str
+    sku: str
+    title: str
+    quantity: int
+    price: Decimal
+    discount: Decimal = Decimal("0")
+    gift_card: bool = False
+
+    @property
+    def total(self) -> Decimal:
+        """What the customer paid for this line: price × quantity minus its discount."""
+        return self.price * self.quantity - self.discount
+
+
+@dataclass(frozen=True)
+class Order:
+    shop: str
+    order_id: str
+    order_name: str
+    currency: str = ""
+    email: str = ""
+    customer_id: str = ""
+    customer_name: str = ""
+    test: bool = False
+    line_items: tuple[LineItem, ...] = field(default_factory=tuple)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), default=str, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> Order:
+        data = json.loads(text)
+        items = tuple(
+            LineItem(**{**li, "price": Decimal(li["price"]), "discount": Decimal(li["discount"])})
+            for li in data.pop("line_items")
+        )
+        return cls(**data, line_items=items)
+
+
+def money(value: Any, where: str) -> Decimal:
+    """A money amount sent as a string or a number ("409.94", 409.94, 6)."""
+    if value is None or value == "":
+        return Decimal("0")
+    if isinstance(value, bool):
+        raise PayloadError(f"{where} is not an amount")
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        raise PayloadError(f"{where} is not an amount: {str(value)[:40]!r}") from None
+    if not amount.is_finite():
+        raise PayloadError(f"{where} is not an amount")
+    return amount
+
+
+def text_id(value: Any) -> str:
+    """Ids as text: Shopify's exceed 2^53, so they never pass through a float."""
+    if value is None or isinstance(value, bool):
+        return ""
+    return str(value)

@@ -1,0 +1,96 @@
+"""What an order earns: a pure function of (rules, order), shared by preview and the worker."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import ROUND_FLOOR, Decimal
+from fnmatch import fnmatchcase
+
+from ..orders import LineItem, Order
+from .schema import Rule
+
+
+@dataclass(frozen=True)
+class Fired:
+    """One rule that earned something on this order."""
+
+    rule: str
+    allocation_id: int
+    impact_qty: int
+    line_item_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """One certificate to issue: every rule's quantity for an allocation, added up."""
+
+    allocation_id: int
+    impact_qty: int
+    rules: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    fired: tuple[Fired, ...]
+    allocations: tuple[Allocation, ...]
+
+    @property
+    def reason(self) -> str:
+        """Why nothing is issued, for an order that earns nothing."""
+        if self.allocations:
+            return ""
+        return "no rule matched this order" if not self.fired else "the matched rules earned 0"
+
+
+def _holds(item: LineItem, globs: tuple[tuple[str, tuple[str, ...]], ...]) -> bool:
+    """Every key holds, each by any of its globs (case-insensitive)."""
+    return all(
+        any(fnmatchcase(str(getattr(item, key)).casefold(), g.casefold()) for g in patterns)
+        for key, patterns in globs
+    )
+
+
+def matched_items(rule: Rule, items: Iterable[LineItem]) -> list[LineItem]:
+    out = []
+    for item in items:
+        # A gift card sale is not a sale of goods: only a rule that names it counts it.
+        if item.gift_card and not (rule.match and _holds(item, rule.match)):
+            continue
+        if rule.match and not _holds(item, rule.match):
+            continue
+        if rule.exclude and _holds(item, rule.exclude):
+            continue
+        out.append(item)
+    return out
+
+
+def rule_quantity(rule: Rule, items: list[LineItem]) -> int:
+    if not items:
+        return 0
+    if rule.per_item is not None:
+        qty = sum(max(i.quantity, 0) for i in items) * rule.per_item
+    elif rule.per_order is not None:
+        qty = rule.per_order
+    else:
+        spent = sum((i.total for i in items), Decimal("0"))
+        qty = max(int((spent / rule.per_amount).to_integral_value(ROUND_FLOOR)), 0)
+    return min(qty, rule.max_qty) if rule.max_qty is not None else qty
+
+
+def evaluate(rules: Iterable[Rule], order: Order) -> Evaluation:
+    fired: list[Fired] = []
+    totals: dict[int, int] = {}
+    names: dict[int, list[str]] = {}
+    for rule in rules:
+        items = matched_items(rule, order.line_items)
+        if not items:
+            continue
+        qty = rule_quantity(rule, items)
+        fired.append(Fired(rule.name, rule.allocation_id, qty, tuple(i.id for i in items)))
+        if qty > 0:
+            totals[rule.allocation_id] = totals.get(rule.allocation_id, 0) + qty
+            names.setdefault(rule.allocation_id, []).append(rule.name)
+    allocations = tuple(
+        Allocation(a, totals[a], tuple(names[a])) for a in sorted(totals)
+    )
+    return Evaluation(tuple(fired), allocations)

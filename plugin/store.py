@@ -1,0 +1,161 @@
+"""Orders in the database: recorded from webhooks, read by the API and the CLI."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import Connection, func, or_, select, update
+
+from .context import Certhook
+from .models import (
+    ItemStatus,
+    JobKind,
+    OrderStatus,
+    WritebackStatus,
+    certificates,
+    deliveries,
+    orders,
+)
+from .orders import Order
+
+
+def record_delivery(ch: Certhook, conn: Connection, shop: str, topic: str, event_id: str | None,
+                    order_id: str | None, outcome: str, reason: str | None = None) -> None:
+    conn.execute(deliveries.insert().values(
+        shop=shop, topic=topic[:128], event_id=(event_id or None) and event_id[:128],
+        order_id=order_id, outcome=outcome, reason=reason, received_at=ch.now()))
+
+
+def record_order(ch: Certhook, conn: Connection, order: Order) -> bool:
+    """Record a paid order and queue its work in the caller's transaction; False if known."""
+    now = ch.now()
+    row = conn.execute(
+        ch.db.insert(orders)
+        .values(shop=order.shop, order_id=order.order_id, order_name=order.order_name[:255],
+                status=OrderStatus.PENDING, shadow=False, order_json=order.to_json(),
+                created_at=now, updated_at=now)
+        .on_conflict_do_nothing(index_elements=["shop", "order_id"])
+        .returning(orders.c.id)
+    ).first()
+    if row is None:
+        return False
+    ch.queue.enqueue(conn, JobKind.ORDER, str(row.id), now)
+    return True
+
+
+def refresh_status(ch: Certhook, conn: Connection, order_pk: int) -> str:
+    """Derive the order's status from its certificates and write-back."""
+    order = conn.execute(select(orders).where(orders.c.id == order_pk)).one()
+    if order.status == OrderStatus.SKIPPED:
+        return order.status
+    items = conn.execute(
+        select(certificates.c.status).where(certificates.c.order_pk == order_pk)
+    ).scalars().all()
+    if ItemStatus.FAILED in items or order.writeback_status == WritebackStatus.FAILED:
+        status = OrderStatus.FAILED
+    elif items and all(s == ItemStatus.ISSUED for s in items) \
+            and order.writeback_status == WritebackStatus.DONE:
+        status = OrderStatus.DONE
+    else:
+        status = OrderStatus.PENDING
+    if status != order.status:
+        conn.execute(update(orders).where(orders.c.id == order_pk)
+                     .values(status=status, updated_at=ch.now()))
+    return status
+
+
+def certificate_json(row: Any) -> dict[str, Any]:
+    return {
+        "kind": row.kind, "issuer": row.issuer, "allocation_id": row.allocation_id,
+        "impact_qty": row.impact_qty, "impact": row.impact,
+        "external_unique_id": row.external_unique_id, "certificate_id": row.certificate_id,
+        "certificate_url": row.certificate_url,
+        "certificate_image_url": row.certificate_image_url,
+        "status": row.status, "error": row.error,
+    }
+
+
+def order_json(row: Any, items: list[Any], customer_url: str | None) -> dict[str, Any]:
+    evaluation = json.loads(row.evaluation_json) if row.evaluation_json else None
+    order = json.loads(row.order_json)
+    return {
+        "shop": row.shop, "order_id": row.order_id, "order_name": row.order_name,
+        "status": row.status, "reason": row.reason, "shadow": row.shadow,
+        "customer": {"name": order.get("customer_name") or "", "email": order.get("email") or ""},
+        "created_at": row.created_at,
+        "customer_url": customer_url,
+        "earned": evaluation["allocations"] if evaluation else None,
+        "certificates": [certificate_json(i) for i in items],
+        "writeback": None if row.writeback_status is None
+        else {"status": row.writeback_status, "error": row.writeback_error},
+    }
+
+
+def find_order(conn: Connection, shop: str, order_id: str) -> Any:
+    return conn.execute(
+        select(orders).where(orders.c.shop == shop, orders.c.order_id == order_id)
+    ).first()
+
+
+def items_of(conn: Connection, order_pks: list[int]) -> dict[int, list[Any]]:
+    out: dict[int, list[Any]] = {pk: [] for pk in order_pks}
+    if order_pks:
+        for item in conn.execute(
+            select(certificates).where(certificates.c.order_pk.in_(order_pks))
+            .order_by(certificates.c.allocation_id)
+        ):
+            out[item.order_pk].append(item)
+    return out
+
+
+def list_orders(conn: Connection, shop: str | None = None, status: str | None = None,
+                q: str | None = None, page: int = 1, per_page: int = 50
+                ) -> tuple[list[tuple[Any, list[Any]]], int]:
+    """Orders newest first, one page, with the total that match."""
+    where = []
+    if shop:
+        where.append(orders.c.shop == shop)
+    if status:
+        where.append(orders.c.status == status)
+    if q:
+        like = f"%{q.replace('%', '').replace('_', '')}%"
+        where.append(or_(orders.c.order_id.like(like), orders.c.order_name.like(like),
+                         orders.c.order_json.like(like)))
+    total = conn.execute(select(func.count()).select_from(orders).where(*where)).scalar_one()
+    rows = conn.execute(
+        select(orders).where(*where).order_by(orders.c.created_at.desc(), orders.c.id.desc())
+        .limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    items = items_of(conn, [r.id for r in rows])
+    return [(r, items[r.id]) for r in rows], total
+
+
+def retry_order(ch: Certhook, shop: str, order_id: str) -> int | None:
+    """Queue again what failed (and wake what waits); None if the order is unknown."""
+    now = ch.now()
+    with ch.db.write() as conn:
+        order = find_order(conn, shop, order_id)
+        if order is None:
+            return None
+        retried = 0
+        for item in conn.execute(select(certificates).where(
+                certificates.c.order_pk == order.id,
+                certificates.c.status.in_([ItemStatus.FAILED, ItemStatus.PENDING]))):
+            if item.status == ItemStatus.FAILED:
+                conn.execute(update(certificates).where(
+                    certificates.c.id == item.id, certificates.c.status == ItemStatus.FAILED
+                ).values(status=ItemStatus.PENDING, error=None, updated_at=now))
+            ch.queue.enqueue(conn, JobKind.CERTIFICATE, str(item.id), now)
+            retried += 1
+        if order.writeback_status in (WritebackStatus.FAILED, WritebackStatus.PENDING):
+            conn.execute(update(orders).where(orders.c.id == order.id)
+                         .values(writeback_status=WritebackStatus.PENDING, writeback_error=None))
+            ch.queue.enqueue(conn, JobKind.WRITEBACK, str(order.id), now)
+            retried += 1
+        if order.status == OrderStatus.FAILED and order.evaluation_json is None:
+            conn.execute(update(orders).where(orders.c.id == order.id)
+                         .values(status=OrderStatus.PENDING, reason=None))
+            ch.queue.enqueue(conn, JobKind.ORDER, str(order.id), now)
+            retried += 1
+        refresh_status(ch, conn, order.id)
+        return retried

@@ -1,0 +1,66 @@
+"""Write an order's issued certificates back onto the store's order. Never issues anything."""
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select, update
+
+from .context import Certhook
+from .issuers.errors import ApiError, RateLimited, Transient
+from .jobs.queue import Job
+from .jobs.retry import next_delay
+from .models import ItemStatus, WritebackStatus, certificates, orders
+from .platforms import shopify
+from .store import refresh_status
+
+log = logging.getLogger(__name__)
+
+
+def run_writeback_job(ch: Certhook, job: Job) -> None:
+    order_pk = int(job.ref)
+    with ch.db.read() as conn:
+        order = conn.execute(select(orders).where(orders.c.id == order_pk)).one()
+        items = conn.execute(select(certificates).where(
+            certificates.c.order_pk == order_pk, certificates.c.status == ItemStatus.ISSUED
+        ).order_by(certificates.c.allocation_id)).all()
+    shop = ch.shop(order.shop)
+    error: ApiError | None = None
+    if shop is None:
+        error = ApiError(f"shop {order.shop!r} is not in the settings any more")
+    elif order.writeback_status == WritebackStatus.PENDING:
+        links = [{"certificate_id": i.certificate_id, "url": i.certificate_url,
+                  "image_url": i.certificate_image_url, "impact": i.impact,
+                  "quantity": i.impact_qty} for i in items]
+        try:
+            if shop.platform == "shopify":
+                shopify.write_back(shop, order.order_id, links,
+                                   (ch.settings.dots.connect_timeout, ch.settings.dots.read_timeout))
+            else:
+                raise ApiError(f"write-back to {shop.platform} is not supported yet")
+        except ApiError as exc:
+            error = exc
+    s, now = ch.settings, ch.now()
+    with ch.db.write() as conn:
+        if error is None:
+            status, message = WritebackStatus.DONE, None
+            ch.queue.done(conn, job, now)
+        else:
+            message = error.message
+            delay = None
+            if isinstance(error, (RateLimited, Transient)):
+                retry_after = error.retry_after if isinstance(error, RateLimited) else None
+                delay = next_delay(job.attempts + 1, s.retry_base_seconds, s.retry_max_seconds,
+                                   s.max_attempts, retry_after)
+            if delay is None:
+                status = WritebackStatus.FAILED
+                ch.queue.fail(conn, job, now, message)
+            else:
+                status = WritebackStatus.PENDING
+                ch.queue.retry(conn, job, now, delay, message)
+        if order.writeback_status == WritebackStatus.PENDING:
+            conn.execute(update(orders).where(
+                orders.c.id == order_pk, orders.c.writeback_status == WritebackStatus.PENDING
+            ).values(writeback_status=status, writeback_error=message, updated_at=now))
+        refresh_status(ch, conn, order_pk)
+    if error is not None:
+        log.warning("write-back of order %s/%s: %s", order.shop, order.order_id, error.message)

@@ -1,0 +1,157 @@
+"""A fake Dots.eco impact API that follows the reference: certificate add and get."""
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from collections import Counter
+from typing import Any
+from urllib.parse import unquote
+
+from .base import FakeServer, Handler
+
+AUTH_TOKEN = "dots-auth-token"
+APP_TOKEN = "6-c2b4554f"
+APP_ID = 6
+IMPACTS = {14: "Save a Sea Turtle", 32: "Plant a Tree", 31: "Protect a Bee"}
+OTHER_APPS_ALLOCATIONS = {99}
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MAX_LENGTHS = {"external_unique_id": 255, "remote_user_id": 191, "name_on_certificate": 255,
+               "remote_user_email": 254, "certificate_design": 255, "certificate_info": 255,
+               "langcode": 12, "currency": 255}
+
+
+class FakeDots(FakeServer):
+    def __init__(self) -> None:
+        super().__init__()
+        self.certificates: list[dict[str, Any]] = []
+        self.by_external_id: dict[str, dict[str, Any]] = {}
+        self.posts = 0
+        self.gets = 0
+        self.answers: Counter[int] = Counter()
+        self.out_of_balance = False
+        self.faults: list[str] = []  # one per coming POST: "500", "drop", "slow"
+        self.slow_seconds = 0.0
+        self.requests: list[dict[str, Any]] = []
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}/api/v1"
+
+    def fail_next(self, *faults: str) -> None:
+        with self.lock:
+            self.faults.extend(faults)
+
+    def count_for(self, external_unique_id: str) -> int:
+        return sum(1 for c in self.certificates if c["external_unique_id"] == external_unique_id)
+
+    def handle(self, request: Handler, method: str) -> None:
+        path = request.path
+        body = request.body()
+        if request.headers.get("auth-token") != AUTH_TOKEN:
+            return request.send_json(401, {"message": "Unauthenticated."})
+        if method == "POST" and path == "/api/v1/certificate/add":
+            return self.add(request, body)
+        m = re.fullmatch(r"/api/v1/certificate/([^/]+)/([^/]*)", path)
+        if method == "GET" and m:
+            return self.get(request, m.group(1), unquote(m.group(2)))
+        request.send_json(404, {"message": "Not Found"})
+
+    def add(self, request: Handler, raw: bytes) -> None:
+        with self.lock:
+            self.posts += 1
+            fault = self.faults.pop(0) if self.faults else None
+        if fault == "500":
+            return request.send_json(500, {"message": "Server Error"})
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            return request.send_json(422, {"message": "Entity creation problem."})
+        self.requests.append(data)
+        status, answer = self.create(data)
+        if fault == "drop" and status == 200:
+            return request.drop()
+        if fault == "slow" and status == 200:
+            time.sleep(self.slow_seconds)
+        request.send_json(status, answer)
+
+    def create(self, d: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        def reject(message: str) -> tuple[int, dict[str, Any]]:
+            with self.lock:
+                self.answers[422] += 1
+            return 422, {"message": message}
+
+        if d.get("app_token") != APP_TOKEN:
+            return reject("The app_token is invalid.")
+        for key, limit in MAX_LENGTHS.items():
+            if key in d and d[key] is not None and len(str(d[key])) > limit:
+                return reject(f"The maximum length of {key} is {limit} characters.")
+        qty = d.get("impact_qty")
+        if not isinstance(qty, int) or isinstance(qty, bool) or qty < 1:
+            return reject("You must provide a valid 'impact_qty' value to process.")
+        if qty > 10**11:
+            return reject(f"The maximum value of impact_qty is {10**11}.")
+        alloc = d.get("allocation_id")
+        if not isinstance(alloc, int) or isinstance(alloc, bool):
+            return reject("You must provide a valid 'impact_type_id' or 'allocation_id' value to process.")
+        if alloc > 10**10:
+            return reject(f"The maximum value of allocation_id is {10**10}.")
+        if alloc in OTHER_APPS_ALLOCATIONS:
+            return reject("You must provide a valid 'allocation_id' value to process. "
+                          "Given allocation can not be used with your application.")
+        if alloc not in IMPACTS:
+            return reject("You must provide valid 'impact_type_id' and/or 'allocation_id' values. "
+                          "The Impact Type and/or - = Allocation does not exist.")
+        if not isinstance(d.get("remote_user_id"), str) or not d["remote_user_id"]:
+            return reject("You must provide a valid 'remote_user_id' value to process.")
+        if "remote_user_email" in d and not EMAIL.match(str(d["remote_user_email"])):
+            return reject("You must provide a valid email address for 'remote_user_email' "
+                          "value to process.")
+        if d.get("langcode", "en") not in ("en", "he"):
+            return reject(f"Could not load language {d['langcode']} . Available languages: en, he.")
+        with self.lock:
+            eid = d.get("external_unique_id")
+            if eid is not None and eid in self.by_external_id:
+                self.answers[422] += 1
+                return 422, {"message": "A certificate with this external_unique_id already "
+                                        "exists in the system."}
+            if self.out_of_balance:
+                self.answers[429] += 1
+                return 429, {"message": "This application is out of balance. Check the "
+                                        "documentation or contact support."}
+            token = str(uuid.uuid4())
+            cert = {
+                "certificate_id": f"{134411 + len(self.certificates)}-{APP_ID}-5",
+                "external_unique_id": eid,
+                "certificate_url": f"https://impact.dots.eco/certificate/{token}",
+                "certificate_image_url": f"https://impact.dots.eco/certificate/img/{token}.jpg",
+                "app_id": str(APP_ID), "app_name": "Dots.eco",
+                "remote_user_id": d["remote_user_id"],
+                "name_on_certificate": d.get("name_on_certificate"),
+                "certificate_design": d.get("certificate_design"),
+                "certificate_info": d.get("certificate_info"),
+                "impact_qty": str(qty), "impact_type_id": "196",
+                "impact_type_name": IMPACTS[alloc], "impact_status": None,
+                "created_timestamp": str(int(time.time())), "allocation_id": str(alloc),
+                "country": "Indonesia", "geolocation": [{"lat": -8.142089, "lng": 114.654806}],
+                "remote_user_email": d.get("remote_user_email"),
+            }
+            self.certificates.append(cert)
+            if eid is not None:
+                self.by_external_id[eid] = cert
+            self.answers[200] += 1
+        return 200, {k: v for k, v in cert.items() if k != "remote_user_email"}
+
+    def get(self, request: Handler, app_id: str, eid: str) -> None:
+        with self.lock:
+            self.gets += 1
+            cert = self.by_external_id.get(eid) if app_id == str(APP_ID) else None
+        if not eid:
+            return request.send_json(404, {"message": "No external_unique_id was provided."})
+        if cert is None:
+            return request.send_json(404, {"message": f"Certificate with App id '{app_id}' and "
+                                                      f"External unique id '{eid}' was not found."})
+        answer = {k: v for k, v in cert.items() if k not in ("external_unique_id", "remote_user_email")}
+        request.send_json(200, {**answer, "certificate_header": "For saving 1 Sea-Turtle "
+                                "hatchlings with Dots.eco", "greeting": "Thank you!"})
