@@ -5,6 +5,8 @@ import json
 import signal
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
@@ -26,11 +28,16 @@ def _settings(config: str | None) -> Settings:
         raise click.ClickException(str(exc)) from None
 
 
-def _context(config: str | None) -> Certhook:
+@contextmanager
+def _context(config: str | None) -> Iterator[Certhook]:
     try:
-        return build(_settings(config))
+        ch = build(_settings(config))
     except RulesError as exc:
         raise click.ClickException(str(exc)) from None
+    try:
+        yield ch
+    finally:
+        ch.db.dispose()
 
 
 @click.group()
@@ -60,10 +67,9 @@ def serve(config: str | None, bind: str, web_workers: int) -> None:
     from . import create_app
     from .server import Server
 
-    ch = _context(config)
-    ch.db.upgrade()
-    ch.db.dispose()
-    path = str(ch.settings.path)
+    with _context(config) as ch:
+        ch.db.upgrade()
+        path = str(ch.settings.path)
     Server(lambda: create_app(path), {"bind": bind, "workers": web_workers}).run()
 
 
@@ -76,13 +82,14 @@ def worker(config: str | None) -> None:
     from .jobs.worker import Worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    jobs = Worker(_context(config))
     stopped = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stopped.set())
-    jobs.start()
-    stopped.wait()
-    jobs.stop(wait=True)
+    with _context(config) as ch:
+        jobs = Worker(ch)
+        jobs.start()
+        stopped.wait()
+        jobs.stop(wait=True)
 
 
 @main.command()
@@ -96,10 +103,10 @@ def preview(config: str | None, shop_id: str, as_json: bool, order_file: str) ->
     from .orders import PayloadError
     from .platforms import shopify
 
-    ch = _context(config)
-    shop = ch.shop(shop_id)
+    with _context(config) as ch:
+        shop, rules = ch.shop(shop_id), ch.rules.get(shop_id, ())
     if shop is None:
-        raise click.ClickException(f"no shop {shop_id!r} in {ch.settings.path}")
+        raise click.ClickException(f"no shop {shop_id!r} in the settings")
     try:
         payload = json.loads(Path(order_file).read_text(encoding="utf-8"))
         if not isinstance(payload, dict):
@@ -107,7 +114,7 @@ def preview(config: str | None, shop_id: str, as_json: bool, order_file: str) ->
         order = shopify.normalize(shop.id, payload)
     except (ValueError, PayloadError) as exc:
         raise click.ClickException(f"{order_file}: {exc}") from None
-    result = evaluate(ch.rules[shop.id], order)
+    result = evaluate(rules, order)
     certs = []
     for alloc in result.allocations:
         item = _Item(alloc.allocation_id, alloc.impact_qty,
@@ -150,8 +157,7 @@ def orders(config: str | None, shop_id: str | None, status: str | None, limit: i
     """The orders table, newest first."""
     from .store import list_orders
 
-    ch = _context(config)
-    with ch.db.read() as conn:
+    with _context(config) as ch, ch.db.read() as conn:
         rows, total = list_orders(conn, shop_id, status, None, 1, limit)
     header = f"{'SHOP':<12} {'ORDER':<22} {'NAME':<10} {'STATUS':<8} {'CERTS':<6} {'WRITEBACK':<9} NOTE"
     click.echo(header)
@@ -171,9 +177,12 @@ def retry(config: str | None, shop_id: str, order_id: str) -> None:
     """Retry what failed on one order."""
     from .store import retry_order
 
-    retried = retry_order(_context(config), shop_id, order_id)
+    with _context(config) as ch:
+        retried = retry_order(ch, shop_id, order_id)
     if retried is None:
         raise click.ClickException(f"no order {order_id} for shop {shop_id}")
     click.echo(f"queued {retried} item(s) again")
 
 
+if __name__ == "__main__":
+    main()

@@ -31,8 +31,8 @@ class FakeDots(FakeServer):
         self.gets = 0
         self.answers: Counter[int] = Counter()
         self.out_of_balance = False
-        self.faults: list[str] = []  # one per coming POST: "500", "drop", "slow"
-        self.slow_seconds = 0.0
+        self.faults: list[str] = []  # one per coming POST: "500" or "drop"
+        self.slow_seconds = 0.0  # every POST creates, then waits this long before answering
         self.requests: list[dict[str, Any]] = []
 
     @property
@@ -72,7 +72,7 @@ class FakeDots(FakeServer):
         status, answer = self.create(data)
         if fault == "drop" and status == 200:
             return request.drop()
-        if fault == "slow" and status == 200:
+        if self.slow_seconds and status == 200:
             time.sleep(self.slow_seconds)
         request.send_json(status, answer)
 

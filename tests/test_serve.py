@@ -1,0 +1,165 @@
+"""`certhook serve` as a real process under gunicorn: oversized chunked bodies, and kill -9."""
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from sqlalchemy import func, select
+
+from plugin.db import Database
+from plugin.issuance import external_unique_id
+from plugin.models import deliveries, jobs, orders
+
+from .conftest import ADMIN_TOKEN, order_payload, signed_shopify, write_config
+
+AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Serve:
+    def __init__(self, config: Path):
+        self.config = config
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        log = open(self.config.parent / "serve.log", "ab")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "plugin.cli", "serve", "--config", str(self.config), "--bind",
+             f"127.0.0.1:{self.port}", "--web-workers", "2"],
+            stdout=log, stderr=log, start_new_session=True)
+        log.close()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                pass
+            assert self.proc.poll() is None, (self.config.parent / "serve.log").read_text()[-3000:]
+            time.sleep(0.1)
+        raise AssertionError("certhook serve did not start")
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        os.killpg(self.proc.pid, signal.SIGKILL)  # the master and every worker, mid-flight
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+
+
+@pytest.fixture
+def serve(tmp_path: Path, db_url: str, fake_dots, fake_shopify) -> Iterator[Serve]:  # type: ignore[no-untyped-def]
+    config = write_config(tmp_path, db_url, fake_dots.api_url, fake_shopify.api_url,
+                          retry_base_seconds=0.2, retry_max_seconds=1, lease_seconds=3,
+                          max_attempts=50)
+    server = Serve(config)
+    server.start()
+    yield server
+    server.stop()
+
+
+def counts(db_url: str) -> tuple[int, ...]:
+    db = Database(db_url)
+    try:
+        with db.read() as conn:
+            return tuple(conn.execute(select(func.count()).select_from(t)).scalar_one()
+                         for t in (orders, jobs, deliveries))
+    finally:
+        db.dispose()
+
+
+def post_chunked(url: str, body: bytes, headers: dict[str, str]) -> int:
+    host, port = url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    chunks = (body[i:i + 65536] for i in range(0, len(body), 65536))
+    conn.request("POST", "/webhooks/shopify", body=chunks, headers=headers, encode_chunked=True)
+    status = conn.getresponse().status
+    conn.close()
+    return status
+
+
+def test_two_mib_plain_and_chunked_get_413_under_gunicorn(serve: Serve, db_url: str):
+    big = json.dumps({**order_payload(), "note": "x" * (2 * 1024 * 1024)}).encode()
+    body, headers = signed_shopify(big)
+    assert requests.post(f"{serve.url}/webhooks/shopify", data=body, headers=headers).status_code == 413
+    assert post_chunked(serve.url, body, headers) == 413
+    assert counts(db_url) == (0, 0, 0)
+    # A chunked body under the limit is read whole, not cut short.
+    small, headers = signed_shopify(order_payload())
+    assert post_chunked(serve.url, small, headers) == 200
+    assert counts(db_url)[0] == 1
+
+
+def wait_for(check, seconds: float = 60) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.2)
+    raise AssertionError("timed out waiting")
+
+
+def test_kill_9_while_calls_are_in_flight_loses_nothing_and_issues_once(serve: Serve, fake_dots,
+                                                                        fake_shopify):
+    fake_dots.slow_seconds = 2.0  # each certificate is created, then answered 2 s later
+    ids = list(range(7001, 7007))
+    for order_id in ids:
+        body, headers = signed_shopify(order_payload(order_id=order_id))
+        r = requests.post(f"{serve.url}/webhooks/shopify", data=body, headers=headers, timeout=5)
+        assert r.json() == {"status": "accepted"}
+    wait_for(lambda: fake_dots.posts >= 3, 30)
+    serve.kill9()
+    in_flight = fake_dots.posts
+    fake_dots.slow_seconds = 0
+    serve.start()
+
+    def all_done() -> bool:
+        r = requests.get(f"{serve.url}/api/orders?per_page=100", headers=AUTH, timeout=5).json()
+        return r["meta"]["total"] == len(ids) and all(o["status"] == "done" for o in r["data"])
+
+    wait_for(all_done, 90)
+    for order_id in ids:
+        for alloc in (14, 32):
+            assert fake_dots.count_for(external_unique_id("acme", str(order_id), alloc)) == 1
+        assert len(fake_shopify.value(str(order_id))) == 2
+    assert len(fake_dots.certificates) == 2 * len(ids)
+    assert in_flight >= 3
+    assert fake_dots.gets >= 3  # the interrupted ones were looked up and adopted, not posted again
+
+
+def test_ten_concurrent_deliveries_to_the_real_server(serve: Serve, fake_dots):
+    from concurrent.futures import ThreadPoolExecutor
+
+    body, headers = signed_shopify(order_payload(order_id=8001))
+    with ThreadPoolExecutor(10) as pool:
+        answers = list(pool.map(lambda _: requests.post(
+            f"{serve.url}/webhooks/shopify", data=body, headers=headers, timeout=10).json()["status"],
+            range(10)))
+    assert sorted(answers) == ["accepted"] + ["duplicate"] * 9
+    wait_for(lambda: requests.get(f"{serve.url}/api/orders/acme/8001", headers=AUTH,
+                                  timeout=5).json()["status"] == "done", 30)
+    assert len(fake_dots.certificates) == 2

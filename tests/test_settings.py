@@ -1,0 +1,96 @@
+"""certhook.yaml: validated into frozen dataclasses; ${NAME} from the environment."""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from plugin.settings import SettingsError, load_settings
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "certhook.yaml"
+
+CONFIG = """\
+secret_key: ${CERTHOOK_SECRET_KEY}
+admin_token: ${CERTHOOK_ADMIN_TOKEN}
+retry_base_seconds: 0.5
+dots:
+  auth_token: ${DOTS_AUTH_TOKEN}
+  app_token: 6-abc
+  app_id: 6
+shops:
+  - id: acme
+    platform: shopify
+    domain: Acme.myshopify.com
+    webhook_secret: ${ACME_WEBHOOK_SECRET}
+    access_token: shpat_x
+    rules: rules/acme.yaml
+  - id: second
+    platform: shopify
+    domain: second.myshopify.com
+    webhook_secret: s3cret
+    api_url: https://second.example/admin/api/2025-07/
+    rules: /abs/second.yaml
+    mode: shadow
+"""
+ENV = {"CERTHOOK_SECRET_KEY": "k" * 32, "CERTHOOK_ADMIN_TOKEN": "t" * 32, "DOTS_AUTH_TOKEN": "d",
+       "ACME_WEBHOOK_SECRET": "whsec"}
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in ENV.items():
+        monkeypatch.setenv(key, value)
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "certhook.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_the_example_config_loads_without_any_environment():
+    settings = load_settings(EXAMPLE)
+    assert settings.shops[0].shadow
+    assert settings.database_url == f"sqlite:///{EXAMPLE.parent.resolve() / 'certhook.db'}"
+
+
+def test_several_shops_defaults_and_env(tmp_path: Path, env: None):
+    s = load_settings(write(tmp_path, CONFIG))
+    assert s.secret_key == "k" * 32 and s.dots.auth_token == "d"
+    assert s.retry_base_seconds == 0.5 and s.workers == 8 and s.max_attempts == 12
+    acme, second = s.shops
+    assert acme.domain == "acme.myshopify.com" and acme.webhook_secret == "whsec"
+    assert acme.api_url == "https://acme.myshopify.com/admin/api/2025-07"
+    assert acme.rules_path == tmp_path / "rules" / "acme.yaml"
+    assert second.api_url == "https://second.example/admin/api/2025-07"
+    assert second.rules_path == Path("/abs/second.yaml")
+    assert s.shop_for_domain("shopify", "ACME.myshopify.com") is acme
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        s.workers = 3  # type: ignore[misc]
+
+
+def test_a_missing_variable_is_named(tmp_path: Path, env: None, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv("ACME_WEBHOOK_SECRET")
+    with pytest.raises(SettingsError, match=r"shops\.0\.webhook_secret: environment variable "
+                                            r"ACME_WEBHOOK_SECRET is not set"):
+        load_settings(write(tmp_path, CONFIG))
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (("id: acme", "id: Acme!"), "shops.0.id: must match [a-z0-9-]+"),
+    (("platform: shopify\n    domain: Acme", "platform: magento\n    domain: Acme"), "shops.0.platform"),
+    (("    access_token: shpat_x\n", ""), "shops.0.access_token: is required for a live shopify shop"),
+    (("  app_id: 6\n", ""), "dots: dots.app_id is required when a shop is live"),
+    (("retry_base_seconds: 0.5", "retry_base_seconds: 0"), "retry_base_seconds"),
+    (("retry_base_seconds: 0.5", "colour: red"), "colour: Unknown field."),
+])
+def test_invalid_settings_say_where(tmp_path: Path, env: None, change: tuple[str, str], message: str):
+    with pytest.raises(SettingsError) as caught:
+        load_settings(write(tmp_path, CONFIG.replace(*change)))
+    assert message in str(caught.value)
+
+
+def test_duplicate_shop_ids(tmp_path: Path, env: None):
+    with pytest.raises(SettingsError, match="id 'acme' appears more than once"):
+        load_settings(write(tmp_path, CONFIG.replace("id: second", "id: acme")))
