@@ -61,8 +61,9 @@ def check(config: str | None) -> None:
 @main.command()
 @config_option
 @click.option("--bind", default="127.0.0.1:8000", show_default=True, help="HOST:PORT")
-@click.option("--web-workers", default=2, show_default=True, help="web processes")
-def serve(config: str | None, bind: str, web_workers: int) -> None:
+@click.option("--web-workers", type=int, default=None,
+              help="web processes (default: 1 on SQLite, which has one writer; else 2)")
+def serve(config: str | None, bind: str, web_workers: int | None) -> None:
     """The web server and the background workers, in one command."""
     from . import create_app
     from .server import Server
@@ -70,6 +71,7 @@ def serve(config: str | None, bind: str, web_workers: int) -> None:
     with _context(config) as ch:
         ch.db.upgrade()
         path = str(ch.settings.path)
+        web_workers = web_workers or (1 if ch.db.is_sqlite else 2)
     Server(lambda: create_app(path), {"bind": bind, "workers": web_workers}).run()
 
 

@@ -1,11 +1,12 @@
 """The engine: SQLite (WAL, busy timeout, writes under BEGIN IMMEDIATE) or PostgreSQL."""
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, Insert, Table, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -37,6 +38,8 @@ class Database:
     def __init__(self, url: str):
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        self._write_lock = threading.Lock()
+        self._statements: dict[tuple[str, tuple[str, ...]], Insert] = {}
         if self.is_sqlite:
             self.engine = _sqlite_engine(url, "BEGIN IMMEDIATE")
             self.read_engine = _sqlite_engine(url, "BEGIN")
@@ -47,7 +50,13 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        with self.engine.begin() as conn:
+        if not self.is_sqlite:
+            with self.engine.begin() as conn:
+                yield conn
+            return
+        # SQLite has one writer. Threads of one process queue here, in turn, rather than in
+        # SQLite's busy handler, which sleeps in steps and makes the slowest answers slower.
+        with self._write_lock, self.engine.begin() as conn:
             yield conn
 
     @contextmanager
@@ -55,9 +64,18 @@ class Database:
         with self.read_engine.begin() as conn:
             yield conn
 
-    def insert(self, table):  # type: ignore[no-untyped-def]
-        """An INSERT that can say ON CONFLICT DO NOTHING on either database."""
-        return (sqlite.insert if self.is_sqlite else postgresql.insert)(table)
+    def insert_new(self, table: Table, *unique: str) -> Insert:
+        """INSERT ... ON CONFLICT (unique) DO NOTHING RETURNING id, built once per table.
+
+        Executed with a dict of values, so a hot path compiles nothing: SQLAlchemy's cache
+        serves the same statement every time.
+        """
+        key = (table.name, unique)
+        if key not in self._statements:
+            insert = sqlite.insert if self.is_sqlite else postgresql.insert
+            self._statements[key] = (insert(table).on_conflict_do_nothing(index_elements=list(unique))
+                                     .returning(table.c.id))
+        return self._statements[key]
 
     def ping(self) -> bool:
         with self.read() as conn:

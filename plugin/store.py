@@ -21,22 +21,19 @@ from .orders import Order
 
 def record_delivery(ch: Certhook, conn: Connection, shop: str, topic: str, event_id: str | None,
                     order_id: str | None, outcome: str, reason: str | None = None) -> None:
-    conn.execute(deliveries.insert().values(
-        shop=shop, topic=topic[:128], event_id=(event_id or None) and event_id[:128],
-        order_id=order_id, outcome=outcome, reason=reason, received_at=ch.now()))
+    conn.execute(deliveries.insert(), {
+        "shop": shop, "topic": topic[:128], "event_id": (event_id or None) and event_id[:128],
+        "order_id": order_id, "outcome": outcome, "reason": reason, "received_at": ch.now()})
 
 
 def record_order(ch: Certhook, conn: Connection, order: Order) -> bool:
     """Record a paid order and queue its work in the caller's transaction; False if known."""
     now = ch.now()
-    row = conn.execute(
-        ch.db.insert(orders)
-        .values(shop=order.shop, order_id=order.order_id, order_name=order.order_name[:255],
-                status=OrderStatus.PENDING, shadow=False, order_json=order.to_json(),
-                created_at=now, updated_at=now)
-        .on_conflict_do_nothing(index_elements=["shop", "order_id"])
-        .returning(orders.c.id)
-    ).first()
+    row = conn.execute(ch.db.insert_new(orders, "shop", "order_id"), {
+        "shop": order.shop, "order_id": order.order_id, "order_name": order.order_name[:255],
+        "status": OrderStatus.PENDING, "shadow": False, "order_json": order.to_json(),
+        "created_at": now, "updated_at": now,
+    }).first()
     if row is None:
         return False
     ch.queue.enqueue(conn, JobKind.ORDER, str(row.id), now)

@@ -29,8 +29,10 @@ BAD_FILES = [
     ("rules:\n  - name: Turtle\n    allocation_id: 14\n    per_item: 1\n    max_qty: 0\n",
      'acme.yaml:5: rule "Turtle": max_qty must be > 0'),
     ("rules:\n  - name: Turtle\n    match: {colour: red}\n    allocation_id: 14\n    per_item: 1\n",
-     "acme.yaml:3: rule \"Turtle\": match unknown key 'colour' (use sku, product_id, variant_id, title)"),
-    ("rules:\n  - name: Turtle\n    allocation_id: 14\n    per_item: 1\n    exclude:\n      sku: [1, {a: b}]\n",
+     "acme.yaml:3: rule \"Turtle\": match unknown key 'colour' "
+     "(use sku, product_id, variant_id, title)"),
+    ("rules:\n  - name: Turtle\n    allocation_id: 14\n    per_item: 1\n"
+     "    exclude:\n      sku: [1, {a: b}]\n",
      'acme.yaml:5: rule "Turtle": exclude sku must be a glob or a list of globs'),
     ("rules:\n  - name: Turtle\n    allocation_id: 14\n    per_item: 1\n    colour: green\n",
      'acme.yaml:5: rule "Turtle": colour unknown key'),

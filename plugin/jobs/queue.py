@@ -31,12 +31,10 @@ class Queue:
                 run_at: float | None = None) -> None:
         """Queue (kind, ref) once: a finished job is queued again, a waiting one runs now."""
         when = now if run_at is None else run_at
-        inserted = conn.execute(
-            self.db.insert(jobs)
-            .values(kind=kind, ref=ref, status=JobStatus.QUEUED, run_at=when, attempts=0,
-                    created_at=now, updated_at=now)
-            .on_conflict_do_nothing(index_elements=["kind", "ref"])
-            .returning(jobs.c.id)  # psycopg's rowcount is -1 here; a returned row is certain
+        inserted = conn.execute(  # psycopg's rowcount is -1 here; a returned row is certain
+            self.db.insert_new(jobs, "kind", "ref"),
+            {"kind": kind, "ref": ref, "status": JobStatus.QUEUED, "run_at": when, "attempts": 0,
+             "created_at": now, "updated_at": now},
         ).first()
         if inserted is not None:
             return
@@ -56,17 +54,15 @@ class Queue:
 
     def claim(self, owner: str, now: float) -> Job | None:
         """Take the next due job, or one whose worker's lease ran out (it died)."""
+        due = select(jobs.c.id, jobs.c.kind, jobs.c.ref, jobs.c.attempts).where(or_(
+            and_(jobs.c.status == JobStatus.QUEUED, jobs.c.run_at <= now),
+            and_(jobs.c.status == JobStatus.RUNNING, jobs.c.lease_expires < now),
+        )).order_by(jobs.c.run_at).limit(1)
+        with self.db.read() as conn:  # a look first, so an idle poll takes no write lock
+            if conn.execute(due).first() is None:
+                return None
         with self.db.write() as conn:
-            row = conn.execute(
-                select(jobs.c.id, jobs.c.kind, jobs.c.ref, jobs.c.attempts)
-                .where(or_(
-                    and_(jobs.c.status == JobStatus.QUEUED, jobs.c.run_at <= now),
-                    and_(jobs.c.status == JobStatus.RUNNING, jobs.c.lease_expires < now),
-                ))
-                .order_by(jobs.c.run_at)
-                .limit(1)
-                .with_for_update(skip_locked=True)
-            ).first()
+            row = conn.execute(due.with_for_update(skip_locked=True)).first()
             if row is None:
                 return None
             conn.execute(

@@ -1,0 +1,20 @@
+PY ?= python3
+PIP = $(PY) -m pip install -q --root-user-action=ignore
+
+.PHONY: run test install lint bench
+
+# Install certhook and start it on SQLite with the example settings (shadow mode, no credentials).
+run:
+	$(PIP) '.[postgres]'
+	certhook serve --config examples/certhook.yaml
+
+install:
+	$(PIP) -e '.[test]'
+
+# The whole suite, on SQLite and on PostgreSQL (a throwaway cluster the tests start themselves).
+test: install
+	$(PY) -m ruff check .
+	$(PY) -m pytest -q
+
+bench: install
+	$(PY) bench/ingest.py
