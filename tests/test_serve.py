@@ -47,11 +47,8 @@ class Serve:
         log.close()
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except requests.ConnectionError:
-                pass
+            if _healthy(self.url):
+                return
             assert self.proc.poll() is None, (self.config.parent / "serve.log").read_text()[-3000:]
             time.sleep(0.1)
         raise AssertionError("certhook serve did not start")
@@ -163,3 +160,49 @@ def test_ten_concurrent_deliveries_to_the_real_server(serve: Serve, fake_dots):
     wait_for(lambda: requests.get(f"{serve.url}/api/orders/acme/8001", headers=AUTH,
                                   timeout=5).json()["status"] == "done", 30)
     assert len(fake_dots.certificates) == 2
+
+
+def test_certhook_worker_runs_jobs_and_stops_on_sigterm(tmp_path: Path, db_url: str, fake_dots,
+                                                        fake_shopify):
+    from .conftest import deliver, make_ch
+
+    with make_ch(tmp_path, db_url, fake_dots, fake_shopify) as (ch, client):
+        assert deliver(client, order_payload(order_id=9001)).json == {"status": "accepted"}
+    proc = subprocess.Popen([sys.executable, "-m", "plugin.cli", "worker", "--config",
+                             str(tmp_path / "certhook.yaml")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        wait_for(lambda: fake_shopify.value("9001") is not None, 30)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err.decode()[-2000:]
+    assert len(fake_dots.certificates) == 2
+
+
+def test_plain_gunicorn_with_the_deploy_config(tmp_path: Path, db_url: str, fake_dots, fake_shopify):
+    config = write_config(tmp_path, db_url, fake_dots.api_url, fake_shopify.api_url)
+    port = free_port()
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "CERTHOOK_CONFIG": str(config), "CERTHOOK_BIND": f"127.0.0.1:{port}",
+           "CERTHOOK_WEB_WORKERS": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py",
+                             "wsgi:app"], cwd=root, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_for(lambda: _healthy(url), 30)
+        body, headers = signed_shopify(order_payload(order_id=9101))
+        assert requests.post(f"{url}/webhooks/shopify", data=body, headers=headers).json() == {
+            "status": "accepted"}
+        wait_for(lambda: fake_shopify.value("9101") is not None, 30)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(20)
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return requests.get(f"{url}/healthz", timeout=1).status_code == 200
+    except requests.ConnectionError:
+        return False
