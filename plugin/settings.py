@@ -129,7 +129,8 @@ class CertFusionSchema(_Strict):
 
 class ShopSchema(_Strict):
     id = fields.String(
-        required=True, validate=validate.Regexp(r"^[a-z0-9-]+$", error="must match [a-z0-9-]+"))
+        required=True,
+        validate=validate.Regexp(r"^[a-z0-9-]{1,64}$", error="must match [a-z0-9-]+ (at most 64)"))
     platform = fields.String(required=True, validate=validate.OneOf(["shopify", "woocommerce"]))
     domain = fields.String(required=True, validate=validate.Length(min=1))
     webhook_secret = fields.String(required=True, validate=validate.Length(min=1))

@@ -78,7 +78,7 @@ def test_a_missing_variable_is_named(tmp_path: Path, env: None, monkeypatch: pyt
 
 
 @pytest.mark.parametrize(("change", "message"), [
-    (("id: acme", "id: Acme!"), "shops.0.id: must match [a-z0-9-]+"),
+    (("id: acme", "id: Acme!"), "shops.0.id: must match [a-z0-9-]+ (at most 64)"),
     (("platform: shopify\n    domain: Acme", "platform: magento\n    domain: Acme"), "shops.0.platform"),
     (("    access_token: shpat_x\n", ""), "shops.0.access_token: is required for a live shopify shop"),
     (("  app_id: 6\n", ""), "dots: dots.app_id is required when a shop is live"),

@@ -23,7 +23,8 @@ def test_accepted_then_duplicate(client, ch):
     assert traces(ch) == (1, 1, 2)
 
 
-@pytest.mark.parametrize("case", ["bad signature", "missing signature", "unknown shop",
+@pytest.mark.parametrize("case", ["bad signature", "missing signature", "non-ascii signature",
+                                  "unknown shop",
                                   "other shop's secret", "signed other body"])
 def test_signature_problems_get_the_same_401_and_leave_no_trace(client, ch, case):
     body, headers = signed_shopify(order_payload())
@@ -31,6 +32,8 @@ def test_signature_problems_get_the_same_401_and_leave_no_trace(client, ch, case
         headers["X-Shopify-Hmac-Sha256"] = "AAAA" + headers["X-Shopify-Hmac-Sha256"][4:]
     elif case == "missing signature":
         del headers["X-Shopify-Hmac-Sha256"]
+    elif case == "non-ascii signature":
+        headers["X-Shopify-Hmac-Sha256"] = "é" * 44
     elif case == "unknown shop":
         headers["X-Shopify-Shop-Domain"] = "evil.myshopify.com"
     elif case == "other shop's secret":
@@ -43,7 +46,8 @@ def test_signature_problems_get_the_same_401_and_leave_no_trace(client, ch, case
     assert traces(ch) == (0, 0, 0)
 
 
-@pytest.mark.parametrize("body", [b"not json", b"[1, 2, 3]", b'"a string"', b"\xff\xfe", b""])
+@pytest.mark.parametrize("body", [b"not json", b"[1, 2, 3]", b'"a string"', b"\xff\xfe", b"",
+                                  b"[" * 100_000, b"null"])
 def test_a_body_that_is_not_a_json_object_gets_400(client, ch, body):
     body, headers = signed_shopify(body)
     r = client.post("/webhooks/shopify", data=body, headers=headers)

@@ -36,7 +36,7 @@ def sign(body: bytes, secret: str) -> str:
 
 def verify(body: bytes, secret: str, signature: str | None) -> bool:
     """HMAC-SHA256 of the raw body, compared in constant time."""
-    return hmac.compare_digest(sign(body, secret), signature or "")
+    return hmac.compare_digest(sign(body, secret).encode(), (signature or "").encode())
 
 
 def _line_item(raw: Any, i: int) -> LineItem:
@@ -61,8 +61,8 @@ def _line_item(raw: Any, i: int) -> LineItem:
 def normalize(shop: str, payload: dict[str, Any]) -> Order:
     """A REST Order resource (the orders/paid body) as the platform-neutral Order."""
     order_id = text_id(payload.get("id"))
-    if not order_id:
-        raise PayloadError("the order has no id")
+    if not order_id or len(order_id) > 64:
+        raise PayloadError("the order has no id" if not order_id else "the order id is too long")
     items = payload.get("line_items") or []
     if not isinstance(items, list):
         raise PayloadError("line_items is not a list")

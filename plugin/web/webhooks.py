@@ -50,7 +50,7 @@ def read_body(limit: int = MAX_BODY) -> bytes | None:
 def parse_object(body: bytes) -> dict[str, Any] | None:
     try:
         payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         return None
     return payload if isinstance(payload, dict) else None
 
