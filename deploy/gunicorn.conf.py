@@ -14,6 +14,7 @@ threads = DEFAULTS["threads"]
 timeout = DEFAULTS["timeout"]
 graceful_timeout = DEFAULTS["graceful_timeout"]
 keepalive = DEFAULTS["keepalive"]
+control_socket_disable = DEFAULTS["control_socket_disable"]
 
 
 def on_starting(server):  # type: ignore[no-untyped-def]

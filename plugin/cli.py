@@ -1,4 +1,4 @@
-"""The `certhook` command: serve, worker, check, preview, orders, retry."""
+"""The `certhook` command: serve, worker, check, preview, orders, retry, backfill."""
 from __future__ import annotations
 
 import json
@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -103,7 +104,7 @@ def preview(config: str | None, shop_id: str, as_json: bool, order_file: str) ->
     """What ORDER_FILE (a webhook payload) would issue. Nothing is issued."""
     from .issuance import certificate_fields, external_unique_id
     from .orders import PayloadError
-    from .platforms import shopify
+    from .platforms import NORMALIZE
 
     with _context(config) as ch:
         shop, rules = ch.shop(shop_id), ch.rules.get(shop_id, ())
@@ -113,7 +114,7 @@ def preview(config: str | None, shop_id: str, as_json: bool, order_file: str) ->
         payload = json.loads(Path(order_file).read_text(encoding="utf-8"))
         if not isinstance(payload, dict):
             raise PayloadError("the file is not a JSON object")
-        order = shopify.normalize(shop.id, payload)
+        order = NORMALIZE[shop.platform](shop.id, payload)
     except (ValueError, PayloadError) as exc:
         raise click.ClickException(f"{order_file}: {exc}") from None
     result = evaluate(rules, order)
@@ -169,6 +170,49 @@ def orders(config: str | None, shop_id: str | None, status: str | None, limit: i
         click.echo(f"{row.shop:<12} {row.order_id:<22} {row.order_name:<10} {row.status:<8} "
                    f"{f'{issued}/{len(items)}':<6} {row.writeback_status or '-':<9} {note or ''}")
     click.echo(f"{len(rows)} of {total} order(s)")
+
+
+def _when(value: str) -> datetime:
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD) or an ISO time") from None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+@main.command()
+@config_option
+@click.option("--shop", "shop_id", required=True, help="the shop's id in certhook.yaml")
+@click.option("--since", required=True, help="YYYY-MM-DD or an ISO time (UTC unless it says)")
+@click.option("--until", default=None, help="YYYY-MM-DD or an ISO time (default: now)")
+@click.option("--dry-run", is_flag=True, help="only report what would be enqueued")
+def backfill(config: str | None, shop_id: str, since: str, until: str | None, dry_run: bool) -> None:
+    """Fetch paid orders from the store and issue what is missing."""
+    from .issuers.errors import ApiError
+    from .reconcile import sync
+
+    start, end = _when(since), _when(until) if until else datetime.now(UTC)
+    if end <= start:
+        raise click.BadParameter("--until must be after --since")
+    with _context(config) as ch:
+        shop = ch.shop(shop_id)
+        if shop is None:
+            raise click.ClickException(f"no shop {shop_id!r} in the settings")
+        ch.db.upgrade()
+        click.echo(f"{shop.id}: paid orders updated {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC",
+                   err=True)
+        with click.progressbar(length=0, label="orders", file=sys.stderr,
+                               show_pos=True) as bar:
+            def progress(done: int, total: int) -> None:
+                bar.length = total
+                bar.update(done - bar.pos)
+
+            try:
+                summary = sync(ch, shop, start, end, dry_run=dry_run, progress=progress)
+            except ApiError as exc:
+                raise click.ClickException(exc.message) from None
+    verb = "would enqueue" if dry_run else "enqueued"
+    click.echo(f"found {summary.found}, already known {summary.known}, {verb} {summary.enqueued}")
 
 
 @main.command()

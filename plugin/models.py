@@ -49,6 +49,7 @@ class JobKind(StrEnum):
     ORDER = "order"              # evaluate the rules, create the certificate items
     CERTIFICATE = "certificate"  # issue one item
     WRITEBACK = "writeback"      # write the order's certificates onto the store's order
+    RECONCILE = "reconcile"      # ask one shop for paid orders certhook hasn't recorded
 
 
 metadata = MetaData()
@@ -67,6 +68,8 @@ orders = Table(
     Column("evaluation_json", Text, nullable=True),
     Column("writeback_status", String(16), nullable=True),
     Column("writeback_error", Text, nullable=True),
+    Column("note_posts", Integer, nullable=False, default=0),  # customer notes sent (WooCommerce)
+    Column("note_sent_at", Float, nullable=True),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
     UniqueConstraint("shop", "order_id", name="uq_orders_shop_order"),
@@ -126,4 +129,16 @@ deliveries = Table(
     Column("reason", Text, nullable=True),
     Column("received_at", Float, nullable=False),
     Index("ix_deliveries_received", "received_at"),
+)
+
+reconciliations = Table(
+    "reconciliations",
+    metadata,
+    Column("shop", String(64), primary_key=True),
+    Column("last_started_at", Float, nullable=True),
+    Column("last_success_at", Float, nullable=True),
+    Column("window_start", Float, nullable=True),
+    Column("found", Integer, nullable=False, default=0),
+    Column("enqueued", Integer, nullable=False, default=0),
+    Column("error", Text, nullable=True),
 )

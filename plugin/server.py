@@ -16,6 +16,8 @@ DEFAULTS: dict[str, Any] = {
     "timeout": 30,
     "graceful_timeout": 20,
     "keepalive": 5,
+    # Several certhook instances on one host would fight over gunicorn's one control socket.
+    "control_socket_disable": True,
 }
 
 
@@ -45,7 +47,8 @@ class Server(BaseApplication):  # type: ignore[misc]
 
     def load_config(self) -> None:
         for key, value in self.options.items():
-            self.cfg.set(key, value)
+            if key in self.cfg.settings:  # control_socket_disable is new in gunicorn 25.1
+                self.cfg.set(key, value)
 
     def load(self) -> Any:
         return self.load_app()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from sqlalchemy import select, update
 
@@ -10,10 +11,31 @@ from .issuers.errors import ApiError, RateLimited, Transient
 from .jobs.queue import Job
 from .jobs.retry import next_delay
 from .models import ItemStatus, WritebackStatus, certificates, orders
-from .platforms import shopify
+from .platforms import shopify_admin, woocommerce
+from .settings import Shop
 from .store import refresh_status
 
 log = logging.getLogger(__name__)
+
+
+def _woocommerce(ch: Certhook, job: Job, shop: Shop, order: Any, links: list[dict[str, Any]],
+                 timeout: tuple[float, float]) -> None:
+    """The meta (an upsert, safe to repeat), then the customer note: once per order."""
+    with woocommerce.Client(shop, timeout) as wc:
+        wc.set_certificates(order.order_id, links)
+        if order.note_sent_at is not None:
+            return
+        # A note may have gone out on an earlier try whose answer never came: look first.
+        sent = order.note_posts > 0 and any(
+            links[0]["url"] in str(note.get("note", "")) for note in wc.customer_notes(order.order_id))
+        if not sent:
+            with ch.db.write() as conn:
+                ch.queue.still_ours(conn, job)
+                conn.execute(update(orders).where(orders.c.id == order.id)
+                             .values(note_posts=orders.c.note_posts + 1))
+            wc.add_customer_note(order.order_id, woocommerce.note_text(links))
+    with ch.db.write() as conn:
+        conn.execute(update(orders).where(orders.c.id == order.id).values(note_sent_at=ch.now()))
 
 
 def run_writeback_job(ch: Certhook, job: Job) -> None:
@@ -24,6 +46,7 @@ def run_writeback_job(ch: Certhook, job: Job) -> None:
             certificates.c.order_pk == order_pk, certificates.c.status == ItemStatus.ISSUED
         ).order_by(certificates.c.allocation_id)).all()
     shop = ch.shop(order.shop)
+    timeout = (ch.settings.dots.connect_timeout, ch.settings.dots.read_timeout)
     error: ApiError | None = None
     if shop is None:
         error = ApiError(f"shop {order.shop!r} is not in the settings any more")
@@ -33,10 +56,9 @@ def run_writeback_job(ch: Certhook, job: Job) -> None:
                   "quantity": i.impact_qty} for i in items]
         try:
             if shop.platform == "shopify":
-                shopify.write_back(shop, order.order_id, links,
-                                   (ch.settings.dots.connect_timeout, ch.settings.dots.read_timeout))
+                shopify_admin.write_back(shop, order.order_id, links, timeout)
             else:
-                raise ApiError(f"write-back to {shop.platform} is not supported yet")
+                _woocommerce(ch, job, shop, order, links, timeout)
         except ApiError as exc:
             error = exc
     s, now = ch.settings, ch.now()

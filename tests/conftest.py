@@ -21,7 +21,7 @@ from plugin import create_app
 from plugin.context import Certhook, build
 from plugin.db import Database
 from plugin.jobs.worker import Worker
-from plugin.models import JobStatus, jobs
+from plugin.models import JobKind, JobStatus, jobs
 from plugin.platforms.shopify import sign
 from plugin.settings import load_settings
 
@@ -29,11 +29,23 @@ from .fakes import dots as fake_dots_mod
 from .fakes import shopify as fake_shopify_mod
 from .fakes.dots import FakeDots
 from .fakes.shopify import FakeShopify
+from .fakes.woocommerce import CONSUMER_KEY, CONSUMER_SECRET, FakeWooCommerce
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SECRET = "acme-webhook-secret"
 ADMIN_TOKEN = "test-admin-token-0123456789"
 DOMAIN = "acme.myshopify.com"
+WOO_SECRET = "woo-webhook-secret"
+WOO_DOMAIN = "shop.example.com"
+WOO_RULES = """\
+rules:
+  - name: A bee per order
+    allocation_id: 31
+    per_order: 1
+  - name: A tree for every 5 spent
+    allocation_id: 32
+    per_amount: 5
+"""
 
 RULES = """\
 rules:
@@ -133,13 +145,27 @@ def fake_shopify() -> Iterator[FakeShopify]:
     fake.close()
 
 
+@pytest.fixture
+def fake_woo() -> Iterator[FakeWooCommerce]:
+    fake = FakeWooCommerce()
+    yield fake
+    fake.close()
+
+
 def write_config(tmp_path: Path, db_url: str, dots_url: str, shopify_url: str,
-                 rules: str = RULES, **overrides: Any) -> Path:
+                 rules: str = RULES, woo_url: str | None = None, **overrides: Any) -> Path:
     (tmp_path / "rules").mkdir(exist_ok=True)
     (tmp_path / "rules" / "acme.yaml").write_text(rules)
+    (tmp_path / "rules" / "woo.yaml").write_text(WOO_RULES)
     shop = {"id": "acme", "platform": "shopify", "domain": DOMAIN, "webhook_secret": SECRET,
             "access_token": fake_shopify_mod.ACCESS_TOKEN, "api_url": shopify_url,
             "rules": "rules/acme.yaml", "mode": "live", **overrides.pop("shop", {})}
+    shops = [shop]
+    if woo_url:
+        shops.append({"id": "woo", "platform": "woocommerce", "domain": WOO_DOMAIN,
+                      "webhook_secret": WOO_SECRET, "consumer_key": CONSUMER_KEY,
+                      "consumer_secret": CONSUMER_SECRET, "api_url": woo_url,
+                      "rules": "rules/woo.yaml", **overrides.pop("woo", {})})
     config = {
         "database_url": db_url, "secret_key": "test-secret-key-0123456789",
         "admin_token": ADMIN_TOKEN, "workers": 4, "retry_base_seconds": 1,
@@ -147,7 +173,7 @@ def write_config(tmp_path: Path, db_url: str, dots_url: str, shopify_url: str,
         "dots": {"api_url": dots_url, "auth_token": fake_dots_mod.AUTH_TOKEN,
                  "app_token": fake_dots_mod.APP_TOKEN, "app_id": fake_dots_mod.APP_ID,
                  "connect_timeout": 2, "read_timeout": 5},
-        "shops": [shop],
+        "shops": shops,
         **overrides,
     }
     path = tmp_path / "certhook.yaml"
@@ -166,8 +192,9 @@ class Clock:
 
 
 @pytest.fixture
-def config_path(tmp_path: Path, db_url: str, fake_dots: FakeDots, fake_shopify: FakeShopify) -> Path:
-    return write_config(tmp_path, db_url, fake_dots.api_url, fake_shopify.api_url)
+def config_path(tmp_path: Path, db_url: str, fake_dots: FakeDots, fake_shopify: FakeShopify,
+                fake_woo: FakeWooCommerce) -> Path:
+    return write_config(tmp_path, db_url, fake_dots.api_url, fake_shopify.api_url, woo_url=fake_woo.api_url)
 
 
 @pytest.fixture
@@ -191,7 +218,7 @@ def client(app):  # type: ignore[no-untyped-def]
 
 @contextmanager
 def make_ch(tmp_path: Path, db_url: str, fake_dots: FakeDots, fake_shopify: FakeShopify,
-            **config: Any) -> Iterator[tuple[Certhook, Any]]:
+            **config: Any) -> Iterator[tuple[Certhook, Any]]:  # pass woo_url= for a WooCommerce shop
     """A certhook with its own settings, and a test client for it."""
     path = write_config(tmp_path, db_url, fake_dots.api_url, fake_shopify.api_url, **config)
     certhook = build(load_settings(path))
@@ -204,6 +231,15 @@ def make_ch(tmp_path: Path, db_url: str, fake_dots: FakeDots, fake_shopify: Fake
 
 
 # --- Helpers -------------------------------------------------------------------------------
+
+def signed_woo(payload: Any, secret: str = WOO_SECRET, topic: str = "order.updated",
+               source: str = f"https://{WOO_DOMAIN}/") -> tuple[bytes, dict[str, str]]:
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    return body, {"X-WC-Webhook-Signature": sign(body, secret), "X-WC-Webhook-Topic": topic,
+                  "X-WC-Webhook-Source": source, "X-WC-Webhook-Resource": topic.split(".")[0],
+                  "X-WC-Webhook-Event": topic.split(".")[-1], "X-WC-Webhook-ID": "7",
+                  "X-WC-Webhook-Delivery-ID": "f3b1c0d1e2a3b4c5", "Content-Type": "application/json"}
+
 
 def signed_shopify(payload: Any, secret: str = SECRET, topic: str = "orders/paid",
                    domain: str = DOMAIN) -> tuple[bytes, dict[str, str]]:
@@ -226,8 +262,9 @@ def drain(ch: Certhook, max_jobs: int = 500) -> int:
         if worker.run_one():
             ran += 1
             continue
-        with ch.db.read() as conn:
-            nxt = conn.execute(select(jobs.c.run_at).where(jobs.c.status == JobStatus.QUEUED)
+        with ch.db.read() as conn:  # recurring reconcile jobs never drain: wait for the rest
+            nxt = conn.execute(select(jobs.c.run_at).where(jobs.c.status == JobStatus.QUEUED,
+                                                           jobs.c.kind != JobKind.RECONCILE)
                                .order_by(jobs.c.run_at).limit(1)).scalar()
         if nxt is None:
             return ran

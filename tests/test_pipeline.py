@@ -143,7 +143,7 @@ def test_writeback_throttled_and_500_are_retried_without_reissuing(client, ch, f
 
 
 def test_writeback_user_errors_fail_it_with_their_message(client, ch, fake_dots, fake_shopify, monkeypatch):
-    from plugin.platforms import shopify
+    from plugin.platforms import shopify_admin as shopify
 
     real = shopify.write_back
     monkeypatch.setattr(shopify, "write_back",

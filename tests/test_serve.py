@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from plugin.db import Database
 from plugin.issuance import external_unique_id
-from plugin.models import deliveries, jobs, orders
+from plugin.models import JobKind, deliveries, jobs, orders
 
 from .conftest import ADMIN_TOKEN, order_payload, signed_shopify, write_config
 
@@ -83,8 +83,10 @@ def counts(db_url: str) -> tuple[int, ...]:
     db = Database(db_url)
     try:
         with db.read() as conn:
-            return tuple(conn.execute(select(func.count()).select_from(t)).scalar_one()
-                         for t in (orders, jobs, deliveries))
+            return (conn.execute(select(func.count()).select_from(orders)).scalar_one(),
+                    conn.execute(select(func.count()).select_from(jobs)
+                                 .where(jobs.c.kind != JobKind.RECONCILE)).scalar_one(),
+                    conn.execute(select(func.count()).select_from(deliveries)).scalar_one())
     finally:
         db.dispose()
 

@@ -52,6 +52,15 @@ class Queue:
             .values(run_at=when, updated_at=now)
         )
 
+    def ensure(self, conn: Connection, kind: JobKind, ref: str, now: float) -> None:
+        """Make sure a recurring job exists; one that failed for good is queued again."""
+        conn.execute(self.db.insert_new(jobs, "kind", "ref"), {
+            "kind": kind, "ref": ref, "status": JobStatus.QUEUED, "run_at": now, "attempts": 0,
+            "created_at": now, "updated_at": now})
+        conn.execute(update(jobs).where(jobs.c.kind == kind, jobs.c.ref == ref,
+                                        jobs.c.status.in_([JobStatus.DONE, JobStatus.FAILED]))
+                     .values(status=JobStatus.QUEUED, run_at=now, attempts=0, updated_at=now))
+
     def claim(self, owner: str, now: float) -> Job | None:
         """Take the next due job, or one whose worker's lease ran out (it died)."""
         due = select(jobs.c.id, jobs.c.kind, jobs.c.ref, jobs.c.attempts).where(or_(
@@ -98,6 +107,12 @@ class Queue:
               counts: bool = True) -> None:
         self._settle(conn, job, now, status=JobStatus.QUEUED, run_at=now + delay,
                      last_error=error, attempts=job.attempts + (1 if counts else 0))
+
+    def reschedule(self, conn: Connection, job: Job, now: float, run_at: float,
+                   error: str | None = None) -> None:
+        """Done for now; run again at run_at (a recurring job)."""
+        self._settle(conn, job, now, status=JobStatus.QUEUED, run_at=run_at, attempts=0,
+                     last_error=error)
 
     def fail(self, conn: Connection, job: Job, now: float, error: str) -> None:
         self._settle(conn, job, now, status=JobStatus.FAILED, last_error=error,

@@ -20,12 +20,14 @@ Handler = Callable[[Certhook, Job], None]
 
 def handlers() -> dict[JobKind, Handler]:
     from ..issuance import run_certificate_job, run_order_job
+    from ..reconcile import run_reconcile_job
     from ..writeback import run_writeback_job
 
     return {
         JobKind.ORDER: run_order_job,
         JobKind.CERTIFICATE: run_certificate_job,
         JobKind.WRITEBACK: run_writeback_job,
+        JobKind.RECONCILE: run_reconcile_job,
     }
 
 
@@ -73,6 +75,9 @@ class Worker:
             log.exception("job %s: could not record the crash; its lease will expire", job.id)
 
     def start(self) -> None:
+        from ..reconcile import ensure_jobs
+
+        ensure_jobs(self.ch)
         self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="certhook-job")
         self._thread = threading.Thread(target=self._loop, name="certhook-poller", daemon=True)
         self._thread.start()

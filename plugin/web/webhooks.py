@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from ..context import Certhook
-from ..orders import PayloadError
-from ..platforms import shopify
+from ..orders import Order, PayloadError
+from ..platforms import shopify, woocommerce
+from ..settings import Shop
 from ..store import record_delivery, record_order
 
 bp = Blueprint("webhooks", __name__)
@@ -55,6 +57,29 @@ def parse_object(body: bytes) -> dict[str, Any] | None:
     return payload if isinstance(payload, dict) else None
 
 
+def receive(ch: Certhook, shop: Shop, topic: str, event_id: str | None, payload: dict[str, Any],
+            normalize: Callable[[str, dict[str, Any]], Order], ignore: str | None):
+    """Record an authenticated delivery: the order and its job in one transaction, or why not."""
+    order_id = str(payload["id"]) if payload.get("id") is not None else None
+    order = None
+    if ignore is None:
+        try:
+            order = normalize(shop.id, payload)
+        except PayloadError as exc:
+            return refuse(400, f"cannot read the order: {exc}")
+        if order.test:
+            ignore = "test order"
+    with ch.db.write() as conn:
+        if order is None or ignore is not None:
+            outcome = "ignored"
+        else:
+            outcome = "accepted" if record_order(ch, conn, order) else "duplicate"
+        record_delivery(ch, conn, shop.id, topic, event_id, order_id and order_id[:64], outcome,
+                        ignore)
+    log.info("shop %s order %s (%s): %s", shop.id, order_id, topic[:64], outcome)
+    return answer(outcome)
+
+
 @bp.post("/webhooks/shopify")
 def shopify_webhook():  # type: ignore[no-untyped-def]
     ch: Certhook = current_app.extensions["certhook"]
@@ -70,26 +95,37 @@ def shopify_webhook():  # type: ignore[no-untyped-def]
     if payload is None:
         return refuse(400, "the body is not a JSON object")
     topic = request.headers.get("X-Shopify-Topic", "")
-    event_id = request.headers.get("X-Shopify-Event-Id") or request.headers.get(
-        "X-Shopify-Webhook-Id")
-    order_id = str(payload.get("id")) if payload.get("id") is not None else None
-    if topic not in shopify.HANDLED:
-        if topic not in shopify.IGNORED:
-            log.info("shop %s: unknown topic %r answered and ignored", shop.id, topic[:64])
-        with ch.db.write() as conn:
-            record_delivery(ch, conn, shop.id, topic, event_id, order_id, "ignored",
-                            "topic not handled")
-        return answer("ignored")
-    try:
-        order = shopify.normalize(shop.id, payload)
-    except PayloadError as exc:
-        return refuse(400, f"cannot read the order: {exc}")
-    with ch.db.write() as conn:
-        if order.test:
-            outcome, reason = "ignored", "test order"
-        else:
-            outcome = "accepted" if record_order(ch, conn, order) else "duplicate"
-            reason = None
-        record_delivery(ch, conn, shop.id, topic, event_id, order.order_id, outcome, reason)
-    log.info("shop %s order %s: %s", shop.id, order.order_id, outcome)
-    return answer(outcome)
+    if topic not in shopify.HANDLED and topic not in shopify.IGNORED:
+        log.info("shop %s: unknown topic %r answered and ignored", shop.id, topic[:64])
+    event_id = request.headers.get("X-Shopify-Event-Id") or request.headers.get("X-Shopify-Webhook-Id")
+    return receive(ch, shop, topic, event_id, payload, shopify.normalize,
+                   None if topic in shopify.HANDLED else "topic not handled")
+
+
+@bp.post("/webhooks/woocommerce")
+def woocommerce_webhook():  # type: ignore[no-untyped-def]
+    ch: Certhook = current_app.extensions["certhook"]
+    body = read_body()
+    if body is None:
+        return refuse(413, "body over 1 MiB")
+    signature = request.headers.get("X-WC-Webhook-Signature")
+    if woocommerce.is_ping(body, signature):
+        return answer("ignored")  # saving the webhook in WooCommerce sends this; record nothing
+    domain = woocommerce.source_domain(request.headers.get("X-WC-Webhook-Source", ""))
+    shop = ch.settings.shop_for_domain("woocommerce", domain)
+    valid = woocommerce.verify(body, shop.webhook_secret if shop else _NO_SECRET, signature)
+    if shop is None or not valid:
+        return refuse(401, "unknown shop or bad signature")
+    payload = parse_object(body)
+    if payload is None:
+        return refuse(400, "the body is not a JSON object")
+    topic = request.headers.get("X-WC-Webhook-Topic", "")
+    # Deduplication is on (shop, order): X-WC-Webhook-Delivery-ID repeats within a second.
+    event_id = request.headers.get("X-WC-Webhook-Delivery-ID")
+    if topic not in woocommerce.HANDLED:
+        ignore = "topic not handled"
+    elif payload.get("status") not in shop.trigger_statuses:
+        ignore = f"status {str(payload.get('status'))[:32]!r} is not a trigger status"
+    else:
+        ignore = None
+    return receive(ch, shop, topic, event_id, payload, woocommerce.normalize, ignore)

@@ -1,8 +1,12 @@
 """A fake Shopify Admin GraphQL API: metafieldsSet, its userErrors and its throttling."""
 from __future__ import annotations
 
+import base64
+import copy
 import json
 import re
+import time
+from datetime import datetime
 from typing import Any
 
 from .base import FakeServer, Handler
@@ -18,6 +22,18 @@ class FakeShopify(FakeServer):
         self.metafields: dict[tuple[str, str, str], dict[str, Any]] = {}
         self.calls = 0
         self.faults: list[str] = []  # one per coming call: "429", "throttled", "500"
+        self.orders: dict[str, dict[str, Any]] = {}
+        self.queries: list[str] = []
+        # The leaky bucket of query cost: a query may start when its requested cost is in the
+        # bucket; its actual cost is taken out.
+        self.bucket, self.bucket_max, self.restore_rate = 1000.0, 1000.0, 50.0
+        self._filled_at = time.monotonic()
+
+    def add_order(self, payload: dict[str, Any], updated: datetime) -> None:
+        order = copy.deepcopy(payload)
+        order["updated_at"] = updated.strftime("%Y-%m-%dT%H:%M:%SZ")
+        with self.lock:
+            self.orders[str(order["id"])] = order
 
     @property
     def api_url(self) -> str:
@@ -46,24 +62,85 @@ class FakeShopify(FakeServer):
                                      {"Retry-After": "1"})
         if fault == "500":
             return request.send_json(500, {"errors": "Internal Server Error"})
-        cost = {"requestedQueryCost": 10, "actualQueryCost": 10,
-                "throttleStatus": {"maximumAvailable": 1000.0, "currentlyAvailable": 990,
-                                   "restoreRate": 50.0}}
-        if fault == "throttled":
-            cost["throttleStatus"]["currentlyAvailable"] = 0
-            return request.send_json(200, {"errors": [{"message": "Throttled", "extensions": {
-                "code": "THROTTLED", "documentation": "https://shopify.dev/api/usage/rate-limits"}}],
-                "extensions": {"cost": cost}})
         try:
             body = json.loads(raw)
         except ValueError:
             return request.send_json(400, {"errors": "Bad Request"})
         query, variables = body.get("query", ""), body.get("variables") or {}
-        if "metafieldsSet(metafields: $metafields)" not in query or "metafields" not in variables:
+        if "metafieldsSet(metafields: $metafields)" in query and "metafields" in variables:
+            requested, run = 10, lambda: {"metafieldsSet": self.metafields_set(variables["metafields"])}
+        elif "orders(first: $first, after: $after, query: $query" in query:
+            requested, run = 2 + int(variables.get("first", 0)), lambda: {"orders": self.list(variables)}
+        elif "order(id: $id)" in query:
+            requested, run = 3 + 50 * 7, lambda: {"order": self.order(variables)}
+        else:
             return request.send_json(200, {"errors": [{"message": "Field 'metafieldsSet' is missing "
                                                       "required arguments: metafields"}]})
-        request.send_json(200, {"data": {"metafieldsSet": self.metafields_set(variables["metafields"])},
-                                "extensions": {"cost": cost}})
+        with self.lock:
+            now = time.monotonic()
+            self.bucket = min(self.bucket_max, self.bucket + (now - self._filled_at) * self.restore_rate)
+            self._filled_at = now
+            throttled = fault == "throttled" or requested > self.bucket
+            if not throttled:
+                self.bucket -= min(requested, 12)  # what a small order really costs
+            self.queries.append(query.split("(", 1)[0])
+            cost = {"requestedQueryCost": requested, "actualQueryCost": None if throttled else 12,
+                    "throttleStatus": {"maximumAvailable": self.bucket_max,
+                                       "currentlyAvailable": 0 if fault == "throttled" else self.bucket,
+                                       "restoreRate": self.restore_rate}}
+        if throttled:
+            return request.send_json(200, {"errors": [{"message": "Throttled", "extensions": {
+                "code": "THROTTLED", "documentation": "https://shopify.dev/api/usage/rate-limits"}}],
+                "extensions": {"cost": cost}})
+        request.send_json(200, {"data": run(), "extensions": {"cost": cost}})
+
+    def list(self, variables: dict[str, Any]) -> dict[str, Any]:
+        search = variables["query"]
+        status = re.search(r"financial_status:(\w+)", search)
+        after = re.search(r"updated_at:>='([^']+)'", search)
+        before = re.search(r"updated_at:<='([^']+)'", search)
+        with self.lock:
+            found = sorted((o for o in self.orders.values()
+                            if (not status or o.get("financial_status") == status.group(1))
+                            and (not after or o["updated_at"] >= after.group(1))
+                            and (not before or o["updated_at"] <= before.group(1))),
+                           key=lambda o: (o["updated_at"], int(o["id"])))
+        start = int(base64.b64decode(variables["after"])) if variables.get("after") else 0
+        page = found[start:start + int(variables["first"])]
+        end = start + len(page)
+        return {"pageInfo": {"hasNextPage": end < len(found),
+                             "endCursor": base64.b64encode(str(end).encode()).decode() if page else None},
+                "nodes": [{"legacyResourceId": str(o["id"]), "test": bool(o.get("test"))} for o in page]}
+
+    def order(self, variables: dict[str, Any]) -> dict[str, Any] | None:
+        order = self.orders.get(str(variables["id"]).rsplit("/", 1)[-1])
+        if order is None:
+            return None
+        start = int(base64.b64decode(variables["after"])) if variables.get("after") else 0
+        items = order.get("line_items", [])[start:start + 50]
+        end = start + len(items)
+        customer = order.get("customer") or None
+        money = lambda amount: {"shopMoney": {"amount": str(amount), "currencyCode": order["currency"]}}  # noqa: E731
+        return {
+            "legacyResourceId": str(order["id"]), "name": order.get("name"),
+            "email": order.get("email"), "currencyCode": order.get("currency"),
+            "test": bool(order.get("test")),
+            "customer": customer and {"legacyResourceId": str(customer["id"]) if customer.get("id") else None,
+                                      "email": customer.get("email"), "firstName": customer.get("first_name"),
+                                      "lastName": customer.get("last_name")},
+            "lineItems": {
+                "pageInfo": {"hasNextPage": end < len(order.get("line_items", [])),
+                             "endCursor": base64.b64encode(str(end).encode()).decode()},
+                "nodes": [{
+                    "id": f"gid://shopify/LineItem/{li['id']}", "sku": li.get("sku"),
+                    "title": li.get("title"), "quantity": li["quantity"],
+                    "isGiftCard": bool(li.get("gift_card")),
+                    "originalUnitPriceSet": money(li["price"]),
+                    "totalDiscountSet": money(li.get("total_discount") or "0.00"),
+                    "product": {"legacyResourceId": str(li["product_id"])} if li.get("product_id") else None,
+                    "variant": {"legacyResourceId": str(li["variant_id"])} if li.get("variant_id") else None,
+                } for li in items]},
+        }
 
     def metafields_set(self, inputs: list[dict[str, Any]]) -> dict[str, Any]:
         errors = []

@@ -1,0 +1,129 @@
+"""No order missed: ask the store for paid orders certhook hasn't recorded, and record them.
+
+The recurring reconcile job (one per shop, every `reconcile_minutes`) and `certhook backfill`
+drive the same code; an order found here takes the very path a webhook's order takes.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from .context import Certhook
+from .issuers.errors import ApiError
+from .jobs.queue import Job
+from .models import JobKind, orders, reconciliations
+from .orders import Order, PayloadError, text_id
+from .platforms import shopify_admin, woocommerce
+from .settings import Shop
+from .store import record_order
+
+log = logging.getLogger(__name__)
+# Each run looks back this far before the previous run began: orders paid (or updated) while
+# it ran, and clocks a little apart, are still seen.
+LOOKBACK = timedelta(hours=1)
+
+
+@dataclass
+class Summary:
+    found: int = 0
+    known: int = 0
+    enqueued: int = 0
+
+
+Loader = Callable[[], Order]
+Progress = Callable[[int, int], None]
+
+
+def _candidates(ch: Certhook, shop: Shop, since: datetime, until: datetime
+                ) -> list[tuple[str, Loader]]:
+    """(order id, how to get the full order) for every paid order in the window."""
+    timeout = (ch.settings.dots.connect_timeout, ch.settings.dots.read_timeout)
+    if shop.platform == "shopify":
+        budget = shopify_admin.Budget(shop, timeout)
+        return [(order_id, lambda order_id=order_id: shopify_admin.fetch_order(budget, shop.id,
+                                                                                order_id))
+                for order_id in shopify_admin.paid_order_ids(budget, since, until)]
+    with woocommerce.Client(shop, timeout) as wc:
+        found = [raw for raw, _ in wc.orders(shop.trigger_statuses, since, until)]
+    return [(text_id(raw.get("id")), lambda raw=raw: woocommerce.normalize(shop.id, raw))
+            for raw in found if isinstance(raw, dict)]
+
+
+def sync(ch: Certhook, shop: Shop, since: datetime, until: datetime, dry_run: bool = False,
+         progress: Progress | None = None) -> Summary:
+    """Record every paid order of the window that certhook doesn't know; nothing if dry_run."""
+    summary = Summary()
+    candidates = _candidates(ch, shop, since, until)
+    for done, (order_id, load) in enumerate(candidates, 1):
+        summary.found += 1
+        with ch.db.read() as conn:
+            known = conn.execute(select(orders.c.id).where(
+                orders.c.shop == shop.id, orders.c.order_id == order_id)).first() is not None
+        if known:
+            summary.known += 1
+        elif dry_run:
+            summary.enqueued += 1
+        else:
+            try:
+                order = load()
+            except PayloadError as exc:
+                log.warning("shop %s order %s cannot be read: %s", shop.id, order_id, exc)
+                continue
+            if order.test:
+                continue
+            with ch.db.write() as conn:
+                if record_order(ch, conn, order):
+                    summary.enqueued += 1
+                else:  # a webhook got there first
+                    summary.known += 1
+        if progress:
+            progress(done, len(candidates))
+    return summary
+
+
+def ensure_jobs(ch: Certhook) -> None:
+    """One recurring reconcile job per shop in the settings."""
+    with ch.db.write() as conn:
+        for shop in ch.settings.shops:
+            ch.queue.ensure(conn, JobKind.RECONCILE, shop.id, ch.now())
+
+
+def _utc(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
+
+
+def run_reconcile_job(ch: Certhook, job: Job) -> None:
+    shop, now = ch.shop(job.ref), ch.now()
+    if shop is None:  # the shop left the settings: its job ends with it
+        with ch.db.write() as conn:
+            ch.queue.done(conn, job, now)
+        return
+    with ch.db.read() as conn:
+        state = conn.execute(select(reconciliations).where(
+            reconciliations.c.shop == shop.id)).first()
+    # From where the last good run began (or now, the first time: backfill is for the past).
+    start = state.window_start if state and state.window_start else now
+    since = _utc(start) - LOOKBACK
+    error = None
+    try:
+        summary = sync(ch, shop, since, _utc(now))
+    except ApiError as exc:
+        error, summary = exc.message, Summary()
+    values = {"last_started_at": now, "error": error}
+    if error is None:
+        values.update(last_success_at=ch.now(), window_start=now, found=summary.found,
+                      enqueued=summary.enqueued)
+    with ch.db.write() as conn:
+        updated = conn.execute(reconciliations.update().where(
+            reconciliations.c.shop == shop.id).values(**values)).rowcount
+        if not updated:
+            conn.execute(reconciliations.insert().values(shop=shop.id, **values))
+        ch.queue.reschedule(conn, job, ch.now(), now + shop.reconcile_minutes * 60, error)
+    if error:
+        log.warning("reconcile %s: %s", shop.id, error)
+    elif summary.enqueued:
+        log.info("reconcile %s: %d found, %d enqueued", shop.id, summary.found, summary.enqueued)
