@@ -39,9 +39,6 @@ WOO_SECRET = "woo-webhook-secret"
 WOO_DOMAIN = "shop.example.com"
 WOO_RULES = """\
 rules:
-  - name: A bee per order
-    allocation_id: 31
-    per_order: 1
   - name: A tree for every 5 spent
     allocation_id: 32
     per_amount: 5

@@ -26,7 +26,7 @@ class FakeShopify(FakeServer):
         self.queries: list[str] = []
         # The leaky bucket of query cost: a query may start when its requested cost is in the
         # bucket; its actual cost is taken out.
-        self.bucket, self.bucket_max, self.restore_rate = 1000.0, 1000.0, 50.0
+        self.bucket, self.bucket_max, self.restore_rate = 1000.0, 1000.0, 100.0  # standard plan
         self._filled_at = time.monotonic()
 
     def add_order(self, payload: dict[str, Any], updated: datetime) -> None:

@@ -26,7 +26,7 @@ class FakeWooCommerce(FakeServer):
         super().__init__()
         self.orders: dict[int, dict[str, Any]] = {}
         self.notes: dict[int, list[dict[str, Any]]] = {}
-        self.faults: list[str] = []  # one per coming write (PUT or POST): "500" or "drop"
+        self.faults: list[str | None] = []  # one per coming write (PUT or POST): "500", "drop", None
         self.writes = 0
         self.lists = 0
 

@@ -1,0 +1,186 @@
+"""No order missed: reconciliation finds orders whose webhook never came; backfill fills the past."""
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+from click.testing import CliRunner
+from freezegun import freeze_time
+from sqlalchemy import func, select
+
+from plugin.cli import main
+from plugin.issuance import external_unique_id
+from plugin.jobs.worker import Worker
+from plugin.models import orders, reconciliations
+from plugin.reconcile import ensure_jobs, sync
+
+from .conftest import ADMIN_TOKEN, deliver, drain, fixture, order_payload
+from .test_woocommerce import deliver_woo, woo_order
+
+AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+
+
+def run_due(ch) -> int:  # type: ignore[no-untyped-def]
+    """Run every job due now, without moving the clock."""
+    worker, ran = Worker(ch, 1), 0
+    while worker.run_one():
+        ran += 1
+    return ran
+
+
+def status(client, shop: str, order_id: str) -> str:  # type: ignore[no-untyped-def]
+    r = client.get(f"/api/orders/{shop}/{order_id}", headers=AUTH)
+    return r.json["status"] if r.status_code == 200 else "unknown"
+
+
+def test_orders_whose_webhooks_never_came_are_issued_by_reconciliation(client, ch, fake_dots,
+                                                                      fake_shopify, fake_woo):
+    ch.clock = None  # the wall clock, which freezegun holds
+    with freeze_time(T0) as frozen:
+        ensure_jobs(ch)
+        run_due(ch)  # the first reconciliation of each shop: nothing yet
+        fake_shopify.add_order(order_payload(order_id=6001), T0 + timedelta(minutes=2))
+        fake_woo.add_order(woo_order(id=801), T0 + timedelta(minutes=3))
+        frozen.move_to(T0 + timedelta(minutes=5))
+        assert run_due(ch) == 0  # not due again before reconcile_minutes (10)
+        assert status(client, "acme", "6001") == status(client, "woo", "801") == "unknown"
+        frozen.move_to(T0 + timedelta(minutes=10, seconds=1))
+        run_due(ch)
+        assert status(client, "acme", "6001") == "done"
+        assert status(client, "woo", "801") == "done"
+    for shop, order_id, allocations in (("acme", "6001", (14, 32)), ("woo", "801", (32,))):
+        for alloc in allocations:
+            assert fake_dots.count_for(external_unique_id(shop, order_id, alloc)) == 1
+    assert fake_shopify.value("6001") is not None
+    assert len(fake_woo.customer_notes(801)) == 1
+    with ch.db.read() as conn:
+        states = {r.shop: r for r in conn.execute(select(reconciliations))}
+    assert states["acme"].found == 1 and states["acme"].enqueued == 1 and states["woo"].error is None
+
+
+def test_reconciliation_skips_what_webhooks_brought_and_other_statuses(client, ch, fake_dots, fake_woo):
+    fake_woo.add_order(woo_order(id=901), T0)
+    fake_woo.add_order(woo_order("processing", id=902), T0)
+    deliver_woo(client, woo_order(id=901))
+    summary = sync(ch, ch.shop("woo"), T0 - timedelta(hours=1), T0 + timedelta(hours=1))
+    assert (summary.found, summary.known, summary.enqueued) == (1, 1, 0)
+
+
+def test_a_store_error_is_recorded_and_tried_again_next_time(ch, fake_woo):
+    ch.clock = None
+    with freeze_time(T0) as frozen:
+        fake_woo.close()  # the store is down
+        ensure_jobs(ch)
+        run_due(ch)
+        with ch.db.read() as conn:
+            state = conn.execute(select(reconciliations).where(reconciliations.c.shop == "woo")).one()
+        assert "connection failed" in state.error
+        frozen.move_to(T0 + timedelta(minutes=11))
+        assert run_due(ch) == 2  # both shops again: it didn't give up
+
+
+def test_a_webhook_and_reconciliation_at_the_same_moment_issue_once(client, ch, fake_dots, fake_shopify):
+    payload = order_payload(order_id=6101)
+    fake_shopify.add_order(payload, T0)
+    barrier = threading.Barrier(2)
+    results: dict[str, object] = {}
+
+    def webhook() -> None:
+        barrier.wait()
+        results["webhook"] = deliver(ch_client(), payload).json["status"]
+
+    def reconcile() -> None:
+        barrier.wait()
+        results["reconcile"] = sync(ch, ch.shop("acme"), T0 - timedelta(hours=1), T0 + timedelta(hours=1))
+
+    def ch_client():  # type: ignore[no-untyped-def]
+        from plugin import create_app
+        return create_app(ch=ch).test_client()
+
+    threads = [threading.Thread(target=webhook), threading.Thread(target=reconcile)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    accepted = (results["webhook"] == "accepted") + results["reconcile"].enqueued  # type: ignore[attr-defined]
+    assert accepted == 1
+    drain(ch)
+    assert len(fake_dots.certificates) == 2
+    with ch.db.read() as conn:
+        assert conn.execute(select(func.count()).select_from(orders)).scalar_one() == 1
+
+
+def test_one_reconciliation_per_shop_at_a_time_across_workers(ch):
+    ensure_jobs(ch)
+    ensure_jobs(ch)  # every process ensures them at start: still one job per shop
+    claimed = [ch.queue.claim(f"process-{n}", ch.now()) for n in range(4)]
+    assert sorted(j.ref for j in claimed if j) == ["acme", "woo"]
+    assert claimed[2] is None and claimed[3] is None
+
+
+def backfill(config_path, *args: str) -> str:  # type: ignore[no-untyped-def]
+    result = CliRunner().invoke(main, ["backfill", "--config", str(config_path), *args])
+    assert result.exit_code == 0, result.output
+    return result.output.strip().splitlines()[-1]
+
+
+def test_backfill_250_woocommerce_orders_then_again(config_path, client, ch, fake_dots, fake_woo):
+    for n in range(250):
+        fake_woo.add_order(woo_order(id=10_000 + n, number=str(10_000 + n)), T0 + timedelta(minutes=n))
+    fake_woo.add_order(woo_order("processing", id=20_000), T0)
+    for n in range(0, 250, 10):  # 25 came by webhook
+        deliver_woo(client, woo_order(id=10_000 + n))
+    args = ["--shop", "woo", "--since", "2026-11-22", "--until", "2026-11-23"]
+    assert backfill(config_path, *args, "--dry-run") == "found 250, already known 25, would enqueue 225"
+    assert fake_dots.posts == 0
+    assert backfill(config_path, *args) == "found 250, already known 25, enqueued 225"
+    assert fake_woo.lists >= 6  # 3 pages a run
+    drain(ch, max_jobs=5000)
+    assert len(fake_dots.certificates) == 250
+    assert backfill(config_path, *args) == "found 250, already known 250, enqueued 0"
+    assert client.get("/api/orders?shop=woo&status=done", headers=AUTH).json["meta"]["total"] == 250
+
+
+def test_backfill_250_shopify_orders_paginated(config_path, client, ch, fake_dots, fake_shopify):
+    fake_shopify.restore_rate = 2000.0  # a large plan: this test is about pages, not the bucket
+    for n in range(250):
+        fake_shopify.add_order(order_payload(order_id=30_000 + n), T0 + timedelta(seconds=n))
+    fake_shopify.add_order({**fixture("shopify/orders_paid__test_notification.json"),
+                            "financial_status": "paid"}, T0)
+    fake_shopify.add_order(order_payload(order_id=39_999, financial_status="pending"), T0)
+    args = ["--shop", "acme", "--since", "2026-11-22T09:00:00", "--until", "2026-11-22T12:00:00Z"]
+    assert backfill(config_path, *args, "--dry-run") == "found 250, already known 0, would enqueue 250"
+    with ch.db.read() as conn:
+        assert conn.execute(select(func.count()).select_from(orders)).scalar_one() == 0
+    assert backfill(config_path, *args) == "found 250, already known 0, enqueued 250"
+    assert fake_shopify.queries.count("query certhookPaidOrders") == 6  # 3 pages a run
+    assert backfill(config_path, *args) == "found 250, already known 250, enqueued 0"
+    drain(ch, max_jobs=5000)
+    assert len(fake_dots.certificates) == 500
+
+
+def test_backfill_rejects_bad_dates_and_unknown_shops(config_path):
+    runner = CliRunner()
+    bad = runner.invoke(main, ["backfill", "--config", str(config_path), "--shop", "woo", "--since", "soon"])
+    assert bad.exit_code == 2 and "is not a date" in bad.output
+    unknown = runner.invoke(main, ["backfill", "--config", str(config_path), "--shop", "x", "--since",
+                                   "2026-01-01"])
+    assert unknown.exit_code == 1
+
+
+def test_shopify_queries_wait_for_the_cost_bucket_instead_of_failing(ch, fake_shopify):
+    import time
+
+    from plugin.platforms import shopify_admin
+
+    fake_shopify.bucket = fake_shopify.bucket_max = 360.0  # room for one order query at a time
+    for n in range(3):
+        fake_shopify.add_order(order_payload(order_id=6200 + n), T0)
+    slept: list[float] = []
+    budget = shopify_admin.Budget(ch.shop("acme"), (2, 5),
+                                  sleep=lambda s: (slept.append(s), time.sleep(s)))
+    fetched = [shopify_admin.fetch_order(budget, "acme", str(6200 + n)) for n in range(3)]
+    assert [o.order_id for o in fetched] == ["6200", "6201", "6202"]
+    assert fetched[0].line_items[0].sku == "HOODIE-GREEN-M"
+    assert slept and all(0 < s < 1 for s in slept)
