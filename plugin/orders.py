@@ -74,3 +74,14 @@ def text_id(value: Any) -> str:
     if value is None or isinstance(value, bool):
         return ""
     return str(value)
+
+
+def order_id_and_items(payload: dict[str, Any]) -> tuple[str, list[Any]]:
+    """The order's id (as text, at most 64 characters) and its raw line items."""
+    order_id = text_id(payload.get("id"))
+    if not order_id or len(order_id) > 64:
+        raise PayloadError("the order has no id" if not order_id else "the order id is too long")
+    items = payload.get("line_items") or []
+    if not isinstance(items, list):
+        raise PayloadError("line_items is not a list")
+    return order_id, items

@@ -22,7 +22,7 @@ from plugin.context import Certhook, build
 from plugin.db import Database
 from plugin.jobs.worker import Worker
 from plugin.models import JobKind, JobStatus, jobs
-from plugin.platforms.shopify import sign
+from plugin.platforms.signatures import sign
 from plugin.settings import load_settings
 
 from .fakes import dots as fake_dots_mod

@@ -1,9 +1,6 @@
-"""WooCommerce: verify a webhook, normalize its order, write certificates back, list orders."""
+"""WooCommerce: the webhook ping and topics, the order normalized, and the REST API client."""
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import html
 import re
 from collections.abc import Iterator
@@ -14,22 +11,13 @@ from urllib.parse import urlsplit
 import requests
 
 from ..issuers.errors import Transient, call, error_for
-from ..orders import LineItem, Order, PayloadError, money, text_id
+from ..orders import LineItem, Order, PayloadError, money, order_id_and_items, text_id
 from ..settings import Shop
 
 SERVICE = "WooCommerce"
 HANDLED = ("order.updated", "order.created")
 META_KEY = "certhook_certificates"
 _PING = re.compile(rb"^webhook_id=\d+$")
-
-
-def sign(body: bytes, secret: str) -> str:
-    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
-
-
-def verify(body: bytes, secret: str, signature: str | None) -> bool:
-    """HMAC-SHA256 of the raw body, compared in constant time."""
-    return hmac.compare_digest(sign(body, secret).encode(), (signature or "").encode())
 
 
 def is_ping(body: bytes, signature: str | None) -> bool:
@@ -68,12 +56,7 @@ def _line_item(raw: Any, i: int) -> LineItem:
 
 def normalize(shop: str, payload: dict[str, Any]) -> Order:
     """A WooCommerce order (webhook body or REST answer) as the platform-neutral Order."""
-    order_id = text_id(payload.get("id"))
-    if not order_id or len(order_id) > 64:
-        raise PayloadError("the order has no id" if not order_id else "the order id is too long")
-    items = payload.get("line_items") or []
-    if not isinstance(items, list):
-        raise PayloadError("line_items is not a list")
+    order_id, items = order_id_and_items(payload)
     billing = payload.get("billing") if isinstance(payload.get("billing"), dict) else {}
     customer_id = text_id(payload.get("customer_id"))
     return Order(

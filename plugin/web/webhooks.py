@@ -11,6 +11,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from ..context import Certhook
 from ..orders import Order, PayloadError
 from ..platforms import shopify, woocommerce
+from ..platforms.signatures import verify
 from ..settings import Shop
 from ..store import record_delivery, record_order
 
@@ -88,7 +89,7 @@ def shopify_webhook():  # type: ignore[no-untyped-def]
         return refuse(413, "body over 1 MiB")
     shop = ch.settings.shop_for_domain("shopify", request.headers.get("X-Shopify-Shop-Domain", ""))
     signature = request.headers.get("X-Shopify-Hmac-Sha256")
-    valid = shopify.verify(body, shop.webhook_secret if shop else _NO_SECRET, signature)
+    valid = verify(body, shop.webhook_secret if shop else _NO_SECRET, signature)
     if shop is None or not valid:
         return refuse(401, "unknown shop or bad signature")
     payload = parse_object(body)
@@ -113,7 +114,7 @@ def woocommerce_webhook():  # type: ignore[no-untyped-def]
         return answer("ignored")  # saving the webhook in WooCommerce sends this; record nothing
     domain = woocommerce.source_domain(request.headers.get("X-WC-Webhook-Source", ""))
     shop = ch.settings.shop_for_domain("woocommerce", domain)
-    valid = woocommerce.verify(body, shop.webhook_secret if shop else _NO_SECRET, signature)
+    valid = verify(body, shop.webhook_secret if shop else _NO_SECRET, signature)
     if shop is None or not valid:
         return refuse(401, "unknown shop or bad signature")
     payload = parse_object(body)
