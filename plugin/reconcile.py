@@ -86,10 +86,11 @@ def sync(ch: Certhook, shop: Shop, since: datetime, until: datetime, dry_run: bo
 
 
 def ensure_jobs(ch: Certhook) -> None:
-    """One recurring reconcile job per shop in the settings."""
+    """One recurring reconcile job per shop that certhook can ask for its orders."""
     with ch.db.write() as conn:
         for shop in ch.settings.shops:
-            ch.queue.ensure(conn, JobKind.RECONCILE, shop.id, ch.now())
+            if shop.has_api_credentials:
+                ch.queue.ensure(conn, JobKind.RECONCILE, shop.id, ch.now())
 
 
 def _utc(ts: float) -> datetime:

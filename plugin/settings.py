@@ -68,6 +68,13 @@ class Shop:
     def shadow(self) -> bool:
         return self.mode == "shadow"
 
+    @property
+    def has_api_credentials(self) -> bool:
+        """Whether certhook can call the store's admin API (a shadow shop may have none)."""
+        if self.platform == "shopify":
+            return bool(self.access_token)
+        return bool(self.consumer_key and self.consumer_secret)
+
 
 @dataclass(frozen=True)
 class Settings:

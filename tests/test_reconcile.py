@@ -119,6 +119,15 @@ def test_one_reconciliation_per_shop_at_a_time_across_workers(ch):
     assert claimed[2] is None and claimed[3] is None
 
 
+def test_a_shop_without_api_credentials_is_not_reconciled(tmp_path, db_url, fake_dots, fake_shopify):
+    from .conftest import make_ch
+
+    with make_ch(tmp_path, db_url, fake_dots, fake_shopify,
+                 shop={"mode": "shadow", "access_token": ""}) as (ch, _):
+        ensure_jobs(ch)
+        assert ch.queue.claim("worker", ch.now()) is None
+
+
 def backfill(config_path, *args: str) -> str:  # type: ignore[no-untyped-def]
     result = CliRunner().invoke(main, ["backfill", "--config", str(config_path), *args])
     assert result.exit_code == 0, result.output
