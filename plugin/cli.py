@@ -208,7 +208,8 @@ def backfill(config: str | None, shop_id: str, since: str, until: str | None, dr
                 bar.update(done - bar.pos)
 
             try:
-                summary = sync(ch, shop, start, end, dry_run=dry_run, progress=progress)
+                summary = sync(ch, shop, start, end, dry_run=dry_run, progress=progress,
+                               source="backfill")
             except ApiError as exc:
                 raise click.ClickException(exc.message) from None
     verb = "would enqueue" if dry_run else "enqueued"

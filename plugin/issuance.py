@@ -30,7 +30,7 @@ from .models import (
 )
 from .orders import Order
 from .rules import evaluate
-from .store import refresh_status
+from .store import add_event, refresh_status
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +78,8 @@ def run_order_job(ch: Certhook, job: Job) -> None:
             values.update(status=OrderStatus.SKIPPED,
                           reason=f"shadow mode: would issue {earned}")
         conn.execute(update(orders).where(orders.c.id == order_pk).values(**values))
+        add_event(ch, conn, order_pk, "evaluated", values.get("reason") or "rules give " + ", ".join(
+            f"{a.impact_qty} × allocation {a.allocation_id}" for a in result.allocations))
         if "status" not in values:
             for alloc in result.allocations:
                 item_pk = conn.execute(certificates.insert().values(
@@ -161,6 +163,8 @@ def run_certificate_job(ch: Certhook, job: Job) -> None:
             conn.execute(update(orders).where(orders.c.id == item.order_pk).values(
                 writeback_status=WritebackStatus.PENDING, writeback_error=None))
             ch.queue.enqueue(conn, JobKind.WRITEBACK, str(item.order_pk), now)
+        add_event(ch, conn, item.order_pk, "issued",
+                  f"allocation {item.allocation_id}: certificate {cert.certificate_id} issued")
         refresh_status(ch, conn, item.order_pk)
         ch.queue.done(conn, job, now)
     log.info("certificate %s issued for order %s/%s", cert.certificate_id, order_row.shop,
@@ -192,5 +196,8 @@ def _settle_error(ch: Certhook, job: Job, item: Any, exc: ApiError) -> None:
             certificates.c.id == item.id, certificates.c.status == ItemStatus.PENDING
         ).values(error=message, updated_at=now,
                  **({"status": ItemStatus.FAILED} if failed else {})))
+        add_event(ch, conn, item.order_pk, "failed" if failed else "attempt",
+                  f"allocation {item.allocation_id}: {message}"
+                  + ("" if failed else " (will try again)"))
         refresh_status(ch, conn, item.order_pk)
     log.warning("certificate item %s: %s%s", item.id, message, " (failed)" if failed else "")

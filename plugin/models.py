@@ -61,6 +61,8 @@ orders = Table(
     Column("shop", String(64), nullable=False),
     Column("order_id", String(64), nullable=False),
     Column("order_name", String(255), nullable=False, default=""),
+    Column("email", String(254), nullable=False, default=""),
+    Column("customer_name", String(255), nullable=False, default=""),
     Column("status", String(16), nullable=False),
     Column("reason", Text, nullable=True),
     Column("shadow", Boolean, nullable=False, default=False),
@@ -74,6 +76,21 @@ orders = Table(
     Column("updated_at", Float, nullable=False),
     UniqueConstraint("shop", "order_id", name="uq_orders_shop_order"),
     Index("ix_orders_created", "created_at"),
+    Index("ix_orders_email", "email"),
+    Index("ix_orders_status_created", "status", "created_at"),
+    Index("ix_orders_shop_created", "shop", "created_at"),
+)
+
+# The order's timeline: received, evaluated, each attempt and its outcome, issued, written back.
+events = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("order_pk", Integer, ForeignKey("orders.id"), nullable=False),
+    Column("at", Float, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("detail", Text, nullable=False),
+    Index("ix_events_order", "order_pk", "at"),
 )
 
 certificates = Table(

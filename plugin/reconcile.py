@@ -54,7 +54,7 @@ def _candidates(ch: Certhook, shop: Shop, since: datetime, until: datetime
 
 
 def sync(ch: Certhook, shop: Shop, since: datetime, until: datetime, dry_run: bool = False,
-         progress: Progress | None = None) -> Summary:
+         progress: Progress | None = None, source: str = "reconciliation") -> Summary:
     """Record every paid order of the window that certhook doesn't know; nothing if dry_run."""
     summary = Summary()
     candidates = _candidates(ch, shop, since, until)
@@ -76,7 +76,7 @@ def sync(ch: Certhook, shop: Shop, since: datetime, until: datetime, dry_run: bo
             if order.test:
                 continue
             with ch.db.write() as conn:
-                if record_order(ch, conn, order):
+                if record_order(ch, conn, order, source):
                     summary.enqueued += 1
                 else:  # a webhook got there first
                     summary.known += 1

@@ -14,6 +14,7 @@ from .models import (
     WritebackStatus,
     certificates,
     deliveries,
+    events,
     orders,
 )
 from .orders import Order
@@ -26,16 +27,24 @@ def record_delivery(ch: Certhook, conn: Connection, shop: str, topic: str, event
         "order_id": order_id, "outcome": outcome, "reason": reason, "received_at": ch.now()})
 
 
-def record_order(ch: Certhook, conn: Connection, order: Order) -> bool:
+def add_event(ch: Certhook, conn: Connection, order_pk: int, kind: str, detail: str) -> None:
+    """One line of the order's timeline, written in the transaction of what it tells."""
+    conn.execute(events.insert(), {"order_pk": order_pk, "at": ch.now(), "kind": kind,
+                                   "detail": detail[:1000]})
+
+
+def record_order(ch: Certhook, conn: Connection, order: Order, source: str = "webhook") -> bool:
     """Record a paid order and queue its work in the caller's transaction; False if known."""
     now = ch.now()
     row = conn.execute(ch.db.insert_new(orders, "shop", "order_id"), {
         "shop": order.shop, "order_id": order.order_id, "order_name": order.order_name[:255],
+        "email": order.email.lower()[:254], "customer_name": order.customer_name[:255],
         "status": OrderStatus.PENDING, "shadow": False, "order_json": order.to_json(),
         "created_at": now, "updated_at": now,
     }).first()
     if row is None:
         return False
+    add_event(ch, conn, row.id, "received", f"received by {source}")
     ch.queue.enqueue(conn, JobKind.ORDER, str(row.id), now)
     return True
 
@@ -74,11 +83,10 @@ def certificate_json(row: Any) -> dict[str, Any]:
 
 def order_json(row: Any, items: list[Any], customer_url: str | None) -> dict[str, Any]:
     evaluation = json.loads(row.evaluation_json) if row.evaluation_json else None
-    order = json.loads(row.order_json)
     return {
         "shop": row.shop, "order_id": row.order_id, "order_name": row.order_name,
         "status": row.status, "reason": row.reason, "shadow": row.shadow,
-        "customer": {"name": order.get("customer_name") or "", "email": order.get("email") or ""},
+        "customer": {"name": row.customer_name, "email": row.email},
         "created_at": row.created_at,
         "customer_url": customer_url,
         "earned": evaluation["allocations"] if evaluation else None,
@@ -115,9 +123,10 @@ def list_orders(conn: Connection, shop: str | None = None, status: str | None = 
     if status:
         where.append(orders.c.status == status)
     if q:
+        q = q.strip()
         like = f"%{q.replace('%', '').replace('_', '')}%"
-        where.append(or_(orders.c.order_id.like(like), orders.c.order_name.like(like),
-                         orders.c.order_json.like(like)))
+        where.append(or_(orders.c.order_id == q, orders.c.order_name.like(like),
+                         orders.c.email == q.lower(), orders.c.email.like(like)))
     total = conn.execute(select(func.count()).select_from(orders).where(*where)).scalar_one()
     rows = conn.execute(
         select(orders).where(*where).order_by(orders.c.created_at.desc(), orders.c.id.desc())

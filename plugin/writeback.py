@@ -13,7 +13,7 @@ from .jobs.retry import next_delay
 from .models import ItemStatus, WritebackStatus, certificates, orders
 from .platforms import shopify_admin, woocommerce
 from .settings import Shop
-from .store import refresh_status
+from .store import add_event, refresh_status
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +83,9 @@ def run_writeback_job(ch: Certhook, job: Job) -> None:
             conn.execute(update(orders).where(
                 orders.c.id == order_pk, orders.c.writeback_status == WritebackStatus.PENDING
             ).values(writeback_status=status, writeback_error=message, updated_at=now))
+            add_event(ch, conn, order_pk, "written back" if error is None else "write-back",
+                      "written onto the order" if error is None else
+                      f"{message}{' (will try again)' if status == WritebackStatus.PENDING else ''}")
         refresh_status(ch, conn, order_pk)
     if error is not None:
         log.warning("write-back of order %s/%s: %s", order.shop, order.order_id, error.message)

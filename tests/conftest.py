@@ -21,7 +21,7 @@ from plugin import create_app
 from plugin.context import Certhook, build
 from plugin.db import Database
 from plugin.jobs.worker import Worker
-from plugin.models import JobKind, JobStatus, jobs
+from plugin.models import JobKind, JobStatus, jobs, metadata
 from plugin.platforms.signatures import sign
 from plugin.settings import load_settings
 
@@ -121,7 +121,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     url = request.getfixturevalue("_pg_migrated")
     engine = create_engine(url)
     with engine.begin() as conn:
-        conn.execute(text("TRUNCATE deliveries, jobs, certificates, orders RESTART IDENTITY CASCADE"))
+        tables = ", ".join(t.name for t in metadata.sorted_tables)
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     engine.dispose()
     return url
 
