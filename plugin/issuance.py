@@ -155,7 +155,8 @@ def run_certificate_job(ch: Certhook, job: Job) -> None:
         _lock_order(conn, item.order_pk)  # so two last items can't both miss the write-back
         conn.execute(update(certificates).where(
             certificates.c.id == item_pk, certificates.c.status == ItemStatus.PENDING
-        ).values(status=ItemStatus.ISSUED, error=None, updated_at=now, **asdict(cert)))
+        ).values(status=ItemStatus.ISSUED, error=None, issued_at=now, updated_at=now,
+                 **asdict(cert)))
         waiting = conn.execute(select(func.count()).select_from(certificates).where(
             certificates.c.order_pk == item.order_pk,
             certificates.c.status != ItemStatus.ISSUED)).scalar_one()

@@ -111,9 +111,11 @@ certificates = Table(
     Column("certificate_url", Text, nullable=True),
     Column("certificate_image_url", Text, nullable=True),
     Column("error", Text, nullable=True),
+    Column("issued_at", Float, nullable=True),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
     UniqueConstraint("order_pk", "kind", "allocation_id", name="uq_certificates_order_allocation"),
+    Index("ix_certificates_issued", "status", "issued_at"),
 )
 
 jobs = Table(

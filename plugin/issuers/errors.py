@@ -73,7 +73,8 @@ def error_for(response: requests.Response, service: str) -> ApiError:
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
         return RateLimited(message, status, response.text, retry_after)
     if status in (401, 403):
-        return AuthError(message, status, response.text)
+        return AuthError(f"{service}: credentials rejected ({status}): {message_of(response)}",
+                         status, response.text)
     if status >= 500 or status in (408, 409, 425):
         return Transient(message, status, response.text)
     return Rejected(message, status, response.text)

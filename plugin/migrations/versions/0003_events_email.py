@@ -1,4 +1,4 @@
-"""order timeline events; the customer's email and name as columns, for search
+"""order timeline events; email and name columns for search; when a certificate was issued
 
 Revision ID: 0003
 Revises: 0002
@@ -24,10 +24,14 @@ def upgrade() -> None:
     for row in conn.execute(sa.select(orders.c.id, orders.c.order_json)).all():
         data = json.loads(row.order_json)
         conn.execute(orders.update().where(orders.c.id == row.id).values(
-            email=(data.get("email") or "")[:254], customer_name=(data.get("customer_name") or "")[:255]))
+            email=(data.get("email") or "").lower()[:254], customer_name=(data.get("customer_name") or "")[:255]))
     op.create_index("ix_orders_email", "orders", ["email"])
     op.create_index("ix_orders_status_created", "orders", ["status", "created_at"])
     op.create_index("ix_orders_shop_created", "orders", ["shop", "created_at"])
+    with op.batch_alter_table("certificates") as batch:
+        batch.add_column(sa.Column("issued_at", sa.Float, nullable=True))
+    op.execute("UPDATE certificates SET issued_at = updated_at WHERE status = 'issued'")
+    op.create_index("ix_certificates_issued", "certificates", ["status", "issued_at"])
     op.create_table(
         "events",
         sa.Column("id", sa.Integer, primary_key=True),
@@ -41,6 +45,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("events")
+    op.drop_index("ix_certificates_issued", "certificates")
+    with op.batch_alter_table("certificates") as batch:
+        batch.drop_column("issued_at")
     op.drop_index("ix_orders_shop_created", "orders")
     op.drop_index("ix_orders_status_created", "orders")
     op.drop_index("ix_orders_email", "orders")
