@@ -10,6 +10,7 @@ from .context import Certhook
 from .issuers.errors import ApiError, RateLimited, Transient
 from .jobs.queue import Job
 from .jobs.retry import next_delay
+from .links import customer_url
 from .models import ItemStatus, WritebackStatus, certificates, orders
 from .platforms import shopify_admin, woocommerce
 from .settings import Shop
@@ -19,10 +20,10 @@ log = logging.getLogger(__name__)
 
 
 def _woocommerce(ch: Certhook, job: Job, shop: Shop, order: Any, links: list[dict[str, Any]],
-                 timeout: tuple[float, float]) -> None:
+                 timeout: tuple[float, float], page: str | None) -> None:
     """The meta (an upsert, safe to repeat), then the customer note: once per order."""
     with woocommerce.Client(shop, timeout) as wc:
-        wc.set_certificates(order.order_id, links)
+        wc.set_certificates(order.order_id, links, page)
         if order.note_sent_at is not None:
             return
         # A note may have gone out on an earlier try whose answer never came: look first.
@@ -33,7 +34,7 @@ def _woocommerce(ch: Certhook, job: Job, shop: Shop, order: Any, links: list[dic
                 ch.queue.still_ours(conn, job)
                 conn.execute(update(orders).where(orders.c.id == order.id)
                              .values(note_posts=orders.c.note_posts + 1))
-            wc.add_customer_note(order.order_id, woocommerce.note_text(links))
+            wc.add_customer_note(order.order_id, woocommerce.note_text(links, page))
     with ch.db.write() as conn:
         conn.execute(update(orders).where(orders.c.id == order.id).values(note_sent_at=ch.now()))
 
@@ -54,11 +55,12 @@ def run_writeback_job(ch: Certhook, job: Job) -> None:
         links = [{"certificate_id": i.certificate_id, "url": i.certificate_url,
                   "image_url": i.certificate_image_url, "impact": i.impact,
                   "quantity": i.impact_qty} for i in items]
+        page = customer_url(ch.settings, order.shop, order.order_id)  # needs public_url
         try:
             if shop.platform == "shopify":
-                shopify_admin.write_back(shop, order.order_id, links, timeout)
+                shopify_admin.write_back(shop, order.order_id, links, timeout, page)
             else:
-                _woocommerce(ch, job, shop, order, links, timeout)
+                _woocommerce(ch, job, shop, order, links, timeout, page)
         except ApiError as exc:
             error = exc
     s, now = ch.settings, ch.now()

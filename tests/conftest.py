@@ -36,6 +36,7 @@ SECRET = "acme-webhook-secret"
 ADMIN_TOKEN = "test-admin-token-0123456789"
 DOMAIN = "acme.myshopify.com"
 WOO_SECRET = "woo-webhook-secret"
+PUBLIC_URL = "https://certhook.example"
 WOO_DOMAIN = "shop.example.com"
 WOO_RULES = """\
 rules:
@@ -166,7 +167,7 @@ def write_config(tmp_path: Path, db_url: str, dots_url: str, shopify_url: str,
                       "rules": "rules/woo.yaml", **overrides.pop("woo", {})})
     config = {
         "database_url": db_url, "secret_key": "test-secret-key-0123456789",
-        "admin_token": ADMIN_TOKEN, "workers": 4, "retry_base_seconds": 1,
+        "admin_token": ADMIN_TOKEN, "public_url": PUBLIC_URL, "workers": 4, "retry_base_seconds": 1,
         "retry_max_seconds": 60, "max_attempts": 5, "lease_seconds": 60,
         "dots": {"api_url": dots_url, "auth_token": fake_dots_mod.AUTH_TOKEN,
                  "app_token": fake_dots_mod.APP_TOKEN, "app_id": fake_dots_mod.APP_ID,

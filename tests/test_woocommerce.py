@@ -87,6 +87,8 @@ def test_the_documented_order_completed_goes_all_the_way(client, ch, fake_dots, 
     assert woo_store.meta(727, "_download_permissions_granted") == "yes"  # other meta left alone
     [note] = woo_store.customer_notes(727)
     assert all(c["certificate_url"] in note["note"] for c in order["certificates"])
+    assert order["customer_url"] in note["note"]
+    assert woo_store.meta(727, "certhook_customer_url") == order["customer_url"]
 
 
 def test_three_more_deliveries_and_two_failed_writebacks_one_certificate_one_note(client, ch, fake_dots,

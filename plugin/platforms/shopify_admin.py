@@ -99,15 +99,15 @@ def _throttle_wait(body: dict[str, Any], cost: float | None = None) -> float | N
 
 
 def write_back(shop: Shop, order_id: str, certificates: list[dict[str, Any]],
-               timeout: tuple[float, float]) -> None:
-    """Set the order's certhook.certificates JSON metafield with one metafieldsSet call."""
-    variables = {"metafields": [{
-        "ownerId": f"gid://shopify/Order/{order_id}",
-        "namespace": "certhook",
-        "key": "certificates",
-        "type": "json",
-        "value": json.dumps(certificates, ensure_ascii=False),
-    }]}
+               timeout: tuple[float, float], customer_url: str | None = None) -> None:
+    """Set certhook.certificates (JSON) and certhook.customer_url in one metafieldsSet call."""
+    owner = f"gid://shopify/Order/{order_id}"
+    metafields = [{"ownerId": owner, "namespace": "certhook", "key": "certificates", "type": "json",
+                   "value": json.dumps(certificates, ensure_ascii=False)}]
+    if customer_url:
+        metafields.append({"ownerId": owner, "namespace": "certhook", "key": "customer_url",
+                           "type": "url", "value": customer_url})
+    variables = {"metafields": metafields}
     body = graphql(shop, METAFIELDS_SET, variables, timeout)
     result = body["data"].get("metafieldsSet") or {}
     user_errors = result.get("userErrors") or []

@@ -17,6 +17,7 @@ from ..settings import Shop
 SERVICE = "WooCommerce"
 HANDLED = ("order.updated", "order.created")
 META_KEY = "certhook_certificates"
+URL_META_KEY = "certhook_customer_url"
 _PING = re.compile(rb"^webhook_id=\d+$")
 
 
@@ -101,10 +102,13 @@ class Client:
             raise Transient(f"{SERVICE}: the answer is not JSON", response.status_code,
                             response.text) from None
 
-    def set_certificates(self, order_id: str, certificates: list[dict[str, Any]]) -> None:
+    def set_certificates(self, order_id: str, certificates: list[dict[str, Any]],
+                         customer_url: str | None = None) -> None:
         """Upsert the certhook_certificates meta (other meta is left alone)."""
-        self.json("PUT", f"/orders/{order_id}",
-                  json={"meta_data": [{"key": META_KEY, "value": certificates}]})
+        meta: list[dict[str, Any]] = [{"key": META_KEY, "value": certificates}]
+        if customer_url:
+            meta.append({"key": URL_META_KEY, "value": customer_url})
+        self.json("PUT", f"/orders/{order_id}", json={"meta_data": meta})
 
     def customer_notes(self, order_id: str) -> list[dict[str, Any]]:
         return list(self.json("GET", f"/orders/{order_id}/notes", params={"type": "customer"}))
@@ -133,7 +137,9 @@ class Client:
             page += 1
 
 
-def note_text(certificates: list[dict[str, Any]]) -> str:
+def note_text(certificates: list[dict[str, Any]], customer_url: str | None = None) -> str:
     lines = ["Thank you! Your order earned these impact certificates:"]
     lines += [f"- {c['quantity']} × {c['impact'] or 'impact'}: {c['url']}" for c in certificates]
+    if customer_url:
+        lines.append(f"All of them on one page: {customer_url}")
     return "\n".join(lines)

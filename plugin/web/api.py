@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import hmac
 
-from flask import Blueprint, abort, current_app, jsonify, request, url_for
+from flask import Blueprint, abort, current_app, jsonify, request
 
+from .. import links
 from ..context import Certhook
 from ..models import OrderStatus
 from ..store import find_order, items_of, list_orders, order_json, retry_order
-from .customer import customer_token
 
 bp = Blueprint("api", __name__)
 
@@ -36,12 +36,8 @@ def healthz():  # type: ignore[no-untyped-def]
     return jsonify(status="ok" if ok else "database unavailable"), 200 if ok else 503
 
 
-def customer_url(shop: str, order_id: str) -> str:
-    base = _ch().settings.public_url.rstrip("/")
-    path = url_for("customer.page", token=customer_token(shop, order_id))
-    return f"{base}{path}" if base else url_for("customer.page",
-                                                 token=customer_token(shop, order_id),
-                                                 _external=True)
+def customer_url(shop: str, order_id: str) -> str | None:
+    return links.customer_url(_ch().settings, shop, order_id, request.host_url)
 
 
 def _int_arg(name: str, default: int, low: int, high: int) -> int:

@@ -1,32 +1,23 @@
-"""The customer's page: an order's certificates, behind a signed link."""
+"""The customer's page: an order's certificates, behind a signed link, no login."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, render_template
-from itsdangerous import BadSignature, URLSafeSerializer
 
+from ..links import read_customer_token
 from ..models import ItemStatus
 from ..store import find_order, items_of
 
 bp = Blueprint("customer", __name__, template_folder="templates")
-SALT = "certhook-customer-link"
-
-
-def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.extensions["certhook"].settings.secret_key, salt=SALT)
-
-
-def customer_token(shop: str, order_id: str) -> str:
-    return _serializer().dumps([shop, order_id])
 
 
 @bp.get("/c/<token>")
 def page(token: str):  # type: ignore[no-untyped-def]
-    try:
-        shop, order_id = _serializer().loads(token)
-    except (BadSignature, ValueError, TypeError):
+    ch = current_app.extensions["certhook"]
+    found = read_customer_token(ch.settings, token)
+    if found is None or ch.shop(found[0]) is None:
         abort(404, "no such page")
-    with current_app.extensions["certhook"].db.read() as conn:
-        order = find_order(conn, shop, order_id)
+    with ch.db.read() as conn:
+        order = find_order(conn, *found)
         if order is None:
             abort(404, "no such page")
         items = [i for i in items_of(conn, [order.id])[order.id] if i.status == ItemStatus.ISSUED]

@@ -43,9 +43,11 @@ class FakeShopify(FakeServer):
         with self.lock:
             self.faults.extend(faults)
 
-    def value(self, order_id: str) -> Any:
-        field = self.metafields.get((f"gid://shopify/Order/{order_id}", "certhook", "certificates"))
-        return json.loads(field["value"]) if field else None
+    def value(self, order_id: str, key: str = "certificates") -> Any:
+        field = self.metafields.get((f"gid://shopify/Order/{order_id}", "certhook", key))
+        if field is None:
+            return None
+        return json.loads(field["value"]) if field["type"] == "json" else field["value"]
 
     def handle(self, request: Handler, method: str) -> None:
         raw = request.body()
@@ -158,15 +160,19 @@ class FakeShopify(FakeServer):
             if not 3 <= len(str(m.get("namespace", ""))) <= 255:
                 errors.append({"field": [*where, "namespace"], "message": "Namespace must be between "
                                "3 and 255 characters.", "code": "INVALID"})
-            if m.get("type") != "json" or not isinstance(m.get("value"), str):
+            if m.get("type") not in ("json", "url") or not isinstance(m.get("value"), str):
                 errors.append({"field": [*where, "value"], "message": "Value must be a string.",
                                "code": "INVALID_VALUE"})
                 continue
-            try:
-                json.loads(m["value"])
-            except ValueError:
-                errors.append({"field": [*where, "value"], "message": "Value is invalid JSON.",
+            if m["type"] == "url" and not re.match(r"^https?://\S+$", m["value"]):
+                errors.append({"field": [*where, "value"], "message": "Value must be a valid URL.",
                                "code": "INVALID_VALUE"})
+            if m["type"] == "json":
+                try:
+                    json.loads(m["value"])
+                except ValueError:
+                    errors.append({"field": [*where, "value"], "message": "Value is invalid JSON.",
+                                   "code": "INVALID_VALUE"})
         if errors:
             return {"metafields": None, "userErrors": errors}
         out = []

@@ -24,7 +24,8 @@ def upgrade() -> None:
     for row in conn.execute(sa.select(orders.c.id, orders.c.order_json)).all():
         data = json.loads(row.order_json)
         conn.execute(orders.update().where(orders.c.id == row.id).values(
-            email=(data.get("email") or "").lower()[:254], customer_name=(data.get("customer_name") or "")[:255]))
+            email=(data.get("email") or "").lower()[:254],
+            customer_name=(data.get("customer_name") or "")[:255]))
     op.create_index("ix_orders_email", "orders", ["email"])
     op.create_index("ix_orders_status_created", "orders", ["status", "created_at"])
     op.create_index("ix_orders_shop_created", "orders", ["shop", "created_at"])

@@ -1,0 +1,103 @@
+"""What the dashboard reads besides orders: what needs attention, and impact over time."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Integer, and_, cast, func, or_, select
+
+from .models import (
+    ItemStatus,
+    OrderStatus,
+    WritebackStatus,
+    certificates,
+    events,
+    orders,
+    reconciliations,
+)
+
+STUCK_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class Attention:
+    out_of_balance: bool
+    credentials: list[str]  # "acme: Shopify: credentials rejected (401): ..."
+    stuck_orders: int       # failed, or still pending after an hour
+
+    def __bool__(self) -> bool:
+        return self.out_of_balance or bool(self.credentials) or self.stuck_orders > 0
+
+
+def attention(conn: Connection, now: float) -> Attention:
+    balance = conn.execute(select(certificates.c.id).where(
+        certificates.c.status == ItemStatus.PENDING,
+        certificates.c.error.like("%out of balance%")).limit(1)).first() is not None
+    rejected = "%credentials rejected%"
+    credentials = [f"{r.shop}: {r.error}" for r in conn.execute(
+        select(reconciliations.c.shop, reconciliations.c.error)
+        .where(reconciliations.c.error.like(rejected)))]
+    credentials += [f"{r.shop}: {r.writeback_error}" for r in conn.execute(
+        select(orders.c.shop, orders.c.writeback_error)
+        .where(orders.c.writeback_status.in_([WritebackStatus.FAILED, WritebackStatus.PENDING]),
+               orders.c.writeback_error.like(rejected)).limit(3))]
+    credentials += [f"Dots.eco: {r.error}" for r in conn.execute(
+        select(certificates.c.error).where(certificates.c.status == ItemStatus.FAILED,
+                                           certificates.c.error.like(rejected)).limit(1))]
+    stuck = conn.execute(select(func.count()).select_from(orders).where(or_(
+        orders.c.status == OrderStatus.FAILED,
+        and_(orders.c.status == OrderStatus.PENDING, orders.c.created_at < now - STUCK_SECONDS),
+    ))).scalar_one()
+    return Attention(balance, sorted(set(credentials)), stuck)
+
+
+def timeline(conn: Connection, order_pk: int) -> list[Any]:
+    return conn.execute(select(events).where(events.c.order_pk == order_pk)
+                        .order_by(events.c.at, events.c.id)).all()
+
+
+def _issued(since: float, until: float, shop: str | None) -> list[Any]:
+    where = [certificates.c.status == ItemStatus.ISSUED, certificates.c.issued_at >= since,
+             certificates.c.issued_at < until]
+    if shop:
+        where.append(orders.c.shop == shop)
+    return where
+
+
+def impact_totals(conn: Connection, since: float, until: float, shop: str | None = None) -> list[Any]:
+    """Per allocation: its impact name, the impact issued and the number of certificates."""
+    return conn.execute(
+        select(certificates.c.allocation_id, func.max(certificates.c.impact).label("impact"),
+               func.sum(certificates.c.impact_qty).label("impact_qty"),
+               func.count().label("certificates"))
+        .select_from(certificates.join(orders, orders.c.id == certificates.c.order_pk))
+        .where(*_issued(since, until, shop))
+        .group_by(certificates.c.allocation_id).order_by(certificates.c.allocation_id)
+    ).all()
+
+
+def impact_per_day(conn: Connection, since: float, until: float, shop: str | None = None
+                   ) -> dict[int, int]:
+    """Impact issued per UTC day (days since the epoch → impact_qty)."""
+    days = certificates.c.issued_at / 86400
+    day = (cast(days, Integer) if conn.dialect.name == "sqlite" else func.floor(days)).label("day")
+    rows = conn.execute(
+        select(day, func.sum(certificates.c.impact_qty))
+        .select_from(certificates.join(orders, orders.c.id == certificates.c.order_pk))
+        .where(*_issued(since, until, shop)).group_by(day)
+    ).all()
+    return {int(d): int(qty) for d, qty in rows}
+
+
+def issued_rows(conn: Connection, since: float, until: float, shop: str | None = None
+                ) -> Iterator[Any]:
+    """Every certificate issued in the period, oldest first, with its order."""
+    yield from conn.execute(
+        select(orders.c.shop, orders.c.order_id, orders.c.order_name, certificates.c.kind,
+               certificates.c.issuer, certificates.c.allocation_id, certificates.c.impact,
+               certificates.c.impact_qty, certificates.c.certificate_id,
+               certificates.c.certificate_url, certificates.c.issued_at)
+        .select_from(certificates.join(orders, orders.c.id == certificates.c.order_pk))
+        .where(*_issued(since, until, shop)).order_by(certificates.c.issued_at)
+    )
