@@ -70,6 +70,31 @@ def refresh_status(ch: Certhook, conn: Connection, order_pk: int) -> str:
     return status
 
 
+def give_up(ch: Certhook, conn: Connection, kind: JobKind, ref: str, error: str) -> None:
+    """A job that kept crashing: mark what it worked on failed, so the order shows it and a
+    retry can take it up again."""
+    now = ch.now()
+    if kind == JobKind.ORDER:
+        order_pk = int(ref)
+        conn.execute(update(orders).where(orders.c.id == order_pk, orders.c.status == OrderStatus.PENDING)
+                     .values(status=OrderStatus.FAILED, reason=error, updated_at=now))
+    elif kind == JobKind.CERTIFICATE:
+        order_pk = conn.execute(select(certificates.c.order_pk).where(
+            certificates.c.id == int(ref))).scalar_one()
+        conn.execute(update(certificates).where(
+            certificates.c.id == int(ref), certificates.c.status == ItemStatus.PENDING
+        ).values(status=ItemStatus.FAILED, error=error, updated_at=now))
+    elif kind == JobKind.WRITEBACK:
+        order_pk = int(ref)
+        conn.execute(update(orders).where(
+            orders.c.id == order_pk, orders.c.writeback_status == WritebackStatus.PENDING
+        ).values(writeback_status=WritebackStatus.FAILED, writeback_error=error, updated_at=now))
+    else:
+        return  # a reconcile job is queued again when a worker starts
+    add_event(ch, conn, order_pk, "failed", error)
+    refresh_status(ch, conn, order_pk)
+
+
 def certificate_json(row: Any) -> dict[str, Any]:
     return {
         "kind": row.kind, "issuer": row.issuer, "allocation_id": row.allocation_id,
@@ -158,7 +183,7 @@ def retry_order(ch: Certhook, shop: str, order_id: str) -> int | None:
                          .values(writeback_status=WritebackStatus.PENDING, writeback_error=None))
             ch.queue.enqueue(conn, JobKind.WRITEBACK, str(order.id), now)
             retried += 1
-        if order.status == OrderStatus.FAILED and order.evaluation_json is None:
+        if order.status == OrderStatus.FAILED and order.evaluation_json is None:  # never evaluated
             conn.execute(update(orders).where(orders.c.id == order.id)
                          .values(status=OrderStatus.PENDING, reason=None))
             ch.queue.enqueue(conn, JobKind.ORDER, str(order.id), now)

@@ -148,7 +148,7 @@ def test_writeback_user_errors_fail_it_with_their_message(client, ch, fake_dots,
 
     real = shopify.write_back
     monkeypatch.setattr(shopify, "write_back",
-                        lambda shop, order_id, certs, timeout: real(shop, "not-a-number", certs, timeout))
+                        lambda shop, order_id, *rest: real(shop, "not-a-number", *rest))
     deliver(client, order_payload())
     drain(ch)
     order = order_of(client)
@@ -236,3 +236,22 @@ def test_shadow_mode_records_and_issues_nothing(tmp_path, db_url, fake_dots, fak
         assert order["reason"] == "shadow mode: would issue 2 × allocation 14, 2 × allocation 32"
         assert [(e["allocation_id"], e["impact_qty"]) for e in order["earned"]] == [(14, 2), (32, 2)]
         assert fake_dots.posts == 0 and fake_shopify.calls == 0
+
+
+def test_a_job_that_keeps_crashing_ends_failed_and_retry_takes_it_up(client, ch, fake_dots, monkeypatch):
+    from plugin import issuance
+
+    real = issuance.certificate_fields
+    monkeypatch.setattr(issuance, "certificate_fields", lambda order, item: 1 / 0)
+    deliver(client, order_payload())
+    drain(ch)
+    order = order_of(client)
+    assert order["status"] == "failed"
+    assert all("ZeroDivisionError" in c["error"] for c in order["certificates"])
+    monkeypatch.setattr(issuance, "certificate_fields", real)
+    from .conftest import ADMIN_TOKEN
+
+    client.post("/api/orders/acme/5551234/retry", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    drain(ch)
+    assert order_of(client)["status"] == "done"
+    assert_once(fake_dots)

@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ..context import Certhook
 from ..models import JobKind
+from ..store import give_up
 from .queue import Job, LeaseLost
 from .retry import next_delay
 
@@ -69,6 +70,7 @@ class Worker:
             with self.ch.db.write() as conn:
                 if delay is None:
                     self.ch.queue.fail(conn, job, self.ch.now(), error)
+                    give_up(self.ch, conn, job.kind, job.ref, error)
                 else:
                     self.ch.queue.retry(conn, job, self.ch.now(), delay, error)
         except Exception:
