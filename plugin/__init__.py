@@ -3,32 +3,50 @@ from __future__ import annotations
 
 import logging
 import os
+from datetime import timedelta
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, render_template, request
+from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
 
 from .context import Certhook, build
 from .settings import load_settings
 
 
+class _Sessions(SecureCookieSessionInterface):
+    """The session cookie is Secure whenever certhook is served over https."""
+
+    def __init__(self, https: bool):
+        self.https = https
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return self.https or request.is_secure
+
+
 def create_app(config: str | os.PathLike[str] | None = None, ch: Certhook | None = None) -> Flask:
     """The web app for certhook.yaml at `config` (or $CERTHOOK_CONFIG, ./certhook.yaml)."""
     if ch is None:
         ch = build(load_settings(config))
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)
     app.config.update(SECRET_KEY=ch.settings.secret_key, MAX_CONTENT_LENGTH=None,
-                      JSON_SORT_KEYS=False)
+                      PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+                      SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+                      SESSION_COOKIE_NAME="certhook_session")
+    app.session_interface = _Sessions(ch.settings.public_url.startswith("https://"))
     app.extensions["certhook"] = ch
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
-    from .web import api, customer, webhooks
+    from .web import api, customer, dashboard, webhooks
 
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(customer.bp)
+    app.register_blueprint(dashboard.bp)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
+        if request.blueprint in ("dashboard", "customer"):
+            return render_template("error.html", error=exc), exc.code
         return jsonify(error=exc.description), exc.code
 
     return app

@@ -1,0 +1,231 @@
+"""The merchant's dashboard: sign in with the admin token, orders, one order, impact over time."""
+from __future__ import annotations
+
+import csv
+import hmac
+import io
+import secrets
+import threading
+import time
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+
+from .. import links, reports
+from ..context import Certhook
+from ..models import OrderStatus
+from ..store import find_order, items_of, list_orders, retry_order
+
+bp = Blueprint("dashboard", __name__, template_folder="templates", static_folder="static",
+               static_url_path="/static")
+PER_PAGE = 50
+OPEN = {"dashboard.login", "dashboard.static"}
+
+
+def _ch() -> Certhook:
+    return current_app.extensions["certhook"]
+
+
+class LoginThrottle:
+    """Wrong tokens from one address: after 3, each next try waits twice as long (to 5 min)."""
+
+    FREE, CAP = 3, 300.0
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.failures: dict[str, tuple[int, float]] = {}
+
+    def wait(self, address: str, now: float) -> float:
+        count, last = self.failures.get(address, (0, 0.0))
+        if count < self.FREE:
+            return 0.0
+        return max(last + min(2.0 ** (count - self.FREE), self.CAP) - now, 0.0)
+
+    def failed(self, address: str, now: float) -> None:
+        with self.lock:
+            count, _ = self.failures.get(address, (0, 0.0))
+            self.failures[address] = (count + 1, now)
+            if len(self.failures) > 10_000:  # forget the oldest rather than grow without end
+                oldest = min(self.failures, key=lambda a: self.failures[a][1])
+                del self.failures[oldest]
+
+    def succeeded(self, address: str) -> None:
+        with self.lock:
+            self.failures.pop(address, None)
+
+
+throttle = LoginThrottle()
+
+
+def csrf_token() -> str:
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(32)
+    return session["csrf"]
+
+
+@bp.app_context_processor
+def template_helpers() -> dict[str, Any]:
+    return {"csrf_token": csrf_token, "when": _when}
+
+
+def _when(ts: float | None) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC") if ts else ""
+
+
+@bp.before_request
+def guard():  # type: ignore[no-untyped-def]
+    if request.method == "POST":
+        given = request.form.get("csrf_token", "")
+        if not hmac.compare_digest(given.encode(), session.get("csrf", "").encode()) or not given:
+            abort(400, "the form has expired: reload the page and try again")
+    if request.endpoint not in OPEN and not session.get("admin"):
+        return redirect(url_for("dashboard.login", next=request.full_path.rstrip("?")))
+    return None
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site: never an open redirect."""
+    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+        return target
+    return url_for("dashboard.orders")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():  # type: ignore[no-untyped-def]
+    if request.method == "GET":
+        return render_template("login.html", next=request.args.get("next", ""))
+    address, now = request.remote_addr or "?", time.monotonic()
+    wait = throttle.wait(address, now)
+    if wait > 0:
+        return render_template("login.html", next=request.form.get("next", ""),
+                               error=f"Too many wrong tokens. Try again in {int(wait) + 1} s."), 429
+    token = request.form.get("token", "")
+    if not hmac.compare_digest(token.encode(), _ch().settings.admin_token.encode()):
+        throttle.failed(address, now)
+        return render_template("login.html", next=request.form.get("next", ""),
+                               error="That is not the admin token."), 401
+    throttle.succeeded(address)
+    session.clear()  # a fresh session (and CSRF token) after signing in
+    session.permanent = True
+    session["admin"] = True
+    return redirect(_safe_next(request.form.get("next")))
+
+
+@bp.post("/logout")
+def logout():  # type: ignore[no-untyped-def]
+    session.clear()
+    return redirect(url_for("dashboard.login"))
+
+
+@bp.get("/")
+def orders():  # type: ignore[no-untyped-def]
+    ch = _ch()
+    shop = request.args.get("shop") or None
+    status = request.args.get("status") or None
+    if status not in {None, *OrderStatus}:
+        status = None
+    q = (request.args.get("q") or "").strip() or None
+    try:
+        page = max(int(request.args.get("page", 1)), 1)
+    except ValueError:
+        page = 1
+    with ch.db.read() as conn:
+        rows, total = list_orders(conn, shop, status, q, page, PER_PAGE)
+        attention = reports.attention(conn, ch.now())
+    return render_template("orders.html", rows=rows, total=total, page=page, per_page=PER_PAGE,
+                           pages=max((total + PER_PAGE - 1) // PER_PAGE, 1), shop=shop,
+                           status=status, q=q or "", shops=[s.id for s in ch.settings.shops],
+                           statuses=list(OrderStatus), attention=attention)
+
+
+@bp.get("/orders/<shop>/<order_id>")
+def order(shop: str, order_id: str):  # type: ignore[no-untyped-def]
+    ch = _ch()
+    with ch.db.read() as conn:
+        row = find_order(conn, shop, order_id)
+        if row is None:
+            abort(404, "no such order")
+        items = items_of(conn, [row.id])[row.id]
+        timeline = reports.timeline(conn, row.id)
+        attention = reports.attention(conn, ch.now())
+    retryable = row.status == OrderStatus.FAILED or any(i.status == "failed" for i in items) \
+        or row.writeback_status == "failed"
+    return render_template("order.html", order=row, items=items, timeline=timeline,
+                           retryable=retryable, attention=attention,
+                           customer_url=links.customer_url(ch.settings, shop, order_id,
+                                                           request.host_url))
+
+
+@bp.post("/orders/<shop>/<order_id>/retry")
+def retry(shop: str, order_id: str):  # type: ignore[no-untyped-def]
+    retried = retry_order(_ch(), shop, order_id)
+    if retried is None:
+        abort(404, "no such order")
+    flash(f"Queued {retried} item(s) again." if retried else "Nothing to retry.")
+    return redirect(url_for("dashboard.order", shop=shop, order_id=order_id))
+
+
+def _period() -> tuple[date, date, str | None]:
+    """[start, end) as dates from ?from=&to= (inclusive end date), the last 30 days by default."""
+    today = datetime.now(UTC).date()
+    try:
+        end = date.fromisoformat(request.args["to"]) if request.args.get("to") else today
+        start = date.fromisoformat(request.args["from"]) if request.args.get("from") \
+            else end - timedelta(days=29)
+    except ValueError:
+        abort(400, "dates are YYYY-MM-DD")
+    if start > end:
+        start, end = end, start
+    start = max(start, end - timedelta(days=365))  # one chart bar a day, a year at most
+    return start, end, request.args.get("shop") or None
+
+
+def _epoch(day: date) -> float:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()
+
+
+@bp.get("/impact")
+def impact():  # type: ignore[no-untyped-def]
+    ch = _ch()
+    start, end, shop = _period()
+    since, until = _epoch(start), _epoch(end + timedelta(days=1))
+    with ch.db.read() as conn:
+        totals = reports.impact_totals(conn, since, until, shop)
+        per_day = reports.impact_per_day(conn, since, until, shop)
+        attention = reports.attention(conn, ch.now())
+    days = [(start + timedelta(days=n)) for n in range((end - start).days + 1)]
+    bars = [(d, per_day.get(int(_epoch(d) // 86400), 0)) for d in days]
+    return render_template("impact.html", totals=totals, bars=bars, peak=max([q for _, q in bars] + [1]),
+                           start=start, end=end, shop=shop, shops=[s.id for s in ch.settings.shops],
+                           attention=attention)
+
+
+@bp.get("/impact.csv")
+def impact_csv():  # type: ignore[no-untyped-def]
+    ch = _ch()
+    start, end, shop = _period()
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["issued_at", "shop", "order_id", "order_name", "kind", "issuer", "allocation_id",
+                     "impact", "impact_qty", "certificate_id", "certificate_url"])
+    with ch.db.read() as conn:
+        for r in reports.issued_rows(conn, _epoch(start), _epoch(end + timedelta(days=1)), shop):
+            writer.writerow([_when(r.issued_at), r.shop, r.order_id, r.order_name, r.kind, r.issuer,
+                             r.allocation_id, r.impact or "", r.impact_qty, r.certificate_id,
+                             r.certificate_url])
+    name = f"certificates-{start}-to-{end}.csv"
+    return Response(out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})

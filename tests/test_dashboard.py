@@ -1,0 +1,152 @@
+"""The dashboard: sign-in, CSRF, orders, one order, retry, impact; the customer's page."""
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from plugin.links import customer_token
+from plugin.web import dashboard
+
+from .conftest import ADMIN_TOKEN, PUBLIC_URL, deliver, drain, order_payload
+
+
+def csrf(client, path: str = "/login") -> str:  # type: ignore[no-untyped-def]
+    page = client.get(path).text
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+
+
+def sign_in(client) -> None:  # type: ignore[no-untyped-def]
+    r = client.post("/login", data={"token": ADMIN_TOKEN, "csrf_token": csrf(client), "next": "/"})
+    assert r.status_code == 302 and r.headers["Location"] == "/"
+
+
+@pytest.fixture
+def signed_in(client):  # type: ignore[no-untyped-def]
+    sign_in(client)
+    return client
+
+
+@pytest.fixture(autouse=True)
+def fresh_throttle(monkeypatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(dashboard, "throttle", dashboard.LoginThrottle())
+
+
+@pytest.mark.parametrize("path", ["/", "/orders/acme/1", "/impact", "/impact.csv", "/?q=x"])
+def test_every_page_needs_sign_in(client, path):
+    r = client.get(path)
+    assert r.status_code == 302 and r.headers["Location"].startswith("/login?next=")
+
+
+def test_posts_without_csrf_are_rejected(client, signed_in, ch):
+    deliver(client, order_payload())
+    assert client.post("/orders/acme/5551234/retry").status_code == 400
+    assert client.post("/orders/acme/5551234/retry", data={"csrf_token": "forged"}).status_code == 400
+    assert client.post("/logout").status_code == 400
+    assert client.post("/login", data={"token": ADMIN_TOKEN}).status_code == 400
+
+
+def test_sign_in_cookie_and_sign_out(client):
+    r = client.post("/login", data={"token": ADMIN_TOKEN, "csrf_token": csrf(client), "next": "/"})
+    cookie = r.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "Secure" in cookie  # public_url is https
+    assert client.get("/").status_code == 200
+    assert client.post("/logout", data={"csrf_token": csrf(client, "/")}).status_code == 302
+    assert client.get("/").status_code == 302
+
+
+def test_next_never_leaves_the_site(client):
+    r = client.post("/login", data={"token": ADMIN_TOKEN, "csrf_token": csrf(client),
+                                    "next": "//evil.example/"})
+    assert r.headers["Location"] == "/"
+
+
+def test_wrong_tokens_slow_down(client, monkeypatch):
+    now = [1000.0]
+    monkeypatch.setattr(dashboard.time, "monotonic", lambda: now[0])
+    token = csrf(client)
+    codes = [client.post("/login", data={"token": "wrong", "csrf_token": token}).status_code
+             for _ in range(5)]
+    assert codes == [401, 401, 401, 429, 429]
+    r = client.post("/login", data={"token": ADMIN_TOKEN, "csrf_token": token})
+    assert r.status_code == 429  # even the right token waits its turn
+    now[0] += 2
+    assert client.post("/login", data={"token": ADMIN_TOKEN, "csrf_token": token}).status_code == 302
+
+
+def test_orders_list_search_and_filters(client, signed_in, ch):
+    deliver(client, order_payload(order_id=1001, name="#1001", email="ana@example.com"))
+    deliver(client, order_payload(order_id=1002, name="#1002", email="bo@example.com", customer=None))
+    drain(ch)
+    page = client.get("/").text
+    assert "#1001" in page and "#1002" in page
+    assert "2 × Save a Sea Turtle" in page
+    assert page.index("#1002") < page.index("#1001")  # newest first
+    only = client.get("/?q=bo@example.com").text
+    assert "#1002" in only and "#1001" not in only
+    assert "#1001" in client.get("/?q=1001").text
+    assert "No orders match" in client.get("/?status=failed").text
+    assert "#1001" in client.get("/?shop=acme&status=done").text
+
+
+def test_order_page_shows_certificates_timeline_and_retry(client, signed_in, ch, fake_dots):
+    fake_dots.fail_next(*["500"] * 10)
+    deliver(client, order_payload())
+    drain(ch)
+    page = client.get("/orders/acme/5551234").text
+    assert "Dots.eco: Server Error" in page and "Retry what failed" in page
+    assert "received by webhook" in page
+    r = client.post("/orders/acme/5551234/retry", data={"csrf_token": csrf(client, "/orders/acme/5551234")})
+    assert r.status_code == 302
+    drain(ch)
+    page = client.get("/orders/acme/5551234").text
+    cert = fake_dots.certificates[0]
+    assert cert["certificate_url"] in page and cert["certificate_image_url"] in page
+    assert "written onto the order" in page and "Retry what failed" not in page
+    assert client.get("/orders/acme/nope").status_code == 404
+
+
+def test_attention_banner(client, signed_in, ch, fake_dots):
+    fake_dots.out_of_balance = True
+    deliver(client, order_payload())
+    drain_until = ch.clock.now
+    from plugin.jobs.worker import Worker
+    for _ in range(3):
+        Worker(ch, 1).run_one()
+    assert "out of balance" in client.get("/").text
+    ch.clock.now = drain_until + 3601
+    page = client.get("/").text
+    assert "1 order</a>" in page and "failed or still retrying after an hour" in page
+    fake_dots.out_of_balance = False
+    drain(ch)
+    assert "Needs attention" not in client.get("/").text
+
+
+def test_impact_totals_chart_and_csv(client, signed_in, ch):
+    deliver(client, order_payload())
+    drain(ch)
+    day = time.strftime("%Y-%m-%d", time.gmtime(ch.clock.now))
+    page = client.get(f"/impact?from={day}&to={day}").text
+    assert "Save a Sea Turtle" in page and "<svg" in page and "<rect" in page
+    csv = client.get(f"/impact.csv?from={day}&to={day}")
+    assert csv.mimetype == "text/csv"
+    lines = csv.text.strip().splitlines()
+    assert lines[0].startswith("issued_at,shop,order_id") and len(lines) == 3
+    assert client.get("/impact?from=soon").status_code == 400
+
+
+def test_customer_page_by_signed_link(client, ch, fake_dots):
+    deliver(client, order_payload())
+    drain(ch)
+    token = customer_token(ch.settings, "acme", "5551234")
+    page = client.get(f"/c/{token}")
+    assert page.status_code == 200
+    assert "2 × Save a Sea Turtle" in page.text
+    assert fake_dots.certificates[0]["certificate_url"] in page.text
+    tampered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    assert client.get(f"/c/{tampered}").status_code == 404
+    other_shop = customer_token(ch.settings, "woo", "5551234")
+    assert client.get(f"/c/{other_shop}").status_code == 404
+    assert PUBLIC_URL
