@@ -77,6 +77,8 @@ orders = Table(
     UniqueConstraint("shop", "order_id", name="uq_orders_shop_order"),
     Index("ix_orders_created", "created_at"),
     Index("ix_orders_email", "email"),
+    Index("ix_orders_order_id", "order_id"),
+    Index("ix_orders_order_name", "order_name"),
     Index("ix_orders_status_created", "status", "created_at"),
     Index("ix_orders_shop_created", "shop", "created_at"),
 )

@@ -27,6 +27,8 @@ def upgrade() -> None:
             email=(data.get("email") or "").lower()[:254],
             customer_name=(data.get("customer_name") or "")[:255]))
     op.create_index("ix_orders_email", "orders", ["email"])
+    op.create_index("ix_orders_order_id", "orders", ["order_id"])
+    op.create_index("ix_orders_order_name", "orders", ["order_name"])
     op.create_index("ix_orders_status_created", "orders", ["status", "created_at"])
     op.create_index("ix_orders_shop_created", "orders", ["shop", "created_at"])
     with op.batch_alter_table("certificates") as batch:
@@ -52,6 +54,8 @@ def downgrade() -> None:
     op.drop_index("ix_orders_shop_created", "orders")
     op.drop_index("ix_orders_status_created", "orders")
     op.drop_index("ix_orders_email", "orders")
+    op.drop_index("ix_orders_order_id", "orders")
+    op.drop_index("ix_orders_order_name", "orders")
     with op.batch_alter_table("orders") as batch:
         batch.drop_column("customer_name")
         batch.drop_column("email")

@@ -1,0 +1,108 @@
+"""The dashboard's orders list over 100,000 orders in SQLite: median and p95 answer times.
+
+Beside it, GET /healthz in the same app and process, as the baseline of a request that does
+(almost) nothing.
+
+    python bench/dashboard.py [--orders 100000] [--runs 50]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from plugin import create_app  # noqa: E402
+from plugin.context import build  # noqa: E402
+from plugin.models import certificates, orders  # noqa: E402
+from plugin.settings import load_settings  # noqa: E402
+
+TOKEN = "bench-admin-token-0123456789"
+
+
+def fill(ch, n: int) -> None:  # type: ignore[no-untyped-def]
+    start = time.time() - n * 60
+    statuses = ["done"] * 90 + ["skipped"] * 6 + ["pending"] * 3 + ["failed"]
+    batch = 5000
+    for lo in range(0, n, batch):
+        rows, certs = [], []
+        for i in range(lo, min(lo + batch, n)):
+            rows.append({"id": i + 1, "shop": "acme" if i % 3 else "second", "order_id": str(5_000_000 + i),
+                         "order_name": f"#{1000 + i}", "email": f"customer{i}@example.com",
+                         "customer_name": f"Customer {i}", "status": statuses[i % 100], "shadow": False,
+                         "order_json": json.dumps({"email": f"customer{i}@example.com"}),
+                         "writeback_status": "done", "note_posts": 0,
+                         "created_at": start + i * 60, "updated_at": start + i * 60})
+            for alloc, impact in ((14, "Save a Sea Turtle"), (32, "Plant a Tree")):
+                certs.append({"order_pk": i + 1, "kind": "certificate", "issuer": "dots",
+                              "allocation_id": alloc, "impact_qty": 2, "rules": "[]", "impact": impact,
+                              "external_unique_id": f"certhook_acme_{5_000_000 + i}_{alloc}",
+                              "status": "issued", "posts": 1, "certificate_id": f"{i}-6-{alloc}",
+                              "certificate_url": f"https://impact.dots.eco/certificate/{i}-{alloc}",
+                              "certificate_image_url": f"https://impact.dots.eco/img/{i}-{alloc}.jpg",
+                              "issued_at": start + i * 60, "created_at": start + i * 60,
+                              "updated_at": start + i * 60})
+        with ch.db.write() as conn:
+            conn.execute(orders.insert(), rows)
+            conn.execute(certificates.insert(), certs)
+
+
+def timed(client, path: str, runs: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        response = client.get(path)
+        times.append((time.perf_counter() - t0) * 1000)
+        assert response.status_code == 200, (path, response.status_code)
+    return statistics.median(times), statistics.quantiles(times, n=20)[18]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--orders", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=50)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        Path(tmp, "rules.yaml").write_text("rules: []\n")
+        Path(tmp, "certhook.yaml").write_text(json.dumps({
+            "secret_key": "bench-secret-key-0123456789", "admin_token": TOKEN,
+            "shops": [{"id": s, "platform": "shopify", "domain": f"{s}.myshopify.com",
+                       "webhook_secret": "x", "rules": "rules.yaml", "mode": "shadow"}
+                      for s in ("acme", "second")]}))
+        ch = build(load_settings(Path(tmp, "certhook.yaml")))
+        ch.db.upgrade()
+        t0 = time.perf_counter()
+        fill(ch, args.orders)
+        print(f"{args.orders} orders and {2 * args.orders} certificates in SQLite "
+              f"(filled in {time.perf_counter() - t0:.1f} s); {args.runs} runs each")
+        client = create_app(ch=ch).test_client()
+        page = client.get("/login").text
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+        assert client.post("/login", data={"token": TOKEN, "csrf_token": csrf}).status_code == 302
+        base, _ = timed(client, "/healthz", args.runs)
+        print(f"{'GET /healthz (baseline)':<44} median {base:7.2f} ms")
+        for label, path in [
+            ("orders list, page 1", "/"),
+            ("orders list, page 1000", "/?page=1000"),
+            ("filter: status=failed", "/?status=failed"),
+            ("filter: shop=second", "/?shop=second"),
+            ("search: an email", "/?q=customer77777@example.com"),
+            ("search: an order name", "/?q=%2354321"),
+            ("one order", f"/orders/acme/{5_000_000 + args.orders - 2}"),
+            ("impact, last 30 days", "/impact"),
+        ]:
+            median, p95 = timed(client, path, args.runs)
+            print(f"{label:<44} median {median:7.2f} ms   p95 {p95:7.2f} ms   "
+                  f"{median / base:6.1f}x baseline")
+        ch.db.dispose()
+
+
+if __name__ == "__main__":
+    main()
