@@ -5,10 +5,8 @@ import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,51 +19,9 @@ from plugin.issuance import external_unique_id
 from plugin.models import JobKind, deliveries, jobs, orders
 
 from .conftest import ADMIN_TOKEN, order_payload, signed_shopify, write_config
+from .servers import Serve, free_port, healthy, wait_for
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Serve:
-    def __init__(self, config: Path):
-        self.config = config
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        log = open(self.config.parent / "serve.log", "ab")  # noqa: SIM115
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "plugin.cli", "serve", "--config", str(self.config), "--bind",
-             f"127.0.0.1:{self.port}", "--web-workers", "2"],
-            stdout=log, stderr=log, start_new_session=True)
-        log.close()
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if _healthy(self.url):
-                return
-            assert self.proc.poll() is None, (self.config.parent / "serve.log").read_text()[-3000:]
-            time.sleep(0.1)
-        raise AssertionError("certhook serve did not start")
-
-    def kill9(self) -> None:
-        assert self.proc is not None
-        os.killpg(self.proc.pid, signal.SIGKILL)  # the master and every worker, mid-flight
-        self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
 
 
 @pytest.fixture
@@ -111,15 +67,6 @@ def test_two_mib_plain_and_chunked_get_413_under_gunicorn(serve: Serve, db_url: 
     small, headers = signed_shopify(order_payload())
     assert post_chunked(serve.url, small, headers) == 200
     assert counts(db_url)[0] == 1
-
-
-def wait_for(check, seconds: float = 60) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.2)
-    raise AssertionError("timed out waiting")
 
 
 def test_kill_9_while_calls_are_in_flight_loses_nothing_and_issues_once(serve: Serve, fake_dots,
@@ -193,7 +140,7 @@ def test_plain_gunicorn_with_the_deploy_config(tmp_path: Path, db_url: str, fake
                             stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         url = f"http://127.0.0.1:{port}"
-        wait_for(lambda: _healthy(url), 30)
+        wait_for(lambda: healthy(url), 30)
         body, headers = signed_shopify(order_payload(order_id=9101))
         assert requests.post(f"{url}/webhooks/shopify", data=body, headers=headers).json() == {
             "status": "accepted"}
@@ -201,10 +148,3 @@ def test_plain_gunicorn_with_the_deploy_config(tmp_path: Path, db_url: str, fake
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(20)
-
-
-def _healthy(url: str) -> bool:
-    try:
-        return requests.get(f"{url}/healthz", timeout=1).status_code == 200
-    except requests.ConnectionError:
-        return False

@@ -49,6 +49,8 @@ class FakeDots(FakeServer):
     def handle(self, request: Handler, method: str) -> None:
         path = request.path
         body = request.body()
+        if method == "GET" and path.startswith("/certificate/"):
+            return self.public_page(request, path)
         if request.headers.get("auth-token") != AUTH_TOKEN:
             return request.send_json(401, {"message": "Unauthenticated."})
         if method == "POST" and path == "/api/v1/certificate/add":
@@ -124,8 +126,9 @@ class FakeDots(FakeServer):
             cert = {
                 "certificate_id": f"{134411 + len(self.certificates)}-{APP_ID}-5",
                 "external_unique_id": eid,
-                "certificate_url": f"https://impact.dots.eco/certificate/{token}",
-                "certificate_image_url": f"https://impact.dots.eco/certificate/img/{token}.jpg",
+                # Served by this fake (below), so a browser in the tests never leaves the machine.
+                "certificate_url": f"{self.url}/certificate/{token}",
+                "certificate_image_url": f"{self.url}/certificate/img/{token}.png",
                 "app_id": str(APP_ID), "app_name": "Dots.eco",
                 "remote_user_id": d["remote_user_id"],
                 "name_on_certificate": d.get("name_on_certificate"),
@@ -155,3 +158,31 @@ class FakeDots(FakeServer):
         answer = {k: v for k, v in cert.items() if k not in ("external_unique_id", "remote_user_email")}
         request.send_json(200, {**answer, "certificate_header": "For saving 1 Sea-Turtle "
                                 "hatchlings with Dots.eco", "greeting": "Thank you!"})
+
+    def public_page(self, request: Handler, path: str) -> None:
+        """The certificate's public page and image, as Dots.eco serves them (no auth)."""
+        if path.startswith("/certificate/img/"):
+            data, kind = PNG, "image/png"
+        else:
+            data, kind = b"<!doctype html><title>Certificate</title><h1>Your certificate</h1>", "text/html"
+        request.send_response(200)
+        request.send_header("Content-Type", kind)
+        request.send_header("Content-Length", str(len(data)))
+        request.end_headers()
+        request.wfile.write(data)
+
+
+def _png(width: int = 120, height: int = 80) -> bytes:
+    """A small green PNG, made here so the fake needs no files."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + b"\x2e\x8b\x57" * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+PNG = _png()
