@@ -38,7 +38,7 @@ def _context(config: str | None) -> Iterator[Certhook]:
     try:
         yield ch
     finally:
-        ch.db.dispose()
+        ch.close()
 
 
 @click.group()

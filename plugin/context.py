@@ -27,6 +27,11 @@ class Certhook:
     def shop(self, shop_id: str) -> Shop | None:
         return self.settings.shop(shop_id)
 
+    def close(self) -> None:
+        """Let go of database connections and open HTTP connections."""
+        self.dots.close()
+        self.db.dispose()
+
 
 def rules_for(settings: Settings) -> dict[str, tuple[Rule, ...]]:
     """Every shop's rules; RulesError lists every problem in every file."""

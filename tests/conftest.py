@@ -202,7 +202,7 @@ def ch(config_path: Path) -> Iterator[Certhook]:
     certhook.clock = Clock()
     certhook.db.upgrade()
     yield certhook
-    certhook.db.dispose()
+    certhook.close()
 
 
 @pytest.fixture
@@ -226,7 +226,7 @@ def make_ch(tmp_path: Path, db_url: str, fake_dots: FakeDots, fake_shopify: Fake
     try:
         yield certhook, create_app(ch=certhook).test_client()
     finally:
-        certhook.db.dispose()
+        certhook.close()
 
 
 # --- Helpers -------------------------------------------------------------------------------

@@ -70,6 +70,12 @@ def test_two_mib_gets_413_before_anything_else(client, ch):
     assert traces(ch) == (0, 0, 0)
 
 
+def test_far_over_the_limit_is_refused_without_reading(client, ch):
+    body, headers = signed_shopify(b"x" * (9 * 1024 * 1024))
+    assert client.post("/webhooks/shopify", data=body, headers=headers).status_code == 413
+    assert traces(ch) == (0, 0, 0)
+
+
 def test_just_under_a_mebibyte_is_accepted(client, ch):
     payload = order_payload(note="")
     room = 1024 * 1024 - len(json.dumps(payload).encode())

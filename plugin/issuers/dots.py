@@ -47,16 +47,23 @@ class DotsClient:
     def __init__(self, settings: DotsSettings):
         self.settings = settings
         self._local = threading.local()
+        self._sessions: list[requests.Session] = []
 
     @property
     def session(self) -> requests.Session:
         # requests.Session is not safe to share between threads: one per worker thread.
         if not hasattr(self._local, "session"):
-            self._local.session = requests.Session()
-            self._local.session.headers.update(
-                {"auth-token": self.settings.auth_token, "Accept": "application/json"}
-            )
+            session = requests.Session()
+            session.headers.update({"auth-token": self.settings.auth_token,
+                                    "Accept": "application/json"})
+            self._local.session = session
+            self._sessions.append(session)
         return self._local.session
+
+    def close(self) -> None:
+        for session in self._sessions:
+            session.close()
+        self._sessions.clear()
 
     @property
     def timeout(self) -> tuple[float, float]:

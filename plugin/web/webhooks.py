@@ -18,6 +18,9 @@ from ..store import record_delivery, record_order
 bp = Blueprint("webhooks", __name__)
 log = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024
+# An oversized body is still read (and thrown away) up to this much, so the sender gets its 413
+# instead of a connection reset halfway through sending; past it we stop reading at once.
+DRAIN_LIMIT = 8 * 1024 * 1024
 # Verifying against this when the shop is unknown keeps both 401s alike, in time too.
 _NO_SECRET = "certhook-unknown-shop"
 
@@ -39,15 +42,16 @@ def read_body(limit: int = MAX_BODY) -> bytes | None:
     Werkzeug cuts a chunked body at MAX_CONTENT_LENGTH without a word, so we read the
     stream ourselves (MAX_CONTENT_LENGTH stays unset) and count.
     """
-    if request.content_length is not None and request.content_length > limit:
+    if request.content_length is not None and request.content_length > DRAIN_LIMIT:
         return None
     chunks, size = [], 0
     while chunk := request.stream.read(64 * 1024):
         size += len(chunk)
-        if size > limit:
+        if size > DRAIN_LIMIT:
             return None
-        chunks.append(chunk)
-    return b"".join(chunks)
+        if size <= limit:
+            chunks.append(chunk)
+    return b"".join(chunks) if size <= limit else None
 
 
 def parse_object(body: bytes) -> dict[str, Any] | None:
