@@ -52,10 +52,11 @@ def run_writeback_job(ch: Certhook, job: Job) -> None:
     if shop is None:
         error = ApiError(f"shop {order.shop!r} is not in the settings any more")
     elif order.writeback_status == WritebackStatus.PENDING:
+        page = customer_url(ch.settings, order.shop, order.order_id)  # needs public_url
         links = [{"certificate_id": i.certificate_id, "url": i.certificate_url,
                   "image_url": i.certificate_image_url, "impact": i.impact,
-                  "quantity": i.impact_qty} for i in items]
-        page = customer_url(ch.settings, order.shop, order.order_id)  # needs public_url
+                  "quantity": i.impact_qty, **({"customer_url": page} if page else {})}
+                 for i in items]
         try:
             if shop.platform == "shopify":
                 shopify_admin.write_back(shop, order.order_id, links, timeout, page)

@@ -150,3 +150,15 @@ def test_customer_page_by_signed_link(client, ch, fake_dots):
     other_shop = customer_token(ch.settings, "woo", "5551234")
     assert client.get(f"/c/{other_shop}").status_code == 404
     assert PUBLIC_URL
+
+
+def test_rejected_store_credentials_need_attention(tmp_path, db_url, fake_dots, fake_shopify):
+    from .conftest import make_ch
+
+    with make_ch(tmp_path, db_url, fake_dots, fake_shopify, shop={"access_token": "shpat_revoked"}) \
+            as (ch, client):
+        deliver(client, order_payload())
+        drain(ch)
+        sign_in(client)
+        page = client.get("/").text
+        assert "Credentials were rejected" in page and "credentials rejected (401)" in page

@@ -45,6 +45,7 @@ def test_a_paid_order_gets_its_certificates_and_they_are_written_back(client, ch
         (certs[a]["certificate_id"], certs[a]["certificate_url"], 2) for a in (14, 32)]
     assert written[0]["impact"] == "Save a Sea Turtle"
     assert fake_shopify.value("5551234", "customer_url") == order["customer_url"]
+    assert all(w["customer_url"] == order["customer_url"] for w in written)
     assert fake_dots.gets == 0  # nothing failed, so nothing needed looking up
 
 
