@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import click
 
@@ -120,8 +121,9 @@ def preview(config: str | None, shop_id: str, as_json: bool, order_file: str) ->
     result = evaluate(rules, order)
     certs = []
     for alloc in result.allocations:
-        item = _Item(alloc.allocation_id, alloc.impact_qty,
-                     external_unique_id(shop.id, order.order_id, alloc.allocation_id))
+        item = SimpleNamespace(allocation_id=alloc.allocation_id, impact_qty=alloc.impact_qty,
+                               external_unique_id=external_unique_id(shop.id, order.order_id,
+                                                                     alloc.allocation_id))
         certs.append(certificate_fields(order, item))
     if as_json:
         click.echo(json.dumps({"order_id": order.order_id, "test": order.test,
@@ -141,13 +143,6 @@ def preview(config: str | None, shop_id: str, as_json: bool, order_file: str) ->
         click.echo(f"  nothing to issue: {result.reason}")
     if shop.shadow:
         click.echo("  (the shop is in shadow mode: it records this and issues nothing)")
-
-
-class _Item:
-    def __init__(self, allocation_id: int, impact_qty: int, external_unique_id: str):
-        self.allocation_id = allocation_id
-        self.impact_qty = impact_qty
-        self.external_unique_id = external_unique_id
 
 
 @main.command()

@@ -70,16 +70,14 @@ def run_order_job(ch: Certhook, job: Job) -> None:
         result = evaluate(ch.rules[shop.id], order)
         values: dict[str, Any] = {
             "evaluation_json": json.dumps(asdict(result)), "shadow": shop.shadow, "updated_at": now}
+        earned = ", ".join(f"{a.impact_qty} × allocation {a.allocation_id}"
+                           for a in result.allocations)
         if not result.allocations:
             values.update(status=OrderStatus.SKIPPED, reason=result.reason)
         elif shop.shadow:
-            earned = ", ".join(f"{a.impact_qty} × allocation {a.allocation_id}"
-                               for a in result.allocations)
-            values.update(status=OrderStatus.SKIPPED,
-                          reason=f"shadow mode: would issue {earned}")
+            values.update(status=OrderStatus.SKIPPED, reason=f"shadow mode: would issue {earned}")
         conn.execute(update(orders).where(orders.c.id == order_pk).values(**values))
-        add_event(ch, conn, order_pk, "evaluated", values.get("reason") or "rules give " + ", ".join(
-            f"{a.impact_qty} × allocation {a.allocation_id}" for a in result.allocations))
+        add_event(ch, conn, order_pk, "evaluated", values.get("reason") or f"rules give {earned}")
         if "status" not in values:
             for alloc in result.allocations:
                 item_pk = conn.execute(certificates.insert().values(

@@ -86,11 +86,12 @@ def sync(ch: Certhook, shop: Shop, since: datetime, until: datetime, dry_run: bo
 
 
 def ensure_jobs(ch: Certhook) -> None:
-    """One recurring reconcile job per shop that certhook can ask for its orders."""
+    """One recurring reconcile job per shop that certhook can ask for its orders; a worker
+    that starts runs it at once."""
     with ch.db.write() as conn:
         for shop in ch.settings.shops:
             if shop.has_api_credentials:
-                ch.queue.ensure(conn, JobKind.RECONCILE, shop.id, ch.now())
+                ch.queue.enqueue(conn, JobKind.RECONCILE, shop.id, ch.now())
 
 
 def _utc(ts: float) -> datetime:

@@ -27,13 +27,11 @@ class Queue:
         self.db = db
         self.lease_seconds = lease_seconds
 
-    def enqueue(self, conn: Connection, kind: JobKind, ref: str, now: float,
-                run_at: float | None = None) -> None:
+    def enqueue(self, conn: Connection, kind: JobKind, ref: str, now: float) -> None:
         """Queue (kind, ref) once: a finished job is queued again, a waiting one runs now."""
-        when = now if run_at is None else run_at
         inserted = conn.execute(  # psycopg's rowcount is -1 here; a returned row is certain
             self.db.insert_new(jobs, "kind", "ref"),
-            {"kind": kind, "ref": ref, "status": JobStatus.QUEUED, "run_at": when, "attempts": 0,
+            {"kind": kind, "ref": ref, "status": JobStatus.QUEUED, "run_at": now, "attempts": 0,
              "created_at": now, "updated_at": now},
         ).first()
         if inserted is not None:
@@ -42,24 +40,15 @@ class Queue:
             update(jobs)
             .where(jobs.c.kind == kind, jobs.c.ref == ref,
                    jobs.c.status.in_([JobStatus.DONE, JobStatus.FAILED]))
-            .values(status=JobStatus.QUEUED, run_at=when, attempts=0, last_error=None,
+            .values(status=JobStatus.QUEUED, run_at=now, attempts=0, last_error=None,
                     lease_owner=None, lease_expires=None, updated_at=now)
         )
         conn.execute(
             update(jobs)
             .where(jobs.c.kind == kind, jobs.c.ref == ref, jobs.c.status == JobStatus.QUEUED,
-                   jobs.c.run_at > when)
-            .values(run_at=when, updated_at=now)
+                   jobs.c.run_at > now)
+            .values(run_at=now, updated_at=now)
         )
-
-    def ensure(self, conn: Connection, kind: JobKind, ref: str, now: float) -> None:
-        """Make sure a recurring job exists; one that failed for good is queued again."""
-        conn.execute(self.db.insert_new(jobs, "kind", "ref"), {
-            "kind": kind, "ref": ref, "status": JobStatus.QUEUED, "run_at": now, "attempts": 0,
-            "created_at": now, "updated_at": now})
-        conn.execute(update(jobs).where(jobs.c.kind == kind, jobs.c.ref == ref,
-                                        jobs.c.status.in_([JobStatus.DONE, JobStatus.FAILED]))
-                     .values(status=JobStatus.QUEUED, run_at=now, attempts=0, updated_at=now))
 
     def claim(self, owner: str, now: float) -> Job | None:
         """Take the next due job, or one whose worker's lease ran out (it died)."""
