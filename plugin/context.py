@@ -42,6 +42,11 @@ def rules_for(settings: Settings) -> dict[str, tuple[Rule, ...]]:
             out[shop.id] = load_rules(shop.rules_path, shown_as=shop.rules)
         except RulesError as exc:
             errors.extend(exc.errors)
+            continue
+        if not settings.dots.offering_app_token:
+            errors.extend(f'{shop.rules}:{r.line}: rule "{r.name}": offering needs '
+                          "dots.offering_app_token (an Eco Club app) in the settings"
+                          for r in out[shop.id] if r.offering)
     if errors:
         raise RulesError(errors)
     return out

@@ -11,12 +11,14 @@ import hashlib
 import json
 import logging
 from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy import Connection, func, select, update
 
 from .context import Certhook
-from .issuers.dots import AlreadyExists, Certificate, valid_email
+from .issuers.dots import AlreadyExists, valid_email
 from .issuers.errors import ApiError, AuthError, RateLimited, Rejected, Transient
 from .jobs.queue import Job
 from .jobs.retry import next_delay
@@ -30,18 +32,25 @@ from .models import (
 )
 from .orders import Order
 from .rules import evaluate
+from .rules.engine import Gift
 from .store import add_event, refresh_status
 
 log = logging.getLogger(__name__)
 
 
-def external_unique_id(shop: str, order_id: str, allocation_id: int) -> str:
-    """Derived only from (shop, order, allocation): the same on every try, at most 255 chars."""
-    eid = f"certhook_{shop}_{order_id}_{allocation_id}"
+def external_unique_id(shop: str, order_id: str, allocation_id: int, line_item_id: str = "") -> str:
+    """Derived only from (shop, order, allocation), or (shop, order, line item) for a gift: the
+    same on every try, at most 255 characters."""
+    eid = f"certhook_{shop}_{order_id}_" + (f"gift_{line_item_id}" if line_item_id else str(allocation_id))
     if len(eid) <= 255:
         return eid
     digest = hashlib.sha256(eid.encode()).hexdigest()
     return f"certhook_{shop[:100]}_{digest}"
+
+
+def _what(item: Any) -> str:
+    return f"gift for line {item.line_item_id}" if item.kind == "offering" \
+        else f"allocation {item.allocation_id}"
 
 
 def _lock_order(conn: Connection, order_pk: int) -> Any:
@@ -70,9 +79,10 @@ def run_order_job(ch: Certhook, job: Job) -> None:
         result = evaluate(ch.rules[shop.id], order)
         values: dict[str, Any] = {
             "evaluation_json": json.dumps(asdict(result)), "shadow": shop.shadow, "updated_at": now}
-        earned = ", ".join(f"{a.impact_qty} × allocation {a.allocation_id}"
-                           for a in result.allocations)
-        if not result.allocations:
+        earned = ", ".join([f"{a.impact_qty} × allocation {a.allocation_id}"
+                            for a in result.allocations]
+                           + [f"a gift of {g.quantity}" for g in result.gifts])
+        if not result.earns_something:
             values.update(status=OrderStatus.SKIPPED, reason=result.reason)
         elif shop.shadow:
             values.update(status=OrderStatus.SKIPPED, reason=f"shadow mode: would issue {earned}")
@@ -89,9 +99,52 @@ def run_order_job(ch: Certhook, job: Job) -> None:
                     status=ItemStatus.PENDING, posts=0, created_at=now, updated_at=now,
                 ).returning(certificates.c.id)).scalar_one()
                 ch.queue.enqueue(conn, JobKind.CERTIFICATE, str(item_pk), now)
+            for gift in result.gifts:
+                eid = external_unique_id(shop.id, order.order_id, 0, gift.line_item_id)
+                item_pk = conn.execute(certificates.insert().values(
+                    order_pk=order_pk, kind="offering", issuer="dots", allocation_id=0,
+                    line_item_id=gift.line_item_id[:64], impact_qty=gift.quantity,
+                    rules=json.dumps([gift.rule], ensure_ascii=False), external_unique_id=eid,
+                    request_json=json.dumps(offering_fields(ch, order, gift, eid, now)),
+                    status=ItemStatus.PENDING, posts=0, created_at=now, updated_at=now,
+                ).returning(certificates.c.id)).scalar_one()
+                ch.queue.enqueue(conn, JobKind.CERTIFICATE, str(item_pk), now)
         ch.queue.done(conn, job, now)
     log.info("order %s/%s evaluated: %d allocation(s)", row.shop, row.order_id,
              len(result.allocations))
+
+
+def on_the_grid(when: datetime) -> datetime:
+    """The nearest quarter hour, as Dots.eco keeps activation and expiration times."""
+    quarter = 15 * 60
+    return datetime.fromtimestamp((when.timestamp() + quarter / 2) // quarter * quarter, UTC)
+
+
+def offering_fields(ch: Certhook, order: Order, gift: Gift, eid: str, now: float) -> dict[str, Any]:
+    """The eco-club-offering/add body, fixed when the gift is recorded so every try sends it."""
+    fields: dict[str, Any] = {"quantity": gift.quantity, "external_unique_id": eid}
+    if gift.limit_allocations:
+        fields["limit_allocations"] = ",".join(str(a) for a in gift.limit_allocations)
+    if gift.title:
+        fields["title"] = gift.title[:255]
+    if gift.recipient_name.strip():
+        fields["name_on_certificate"] = gift.recipient_name.strip()[:255]
+    if gift.valid_days:
+        expires = on_the_grid(datetime.fromtimestamp(now, UTC) + timedelta(days=gift.valid_days))
+        fields.update(expiration_date=expires.strftime("%Y-%m-%d"),
+                      expiration_hour=expires.strftime("%H:%M:%S"))
+    if gift.send_email_on_activation_date is not None:
+        fields["send_email_on_activation_date"] = "yes" if gift.send_email_on_activation_date else "no"
+    club = ch.settings.dots.offering_club
+    email = gift.recipient_email if valid_email(gift.recipient_email) else order.email
+    if club == "mail" and valid_email(email):  # a code-only club refuses any email
+        fields["mail"] = email
+    elif club == "remote_user_id":
+        fields["remote_user_id"] = (order.customer_id or order.email
+                                    or f"{order.shop}-order-{order.order_id}")[:191]
+    if order.currency:
+        fields["currency"] = order.currency[:255]
+    return fields
 
 
 def certificate_fields(order: Order, item: Any) -> dict[str, Any]:
@@ -114,10 +167,31 @@ def certificate_fields(order: Order, item: Any) -> dict[str, Any]:
     return fields
 
 
-def _issue(ch: Certhook, job: Job, order: Order, item: Any) -> Certificate:
+def offering_columns(answer: dict[str, Any]) -> dict[str, Any]:
+    """An eco club offering (from add or list) as the item's columns."""
+    code, claim_url = str(answer.get("code") or ""), str(answer.get("claim_url") or "")
+    if claim_url and code:  # the claim form takes the code prefilled as ?ac=
+        claim_url += ("&" if "?" in claim_url else "?") + urlencode({"ac": code})
+    columns = {"certificate_id": str(answer.get("uuid") or ""), "code": code,
+               "claim_url": claim_url, "certificate_url": claim_url,
+               "impact": str(answer.get("title") or "") or "Gift"}
+    if answer.get("no_of_claims") is not None:
+        columns["claims"] = int(answer["no_of_claims"])
+    return columns
+
+
+def _lookup(ch: Certhook, item: Any) -> dict[str, Any] | None:
+    if item.kind == "offering":
+        found = ch.dots.find_offering(item.external_unique_id)
+        return offering_columns(found) if found else None
+    cert = ch.dots.get_certificate(item.external_unique_id)
+    return asdict(cert) if cert else None
+
+
+def _issue(ch: Certhook, job: Job, order: Order, item: Any) -> dict[str, Any]:
     """Adopt what Dots.eco already has for this id, or POST once (counted before sending)."""
     if item.posts > 0:
-        found = ch.dots.get_certificate(item.external_unique_id)
+        found = _lookup(ch, item)
         if found is not None:
             return found
     with ch.db.write() as conn:
@@ -125,12 +199,20 @@ def _issue(ch: Certhook, job: Job, order: Order, item: Any) -> Certificate:
         conn.execute(update(certificates).where(certificates.c.id == item.id)
                      .values(posts=certificates.c.posts + 1, updated_at=ch.now()))
     try:
-        return ch.dots.add_certificate(certificate_fields(order, item))
-    except AlreadyExists:
-        found = ch.dots.get_certificate(item.external_unique_id)
-        if found is None:
+        if item.kind == "offering":
+            return offering_columns(ch.dots.add_offering(json.loads(item.request_json)))
+        return asdict(ch.dots.add_certificate(certificate_fields(order, item)))
+    except Rejected as exc:
+        # "Already exists" (the reference's words for certificates; offerings don't say) is a
+        # recovery: the lookup by external id decides.
+        if not isinstance(exc, AlreadyExists) and item.kind != "offering":
+            raise
+        found = _lookup(ch, item)
+        if found is not None:
+            return found
+        if isinstance(exc, AlreadyExists):
             raise Transient("Dots.eco: the certificate exists but can't be looked up yet") from None
-        return found
+        raise
 
 
 def run_certificate_job(ch: Certhook, job: Job) -> None:
@@ -143,7 +225,7 @@ def run_certificate_job(ch: Certhook, job: Job) -> None:
             ch.queue.done(conn, job, ch.now())
         return
     try:
-        cert = _issue(ch, job, Order.from_json(order_row.order_json), item)
+        issued = _issue(ch, job, Order.from_json(order_row.order_json), item)
     except ApiError as exc:
         _settle_error(ch, job, item, exc)
         return
@@ -153,8 +235,7 @@ def run_certificate_job(ch: Certhook, job: Job) -> None:
         _lock_order(conn, item.order_pk)  # so two last items can't both miss the write-back
         conn.execute(update(certificates).where(
             certificates.c.id == item_pk, certificates.c.status == ItemStatus.PENDING
-        ).values(status=ItemStatus.ISSUED, error=None, issued_at=now, updated_at=now,
-                 **asdict(cert)))
+        ).values(status=ItemStatus.ISSUED, error=None, issued_at=now, updated_at=now, **issued))
         waiting = conn.execute(select(func.count()).select_from(certificates).where(
             certificates.c.order_pk == item.order_pk,
             certificates.c.status != ItemStatus.ISSUED)).scalar_one()
@@ -162,11 +243,12 @@ def run_certificate_job(ch: Certhook, job: Job) -> None:
             conn.execute(update(orders).where(orders.c.id == item.order_pk).values(
                 writeback_status=WritebackStatus.PENDING, writeback_error=None))
             ch.queue.enqueue(conn, JobKind.WRITEBACK, str(item.order_pk), now)
-        add_event(ch, conn, item.order_pk, "issued",
-                  f"allocation {item.allocation_id}: certificate {cert.certificate_id} issued")
+        add_event(ch, conn, item.order_pk, "issued", f"{_what(item)}: {item.kind} "
+                  f"{issued['certificate_id']} issued" + (f", code {issued['code']}"
+                                                           if issued.get("code") else ""))
         refresh_status(ch, conn, item.order_pk)
         ch.queue.done(conn, job, now)
-    log.info("certificate %s issued for order %s/%s", cert.certificate_id, order_row.shop,
+    log.info("%s %s issued for order %s/%s", item.kind, issued["certificate_id"], order_row.shop,
              order_row.order_id)
 
 
@@ -196,7 +278,7 @@ def _settle_error(ch: Certhook, job: Job, item: Any, exc: ApiError) -> None:
         ).values(error=message, updated_at=now,
                  **({"status": ItemStatus.FAILED} if failed else {})))
         add_event(ch, conn, item.order_pk, "failed" if failed else "attempt",
-                  f"allocation {item.allocation_id}: {message}"
+                  f"{_what(item)}: {message}"
                   + ("" if failed else " (will try again)"))
         refresh_status(ch, conn, item.order_pk)
     log.warning("certificate item %s: %s%s", item.id, message, " (failed)" if failed else "")

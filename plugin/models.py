@@ -116,7 +116,15 @@ certificates = Table(
     Column("issued_at", Float, nullable=True),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
-    UniqueConstraint("order_pk", "kind", "allocation_id", name="uq_certificates_order_allocation"),
+    # An offering is one per line item; a certificate has line_item_id "" (one per allocation).
+    Column("line_item_id", String(64), nullable=False, default=""),
+    Column("request_json", Text, nullable=True),  # an offering's fields, fixed when it's created
+    Column("code", String(255), nullable=True),
+    Column("claim_url", Text, nullable=True),
+    Column("claims", Integer, nullable=True),
+    Column("claims_checked_at", Float, nullable=True),
+    UniqueConstraint("order_pk", "kind", "allocation_id", "line_item_id",
+                     name="uq_certificates_order_allocation"),
     Index("ix_certificates_issued", "status", "issued_at"),
 )
 

@@ -22,6 +22,10 @@ class LineItem:
     price: Decimal
     discount: Decimal = Decimal("0")
     gift_card: bool = False
+    properties: tuple[tuple[str, str], ...] = ()  # what the buyer filled in ("Recipient name")
+
+    def filled_in(self, name: str) -> str:
+        return next((v for k, v in self.properties if k.casefold() == name.casefold()), "")
 
     @property
     def total(self) -> Decimal:
@@ -48,7 +52,8 @@ class Order:
     def from_json(cls, text: str) -> Order:
         data = json.loads(text)
         items = tuple(
-            LineItem(**{**li, "price": Decimal(li["price"]), "discount": Decimal(li["discount"])})
+            LineItem(**{**li, "price": Decimal(li["price"]), "discount": Decimal(li["discount"]),
+                        "properties": tuple(tuple(p) for p in li.get("properties", ()))})
             for li in data.pop("line_items")
         )
         return cls(**data, line_items=items)
@@ -85,3 +90,12 @@ def order_id_and_items(payload: dict[str, Any]) -> tuple[str, list[Any]]:
     if not isinstance(items, list):
         raise PayloadError("line_items is not a list")
     return order_id, items
+
+
+def properties(raw: Any, key: str) -> tuple[tuple[str, str], ...]:
+    """Line item properties ([{name|key, value}]) as (name, value) pairs of text."""
+    if not isinstance(raw, list):
+        return ()
+    return tuple((str(p.get(key))[:255], str(p.get("value"))[:500]) for p in raw
+                 if isinstance(p, dict) and p.get(key) is not None
+                 and isinstance(p.get("value"), (str, int, float)))

@@ -35,6 +35,7 @@ class DotsSettings:
     app_token: str = ""
     app_id: int = 0
     offering_app_token: str = ""
+    offering_club: str = "code_only"  # or "mail" / "remote_user_id", as the Eco Club app is set up
     send_certificate_by_email: bool = False
     langcode: str = "en"
     connect_timeout: float = 5.0
@@ -113,6 +114,8 @@ class DotsSchema(_Strict):
     app_token = fields.String(load_default="")
     app_id = fields.Integer(load_default=0, validate=validate.Range(min=0))
     offering_app_token = fields.String(load_default="")
+    offering_club = fields.String(load_default="code_only",
+                                  validate=validate.OneOf(["code_only", "mail", "remote_user_id"]))
     send_certificate_by_email = fields.Boolean(load_default=False)
     langcode = fields.String(load_default="en", validate=validate.Length(max=12))
     connect_timeout = fields.Float(load_default=5.0, validate=validate.Range(min=0, min_inclusive=False))

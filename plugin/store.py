@@ -96,7 +96,7 @@ def give_up(ch: Certhook, conn: Connection, kind: JobKind, ref: str, error: str)
 
 
 def certificate_json(row: Any) -> dict[str, Any]:
-    return {
+    out = {
         "kind": row.kind, "issuer": row.issuer, "allocation_id": row.allocation_id,
         "impact_qty": row.impact_qty, "impact": row.impact,
         "external_unique_id": row.external_unique_id, "certificate_id": row.certificate_id,
@@ -104,6 +104,10 @@ def certificate_json(row: Any) -> dict[str, Any]:
         "certificate_image_url": row.certificate_image_url,
         "status": row.status, "error": row.error,
     }
+    if row.kind == "offering":
+        out.update(code=row.code, claim_url=row.claim_url, claims=row.claims,
+                   line_item_id=row.line_item_id)
+    return out
 
 
 def order_json(row: Any, items: list[Any], customer_url: str | None) -> dict[str, Any]:
@@ -132,7 +136,7 @@ def items_of(conn: Connection, order_pks: list[int]) -> dict[int, list[Any]]:
     if order_pks:
         for item in conn.execute(
             select(certificates).where(certificates.c.order_pk.in_(order_pks))
-            .order_by(certificates.c.allocation_id)
+            .order_by(certificates.c.kind, certificates.c.allocation_id, certificates.c.line_item_id)
         ):
             out[item.order_pk].append(item)
     return out

@@ -39,13 +39,26 @@ def _woocommerce(ch: Certhook, job: Job, shop: Shop, order: Any, links: list[dic
         conn.execute(update(orders).where(orders.c.id == order.id).values(note_sent_at=ch.now()))
 
 
+def _entry(item: Any, page: str | None) -> dict[str, Any]:
+    """One written-back entry: a certificate, or a gift with its code and claim URL."""
+    entry = {"certificate_id": item.certificate_id, "url": item.certificate_url,
+             "image_url": item.certificate_image_url, "impact": item.impact,
+             "quantity": item.impact_qty}
+    if item.kind == "offering":
+        entry.update(kind="offering", code=item.code, claim_url=item.claim_url)
+    if page:
+        entry["customer_url"] = page
+    return entry
+
+
 def run_writeback_job(ch: Certhook, job: Job) -> None:
     order_pk = int(job.ref)
     with ch.db.read() as conn:
         order = conn.execute(select(orders).where(orders.c.id == order_pk)).one()
         items = conn.execute(select(certificates).where(
             certificates.c.order_pk == order_pk, certificates.c.status == ItemStatus.ISSUED
-        ).order_by(certificates.c.allocation_id)).all()
+        ).order_by(certificates.c.kind, certificates.c.allocation_id,
+                   certificates.c.line_item_id)).all()
     shop = ch.shop(order.shop)
     timeout = (ch.settings.dots.connect_timeout, ch.settings.dots.read_timeout)
     error: ApiError | None = None
@@ -53,10 +66,7 @@ def run_writeback_job(ch: Certhook, job: Job) -> None:
         error = ApiError(f"shop {order.shop!r} is not in the settings any more")
     elif order.writeback_status == WritebackStatus.PENDING:
         page = customer_url(ch.settings, order.shop, order.order_id)  # needs public_url
-        links = [{"certificate_id": i.certificate_id, "url": i.certificate_url,
-                  "image_url": i.certificate_image_url, "impact": i.impact,
-                  "quantity": i.impact_qty, **({"customer_url": page} if page else {})}
-                 for i in items]
+        links = [_entry(i, page) for i in items]
         try:
             if shop.platform == "shopify":
                 shopify_admin.write_back(shop, order.order_id, links, timeout, page)

@@ -10,7 +10,7 @@ from urllib.parse import quote
 import requests
 
 from ..settings import DotsSettings
-from .errors import Rejected, call, error_for
+from .errors import Rejected, call, error_for, message_of
 
 SERVICE = "Dots.eco"
 ALREADY_EXISTS = "already exists"
@@ -83,6 +83,31 @@ class DotsClient:
         if response.status_code == 422 and ALREADY_EXISTS in error.message:
             raise AlreadyExists(error.message, error.status, error.body)
         raise error
+
+    def add_offering(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """Create an eco club offering (a gift with a redeem code) with the Eco Club app."""
+        body = {"app_token": self.settings.offering_app_token, **fields}
+        if self.settings.langcode:
+            body.setdefault("langcode", self.settings.langcode)
+        response = call(self.session, "POST", f"{self.settings.api_url}/eco-club-offering/add",
+                        SERVICE, self.timeout, json=body)
+        if response.status_code == 200:
+            return dict(response.json())
+        raise error_for(response, SERVICE)
+
+    def find_offering(self, external_unique_id: str) -> dict[str, Any] | None:
+        """The offering with this external id (with its no_of_claims), or None."""
+        token = quote(self.settings.offering_app_token, safe="")
+        url = f"{self.settings.api_url}/eco-club-offering/list/{token}"
+        response = call(self.session, "GET", url, SERVICE, self.timeout,
+                        params={"external-unique-id": external_unique_id})
+        if response.status_code == 403 and "not found" in message_of(response):
+            return None
+        if response.status_code != 200:
+            raise error_for(response, SERVICE)
+        found = [o for o in response.json() if isinstance(o, dict)
+                 and o.get("external_unique_id") in (external_unique_id, None)]
+        return found[0] if found else None
 
     def get_certificate(self, external_unique_id: str) -> Certificate | None:
         """The certificate with this external id, or None if Dots.eco has none."""

@@ -55,7 +55,7 @@ class Queue:
         due = select(jobs.c.id, jobs.c.kind, jobs.c.ref, jobs.c.attempts).where(or_(
             and_(jobs.c.status == JobStatus.QUEUED, jobs.c.run_at <= now),
             and_(jobs.c.status == JobStatus.RUNNING, jobs.c.lease_expires < now),
-        )).order_by(jobs.c.run_at).limit(1)
+        )).order_by(jobs.c.run_at, jobs.c.id).limit(1)
         with self.db.read() as conn:  # a look first, so an idle poll takes no write lock
             if conn.execute(due).first() is None:
                 return None

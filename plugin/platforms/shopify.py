@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..orders import LineItem, Order, PayloadError, money, order_id_and_items, text_id
+from ..orders import LineItem, Order, PayloadError, money, order_id_and_items, properties, text_id
 
 SERVICE = "Shopify"
 PAID = "orders/paid"
@@ -28,6 +28,7 @@ def _line_item(raw: Any, i: int) -> LineItem:
         price=money(raw.get("price"), f"line_items.{i}.price"),
         discount=money(raw.get("total_discount"), f"line_items.{i}.total_discount"),
         gift_card=bool(raw.get("gift_card")),
+        properties=properties(raw.get("properties"), "name"),
     )
 
 

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import requests
 
 from ..issuers.errors import Transient, call, error_for
-from ..orders import LineItem, Order, PayloadError, money, order_id_and_items, text_id
+from ..orders import LineItem, Order, PayloadError, money, order_id_and_items, properties, text_id
 from ..settings import Shop
 
 SERVICE = "WooCommerce"
@@ -52,6 +52,7 @@ def _line_item(raw: Any, i: int) -> LineItem:
         quantity=quantity,
         price=price,
         discount=discount,
+        properties=properties(raw.get("meta_data"), "key"),
     )
 
 
@@ -139,7 +140,9 @@ class Client:
 
 def note_text(certificates: list[dict[str, Any]], customer_url: str | None = None) -> str:
     lines = ["Thank you! Your order earned these impact certificates:"]
-    lines += [f"- {c['quantity']} × {c['impact'] or 'impact'}: {c['url']}" for c in certificates]
+    lines += [f"- A gift of {c['quantity']} ({c['impact']}): code {c['code']}, claim it at {c['claim_url']}"
+              if c.get("kind") == "offering" else
+              f"- {c['quantity']} × {c['impact'] or 'impact'}: {c['url']}" for c in certificates]
     if customer_url:
         lines.append(f"All of them on one page: {customer_url}")
     return "\n".join(lines)

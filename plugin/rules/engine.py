@@ -30,14 +30,34 @@ class Allocation:
 
 
 @dataclass(frozen=True)
+class Gift:
+    """One eco club offering to create: a matching line item of an offering rule."""
+
+    rule: str
+    line_item_id: str
+    quantity: int
+    limit_allocations: tuple[int, ...]
+    title: str
+    recipient_name: str
+    recipient_email: str
+    valid_days: int | None
+    send_email_on_activation_date: bool | None
+
+
+@dataclass(frozen=True)
 class Evaluation:
     fired: tuple[Fired, ...]
     allocations: tuple[Allocation, ...]
+    gifts: tuple[Gift, ...] = ()
+
+    @property
+    def earns_something(self) -> bool:
+        return bool(self.allocations or self.gifts)
 
     @property
     def reason(self) -> str:
         """Why nothing is issued, for an order that earns nothing."""
-        if self.allocations:
+        if self.earns_something:
             return ""
         return "no rule matched this order" if not self.fired else "the matched rules earned 0"
 
@@ -77,13 +97,35 @@ def rule_quantity(rule: Rule, items: list[LineItem]) -> int:
     return min(qty, rule.max_qty) if rule.max_qty is not None else qty
 
 
+def _gifts(rule: Rule, items: list[LineItem]) -> list[Gift]:
+    offer = rule.offering
+    assert offer is not None
+    out = []
+    for item in items:
+        quantity = max(item.quantity, 0) * offer.per_item
+        if rule.max_qty is not None:
+            quantity = min(quantity, rule.max_qty)
+        if quantity > 0:
+            out.append(Gift(rule.name, item.id, quantity, offer.limit_allocations,
+                            offer.title, item.filled_in(offer.name_property),
+                            item.filled_in(offer.email_property), offer.valid_days,
+                            offer.send_email_on_activation_date))
+    return out
+
+
 def evaluate(rules: Iterable[Rule], order: Order) -> Evaluation:
     fired: list[Fired] = []
     totals: dict[int, int] = {}
     names: dict[int, list[str]] = {}
+    gifts: list[Gift] = []
     for rule in rules:
         items = matched_items(rule, order.line_items)
         if not items:
+            continue
+        if rule.offering is not None:
+            made = _gifts(rule, items)
+            gifts.extend(made)
+            fired.append(Fired(rule.name, 0, sum(g.quantity for g in made), tuple(i.id for i in items)))
             continue
         qty = rule_quantity(rule, items)
         fired.append(Fired(rule.name, rule.allocation_id, qty, tuple(i.id for i in items)))
@@ -93,4 +135,4 @@ def evaluate(rules: Iterable[Rule], order: Order) -> Evaluation:
     allocations = tuple(
         Allocation(a, totals[a], tuple(names[a])) for a in sorted(totals)
     )
-    return Evaluation(tuple(fired), allocations)
+    return Evaluation(tuple(fired), allocations, tuple(gifts))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +76,8 @@ def load_rules(path: Path, shown_as: str | None = None) -> tuple[Rule, ...]:
         raise RulesError([f"{name}:1: the file must be a mapping with a 'rules' list"])
     lines = dict(_lines(root)) if root is not None else {}
     try:
-        return tuple(RulesFileSchema().load(data)["rules"])
+        rules = RulesFileSchema().load(data)["rules"]
+        return tuple(replace(r, line=lines.get(("rules", i), 1)) for i, r in enumerate(rules))
     except ValidationError as exc:
         errors = []
         for where, message in _flatten(exc.messages):

@@ -13,15 +13,30 @@ POSITIVE = "must be > 0"
 
 
 @dataclass(frozen=True)
+class Offering:
+    """A gift: an eco club offering (redeem code and claim URL) per matching line item."""
+
+    per_item: int
+    limit_allocations: tuple[int, ...] = ()
+    valid_days: int | None = None
+    title: str = ""
+    name_property: str = "Recipient name"
+    email_property: str = "Recipient email"
+    send_email_on_activation_date: bool | None = None
+
+
+@dataclass(frozen=True)
 class Rule:
     name: str
-    allocation_id: int
+    allocation_id: int = 0
     match: tuple[tuple[str, tuple[str, ...]], ...] = ()
     exclude: tuple[tuple[str, tuple[str, ...]], ...] = ()
     per_item: int | None = None
     per_order: int | None = None
     per_amount: Decimal | None = None
     max_qty: int | None = None
+    offering: Offering | None = None
+    line: int = 0  # where the rule starts in its file
 
 
 class Globs(fields.Field):
@@ -46,6 +61,24 @@ class Globs(fields.Field):
         return tuple(out)
 
 
+class OfferingSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    per_item = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, error=POSITIVE))
+    limit_allocations = fields.List(fields.Integer(strict=True, validate=validate.Range(min=1)),
+                                    load_default=())
+    valid_days = fields.Integer(strict=True, validate=validate.Range(min=1, max=3650))
+    title = fields.String(load_default="", validate=validate.Length(max=255))
+    name_property = fields.String(load_default="Recipient name")
+    email_property = fields.String(load_default="Recipient email")
+    send_email_on_activation_date = fields.Boolean()
+
+    @post_load
+    def build(self, data: dict[str, Any], **_: Any) -> Offering:
+        return Offering(**{**data, "limit_allocations": tuple(data["limit_allocations"])})
+
+
 class RuleSchema(Schema):
     class Meta:
         unknown = RAISE
@@ -58,14 +91,18 @@ class RuleSchema(Schema):
     per_order = fields.Integer(strict=True, validate=validate.Range(min=1, error=POSITIVE))
     per_amount = fields.Decimal(validate=validate.Range(min=0, min_inclusive=False, error=POSITIVE))
     max_qty = fields.Integer(strict=True, validate=validate.Range(min=1, error=POSITIVE))
-    offering = fields.Raw()
+    offering = fields.Nested(OfferingSchema)
     certfusion = fields.Raw()
 
     @validates_schema(skip_on_field_errors=True)
     def one_amount(self, data: dict[str, Any], **_: Any) -> None:
-        for kind in ("offering", "certfusion"):
-            if kind in data:
-                raise ValidationError(f"{kind} rules are not supported in this version", kind)
+        if "certfusion" in data:
+            raise ValidationError("certfusion rules are not supported in this version", "certfusion")
+        if "offering" in data:
+            extra = [k for k in ("allocation_id", *AMOUNTS) if k in data]
+            if extra:
+                raise ValidationError(f"an offering rule takes no {', '.join(extra)}", "offering")
+            return
         if "allocation_id" not in data:
             raise ValidationError("is required", "allocation_id")
         given = [a for a in AMOUNTS if data.get(a) is not None]

@@ -23,10 +23,12 @@ from flask import (
     session,
     url_for,
 )
+from sqlalchemy import update
 
 from .. import links, reports
 from ..context import Certhook
-from ..models import OrderStatus
+from ..issuers.errors import ApiError
+from ..models import OrderStatus, certificates
 from ..store import find_order, items_of, list_orders, retry_order
 
 bp = Blueprint("dashboard", __name__, template_folder="templates", static_folder="static",
@@ -151,6 +153,30 @@ def orders():  # type: ignore[no-untyped-def]
                            statuses=list(OrderStatus), attention=attention)
 
 
+CLAIMS_EVERY = 60.0
+
+
+def _refresh_claims(ch: Certhook, items: list[Any]) -> bool:
+    """Ask Dots.eco how often each issued gift was claimed, at most once a minute per gift;
+    True if any count was asked for."""
+    changed = False
+    for item in items:
+        if item.kind != "offering" or item.status != "issued" or \
+                (item.claims_checked_at or 0) > ch.now() - CLAIMS_EVERY:
+            continue
+        try:
+            found = ch.dots.find_offering(item.external_unique_id)
+        except ApiError:
+            found = None  # the page shows the last count; the next visit asks again
+        values: dict[str, Any] = {"claims_checked_at": ch.now()}
+        if found and found.get("no_of_claims") is not None:
+            values["claims"] = int(found["no_of_claims"])
+        with ch.db.write() as conn:
+            conn.execute(update(certificates).where(certificates.c.id == item.id).values(**values))
+        changed = True
+    return changed
+
+
 @bp.get("/orders/<shop>/<order_id>")
 def order(shop: str, order_id: str):  # type: ignore[no-untyped-def]
     ch = _ch()
@@ -159,6 +185,10 @@ def order(shop: str, order_id: str):  # type: ignore[no-untyped-def]
         if row is None:
             abort(404, "no such order")
         items = items_of(conn, [row.id])[row.id]
+    refreshed = _refresh_claims(ch, items)
+    with ch.db.read() as conn:
+        if refreshed:
+            items = items_of(conn, [row.id])[row.id]
         timeline = reports.timeline(conn, row.id)
         attention = reports.attention(conn, ch.now())
     retryable = row.status == OrderStatus.FAILED or any(i.status == "failed" for i in items) \

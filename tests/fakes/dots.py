@@ -7,13 +7,17 @@ import time
 import uuid
 from collections import Counter
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote
 
 from .base import FakeServer, Handler
 
 AUTH_TOKEN = "dots-auth-token"
 APP_TOKEN = "6-c2b4554f"
 APP_ID = 6
+OFFERING_APP_TOKEN = "101-5653d113"
+OFFERING_APP_ID = 101
+OFFERING_MAX_LENGTHS = {"name_on_certificate": 255, "code": 255, "title": 255, "langcode": 12,
+                        "currency": 255, "external_unique_id": 255}
 IMPACTS = {14: "Save a Sea Turtle", 32: "Plant a Tree", 31: "Protect a Bee"}
 OTHER_APPS_ALLOCATIONS = {99}
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -34,6 +38,11 @@ class FakeDots(FakeServer):
         self.faults: list[str] = []  # one per coming POST: "500" or "drop"
         self.slow_seconds = 0.0  # every POST creates, then waits this long before answering
         self.requests: list[dict[str, Any]] = []
+        self.club = "code_only"  # the Eco Club app's type: code_only, mail or remote_user_id
+        self.offerings: list[dict[str, Any]] = []
+        self.offering_requests: list[dict[str, Any]] = []
+        self.offering_posts = 0
+        self.offering_lists = 0
 
     @property
     def api_url(self) -> str:
@@ -55,6 +64,10 @@ class FakeDots(FakeServer):
             return request.send_json(401, {"message": "Unauthenticated."})
         if method == "POST" and path == "/api/v1/certificate/add":
             return self.add(request, body)
+        if method == "POST" and path == "/api/v1/eco-club-offering/add":
+            return self.add_offering(request, body)
+        if method == "GET" and path.startswith("/api/v1/eco-club-offering/list/"):
+            return self.list_offerings(request, path.removeprefix("/api/v1/eco-club-offering/list/"))
         m = re.fullmatch(r"/api/v1/certificate/([^/]+)/([^/]*)", path)
         if method == "GET" and m:
             return self.get(request, m.group(1), unquote(m.group(2)))
@@ -158,6 +171,87 @@ class FakeDots(FakeServer):
         answer = {k: v for k, v in cert.items() if k not in ("external_unique_id", "remote_user_email")}
         request.send_json(200, {**answer, "certificate_header": "For saving 1 Sea-Turtle "
                                 "hatchlings with Dots.eco", "greeting": "Thank you!"})
+
+    def add_offering(self, request: Handler, raw: bytes) -> None:
+        with self.lock:
+            self.offering_posts += 1
+            fault = self.faults.pop(0) if self.faults else None
+        if fault == "500":
+            return request.send_json(500, {"message": "Server Error"})
+        try:
+            d = json.loads(raw)
+        except ValueError:
+            return request.send_json(422, {"message": "Entity creation problem."})
+        self.offering_requests.append(d)
+        status, answer = self.create_offering(d)
+        if fault == "drop" and status == 200:
+            return request.drop()
+        request.send_json(status, answer)
+
+    def create_offering(self, d: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if d.get("app_token") == APP_TOKEN:
+            return 422, {"message": "Provided app is not of type Eco Club."}
+        if d.get("app_token") != OFFERING_APP_TOKEN:
+            return 422, {"message": "The app_token is invalid."}
+        qty = d.get("quantity")
+        if not isinstance(qty, int) or isinstance(qty, bool) or qty < 1:
+            return 422, {"message": "Required fields cannot be empty."}
+        if qty > 10**11:
+            return 422, {"message": f"The maximum value of quantity is {10**11}."}
+        for key, limit in OFFERING_MAX_LENGTHS.items():
+            if d.get(key) is not None and len(str(d[key])) > limit:
+                return 422, {"message": f"The maximum length of {key} is {limit} characters."}
+        if "mail" in d and self.club != "mail":
+            return 422, {"message": "We cannot use email for this app."}
+        if "remote_user_id" in d and self.club != "remote_user_id":
+            return 422, {"message": "Entity creation problem."}
+        for key in ("activation_hour", "expiration_hour"):
+            if key in d and not re.fullmatch(r"\d\d:(00|15|30|45):00", str(d[key])):
+                return 422, {"message": "Entity creation problem."}
+        with self.lock:
+            eid = d.get("external_unique_id")
+            if eid is not None and any(o["external_unique_id"] == eid for o in self.offerings):
+                return 422, {"message": "Entity creation problem."}
+            if self.out_of_balance:
+                return 429, {"message": "This application is out of balance. Check the "
+                                        "documentation or contact support."}
+            offering = {
+                "uuid": str(uuid.uuid4()), "quantity": qty,
+                "limit_allocations": d.get("limit_allocations"),
+                "name_on_certificate": d.get("name_on_certificate"),
+                "activation_date": d.get("activation_date"), "activation_hour": d.get("activation_hour"),
+                "expiration_date": d.get("expiration_date"), "expiration_hour": d.get("expiration_hour"),
+                "code": d.get("code") or f"e-{100000 + len(self.offerings)}",
+                "mail": d.get("mail"), "title": d.get("title"),
+                "max_claims_total": d.get("max_claims_total", 1),
+                "max_claims_per_email": d.get("max_claims_per_email", "Unlimited"),
+                "send_email_on_activation_date": d.get("send_email_on_activation_date", "no"),
+                "remote_user_id": d.get("remote_user_id"),
+                "claim_url": f"{self.url}/app/{OFFERING_APP_ID}/eco-club/claim",
+                "external_unique_id": eid, "no_of_claims": 0,
+            }
+            self.offerings.append(offering)
+        return 200, {k: v for k, v in offering.items() if k != "no_of_claims"}
+
+    def list_offerings(self, request: Handler, rest: str) -> None:
+        path, _, query = rest.partition("?")
+        token, _, by_uuid = path.partition("/")
+        params = {k: v[-1] for k, v in parse_qs(query).items()}
+        if not token:
+            return request.send_json(403, {"message": "Please provide a app_token."})
+        if token == APP_TOKEN:
+            return request.send_json(403, {"message": "Provided app is not of type of Eco Club."})
+        if token != OFFERING_APP_TOKEN:
+            return request.send_json(403, {"message": "Please provide a valid app_token."})
+        eid = params.get("external-unique-id")
+        with self.lock:
+            self.offering_lists += 1
+            found = [o for o in self.offerings
+                     if (not by_uuid or o["uuid"] == by_uuid)
+                     and (eid is None or o["external_unique_id"] == eid)]
+        if (by_uuid or eid is not None) and not found:
+            return request.send_json(403, {"message": "Eco Club Offerings not found."})
+        request.send_json(200, [{**o, "quantity": str(o["quantity"])} for o in found])
 
     def public_page(self, request: Handler, path: str) -> None:
         """The certificate's public page and image, as Dots.eco serves them (no auth)."""
