@@ -133,13 +133,19 @@ def preview(config: str | None, shop_id: str, as_json: bool, order_file: str) ->
     if order.test:
         click.echo("  a test order: certhook ignores it and issues nothing")
     for fired in result.fired:
-        click.echo(f"  rule {fired.rule!r}: {fired.impact_qty} for allocation "
-                   f"{fired.allocation_id} ({len(fired.line_item_ids)} line item(s))")
+        target = f"allocation {fired.allocation_id}" if fired.allocation_id else "gifts"
+        click.echo(f"  rule {fired.rule!r}: {fired.impact_qty} for {target} "
+                   f"({len(fired.line_item_ids)} line item(s))")
     for alloc in result.allocations:
         click.echo(f"  allocation {alloc.allocation_id}: impact_qty {alloc.impact_qty}")
     for cert in certs:
         click.echo(f"  certificate: {json.dumps(cert, ensure_ascii=False)}")
-    if not result.allocations:
+    for gift in result.gifts:
+        click.echo(f"  offering: quantity {gift.quantity} for line item {gift.line_item_id}"
+                   + (f", limited to allocations {list(gift.limit_allocations)}"
+                      if gift.limit_allocations else "")
+                   + (f", valid {gift.valid_days} days" if gift.valid_days else ""))
+    if not result.earns_something:
         click.echo(f"  nothing to issue: {result.reason}")
     if shop.shadow:
         click.echo("  (the shop is in shadow mode: it records this and issues nothing)")

@@ -155,3 +155,19 @@ def test_the_customer_page_shows_the_gift_code(gifts, fake_dots):
     page = client.get(f"/c/{customer_token(ch.settings, 'acme', '7001')}").text
     assert fake_dots.offerings[0]["code"] in page and "Claim the gift" in page
     assert "1 × Save a Sea Turtle" in page
+
+
+def test_preview_shows_the_offering(tmp_path, db_url, fake_dots, fake_shopify):
+    import json
+
+    from .conftest import write_config
+
+    path = write_config(tmp_path, db_url, fake_dots.api_url, fake_shopify.api_url, rules=GIFT_RULES)
+    order = tmp_path / "gift.json"
+    order.write_text(json.dumps(gift_order()))
+    result = CliRunner().invoke(main, ["preview", "--config", str(path), "--shop", "acme", str(order)])
+    assert result.exit_code == 0, result.output
+    assert "rule 'Gift a turtle': 10 for gifts (1 line item(s))" in result.output
+    assert "offering: quantity 10 for line item 2, limited to allocations [14, 32], valid 365 days" \
+        in result.output
+    assert fake_dots.offering_posts == 0
