@@ -11,6 +11,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import click
 
@@ -49,15 +50,36 @@ def main() -> None:
 
 @main.command()
 @config_option
-def check(config: str | None) -> None:
+@click.option("--online", is_flag=True, help="also ask CertFusion whether the rules' lists exist")
+def check(config: str | None, online: bool) -> None:
     """Validate the settings and every rules file."""
     try:
         settings = load_settings(config)
-        rules_for(settings)
+        rules = rules_for(settings)
+        if online:
+            _check_lists(settings, rules)
     except (SettingsError, RulesError) as exc:
         click.echo(str(exc), err=True)
         sys.exit(1)
     click.echo("ok")
+
+
+def _check_lists(settings: Settings, rules: dict[str, Any]) -> None:
+    from .issuers.certfusion import CertFusionClient
+    from .issuers.errors import ApiError
+
+    wanted = [(shop, r) for shop in settings.shops for r in rules[shop.id] if r.certfusion]
+    if not wanted or settings.certfusion is None:
+        return
+    try:
+        with CertFusionClient(settings.certfusion, (5, 30)) as cf:
+            known = {int(lst["id"]) for lst in cf.lists()}
+    except ApiError as exc:
+        raise RulesError([f"cannot ask CertFusion for its lists: {exc.message}"]) from None
+    errors = [f'{shop.rules}:{r.line}: rule "{r.name}": CertFusion list {r.certfusion.list_id} '
+              "does not exist" for shop, r in wanted if r.certfusion.list_id not in known]
+    if errors:
+        raise RulesError(errors)
 
 
 @main.command()

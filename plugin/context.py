@@ -47,6 +47,9 @@ def rules_for(settings: Settings) -> dict[str, tuple[Rule, ...]]:
             errors.extend(f'{shop.rules}:{r.line}: rule "{r.name}": offering needs '
                           "dots.offering_app_token (an Eco Club app) in the settings"
                           for r in out[shop.id] if r.offering)
+        if settings.certfusion is None:
+            errors.extend(f'{shop.rules}:{r.line}: rule "{r.name}": certfusion needs a certfusion '
+                          "section in the settings" for r in out[shop.id] if r.certfusion)
     if errors:
         raise RulesError(errors)
     return out

@@ -38,10 +38,10 @@ from .store import add_event, refresh_status
 log = logging.getLogger(__name__)
 
 
-def external_unique_id(shop: str, order_id: str, allocation_id: int, line_item_id: str = "") -> str:
-    """Derived only from (shop, order, allocation), or (shop, order, line item) for a gift: the
-    same on every try, at most 255 characters."""
-    eid = f"certhook_{shop}_{order_id}_" + (f"gift_{line_item_id}" if line_item_id else str(allocation_id))
+def external_unique_id(shop: str, order_id: str, allocation_id: int, what: str = "") -> str:
+    """Derived only from (shop, order, allocation), or (shop, order, what) for a gift
+    ("gift_{line item}") or a course ("course_{list}"): the same on every try, at most 255."""
+    eid = f"certhook_{shop}_{order_id}_{what or allocation_id}"
     if len(eid) <= 255:
         return eid
     digest = hashlib.sha256(eid.encode()).hexdigest()
@@ -53,7 +53,7 @@ def _what(item: Any) -> str:
         else f"allocation {item.allocation_id}"
 
 
-def _lock_order(conn: Connection, order_pk: int) -> Any:
+def lock_order(conn: Connection, order_pk: int) -> Any:
     return conn.execute(select(orders).where(orders.c.id == order_pk).with_for_update()).one()
 
 
@@ -62,7 +62,7 @@ def run_order_job(ch: Certhook, job: Job) -> None:
     order_pk, now = int(job.ref), ch.now()
     with ch.db.write() as conn:
         ch.queue.still_ours(conn, job)
-        row = _lock_order(conn, order_pk)
+        row = lock_order(conn, order_pk)
         has_items = conn.execute(select(func.count()).select_from(certificates)
                                  .where(certificates.c.order_pk == order_pk)).scalar_one()
         if row.status != OrderStatus.PENDING or row.evaluation_json is not None or has_items:
@@ -81,7 +81,8 @@ def run_order_job(ch: Certhook, job: Job) -> None:
             "evaluation_json": json.dumps(asdict(result)), "shadow": shop.shadow, "updated_at": now}
         earned = ", ".join([f"{a.impact_qty} × allocation {a.allocation_id}"
                             for a in result.allocations]
-                           + [f"a gift of {g.quantity}" for g in result.gifts])
+                           + [f"a gift of {g.quantity}" for g in result.gifts]
+                           + [f"a course certificate (list {c.list_id})" for c in result.enrolments])
         if not result.earns_something:
             values.update(status=OrderStatus.SKIPPED, reason=result.reason)
         elif shop.shadow:
@@ -100,7 +101,7 @@ def run_order_job(ch: Certhook, job: Job) -> None:
                 ).returning(certificates.c.id)).scalar_one()
                 ch.queue.enqueue(conn, JobKind.CERTIFICATE, str(item_pk), now)
             for gift in result.gifts:
-                eid = external_unique_id(shop.id, order.order_id, 0, gift.line_item_id)
+                eid = external_unique_id(shop.id, order.order_id, 0, f"gift_{gift.line_item_id}")
                 item_pk = conn.execute(certificates.insert().values(
                     order_pk=order_pk, kind="offering", issuer="dots", allocation_id=0,
                     line_item_id=gift.line_item_id[:64], impact_qty=gift.quantity,
@@ -109,6 +110,20 @@ def run_order_job(ch: Certhook, job: Job) -> None:
                     status=ItemStatus.PENDING, posts=0, created_at=now, updated_at=now,
                 ).returning(certificates.c.id)).scalar_one()
                 ch.queue.enqueue(conn, JobKind.CERTIFICATE, str(item_pk), now)
+            for course in result.enrolments:
+                conn.execute(certificates.insert().values(
+                    order_pk=order_pk, kind="certfusion", issuer="certfusion",
+                    allocation_id=course.list_id, line_item_id="", impact_qty=1,
+                    impact=course.title[:255], rules=json.dumps([course.rule], ensure_ascii=False),
+                    external_unique_id=external_unique_id(shop.id, order.order_id, 0,
+                                                          f"course_{course.list_id}"),
+                    request_json=json.dumps({
+                        "list_id": course.list_id, "email": order.email,
+                        "name": (order.customer_name.strip() or order.email)[:255],
+                        "custom_fields": dict(course.custom_fields)}, ensure_ascii=False),
+                    status=ItemStatus.PENDING, posts=0, created_at=now, updated_at=now))
+            if result.enrolments:  # one job for all: several recipients are issued in one call
+                ch.queue.enqueue(conn, JobKind.CERTFUSION, str(order_pk), now)
         ch.queue.done(conn, job, now)
     log.info("order %s/%s evaluated: %d allocation(s)", row.shop, row.order_id,
              len(result.allocations))
@@ -145,6 +160,17 @@ def offering_fields(ch: Certhook, order: Order, gift: Gift, eid: str, now: float
     if order.currency:
         fields["currency"] = order.currency[:255]
     return fields
+
+
+def queue_writeback_when_complete(ch: Certhook, conn: Connection, order_pk: int) -> None:
+    """Once every item of the order is issued, its write-back is queued (the caller holds the
+    order's row lock, so two last items can't both miss it)."""
+    waiting = conn.execute(select(func.count()).select_from(certificates).where(
+        certificates.c.order_pk == order_pk, certificates.c.status != ItemStatus.ISSUED)).scalar_one()
+    if waiting == 0:
+        conn.execute(update(orders).where(orders.c.id == order_pk).values(
+            writeback_status=WritebackStatus.PENDING, writeback_error=None))
+        ch.queue.enqueue(conn, JobKind.WRITEBACK, str(order_pk), ch.now())
 
 
 def certificate_fields(order: Order, item: Any) -> dict[str, Any]:
@@ -232,17 +258,11 @@ def run_certificate_job(ch: Certhook, job: Job) -> None:
     now = ch.now()
     with ch.db.write() as conn:
         ch.queue.still_ours(conn, job)
-        _lock_order(conn, item.order_pk)  # so two last items can't both miss the write-back
+        lock_order(conn, item.order_pk)  # so two last items can't both miss the write-back
         conn.execute(update(certificates).where(
             certificates.c.id == item_pk, certificates.c.status == ItemStatus.PENDING
         ).values(status=ItemStatus.ISSUED, error=None, issued_at=now, updated_at=now, **issued))
-        waiting = conn.execute(select(func.count()).select_from(certificates).where(
-            certificates.c.order_pk == item.order_pk,
-            certificates.c.status != ItemStatus.ISSUED)).scalar_one()
-        if waiting == 0:
-            conn.execute(update(orders).where(orders.c.id == item.order_pk).values(
-                writeback_status=WritebackStatus.PENDING, writeback_error=None))
-            ch.queue.enqueue(conn, JobKind.WRITEBACK, str(item.order_pk), now)
+        queue_writeback_when_complete(ch, conn, item.order_pk)
         add_event(ch, conn, item.order_pk, "issued", f"{_what(item)}: {item.kind} "
                   f"{issued['certificate_id']} issued" + (f", code {issued['code']}"
                                                            if issued.get("code") else ""))

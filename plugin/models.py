@@ -50,6 +50,7 @@ class JobKind(StrEnum):
     CERTIFICATE = "certificate"  # issue one item
     WRITEBACK = "writeback"      # write the order's certificates onto the store's order
     RECONCILE = "reconcile"      # ask one shop for paid orders certhook hasn't recorded
+    CERTFUSION = "certfusion"    # add and issue an order's CertFusion recipients
 
 
 metadata = MetaData()

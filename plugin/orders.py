@@ -44,6 +44,7 @@ class Order:
     customer_name: str = ""
     test: bool = False
     line_items: tuple[LineItem, ...] = field(default_factory=tuple)
+    created_at: str = ""  # as the store wrote it (ISO 8601); its date fills {order_date}
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), default=str, ensure_ascii=False)

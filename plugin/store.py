@@ -84,6 +84,12 @@ def give_up(ch: Certhook, conn: Connection, kind: JobKind, ref: str, error: str)
         conn.execute(update(certificates).where(
             certificates.c.id == int(ref), certificates.c.status == ItemStatus.PENDING
         ).values(status=ItemStatus.FAILED, error=error, updated_at=now))
+    elif kind == JobKind.CERTFUSION:
+        order_pk = int(ref)
+        conn.execute(update(certificates).where(
+            certificates.c.order_pk == order_pk, certificates.c.kind == "certfusion",
+            certificates.c.status == ItemStatus.PENDING
+        ).values(status=ItemStatus.FAILED, error=error, updated_at=now))
     elif kind == JobKind.WRITEBACK:
         order_pk = int(ref)
         conn.execute(update(orders).where(
@@ -180,7 +186,10 @@ def retry_order(ch: Certhook, shop: str, order_id: str) -> int | None:
                 conn.execute(update(certificates).where(
                     certificates.c.id == item.id, certificates.c.status == ItemStatus.FAILED
                 ).values(status=ItemStatus.PENDING, error=None, updated_at=now))
-            ch.queue.enqueue(conn, JobKind.CERTIFICATE, str(item.id), now)
+            if item.kind == "certfusion":  # the order's recipients go together
+                ch.queue.enqueue(conn, JobKind.CERTFUSION, str(order.id), now)
+            else:
+                ch.queue.enqueue(conn, JobKind.CERTIFICATE, str(item.id), now)
             retried += 1
         if order.writeback_status in (WritebackStatus.FAILED, WritebackStatus.PENDING):
             conn.execute(update(orders).where(orders.c.id == order.id)

@@ -46,6 +46,8 @@ def _entry(item: Any, page: str | None) -> dict[str, Any]:
              "quantity": item.impact_qty}
     if item.kind == "offering":
         entry.update(kind="offering", code=item.code, claim_url=item.claim_url)
+    elif item.issuer != "dots":
+        entry["issuer"] = item.issuer
     if page:
         entry["customer_url"] = page
     return entry

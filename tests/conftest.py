@@ -152,7 +152,8 @@ def fake_woo() -> Iterator[FakeWooCommerce]:
 
 
 def write_config(tmp_path: Path, db_url: str, dots_url: str, shopify_url: str,
-                 rules: str = RULES, woo_url: str | None = None, **overrides: Any) -> Path:
+                 rules: str = RULES, woo_url: str | None = None, certfusion_url: str | None = None,
+                 **overrides: Any) -> Path:
     (tmp_path / "rules").mkdir(exist_ok=True)
     (tmp_path / "rules" / "acme.yaml").write_text(rules)
     (tmp_path / "rules" / "woo.yaml").write_text(WOO_RULES)
@@ -176,6 +177,9 @@ def write_config(tmp_path: Path, db_url: str, dots_url: str, shopify_url: str,
         "shops": shops,
         **overrides,
     }
+    if certfusion_url:
+        config["certfusion"] = {"api_url": certfusion_url, "api_token": "cf-test-token",
+                                "certificate_url": f"{certfusion_url}/certificates/{{uuid}}"}
     path = tmp_path / "certhook.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path

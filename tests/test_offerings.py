@@ -58,7 +58,7 @@ def test_a_gift_of_2_units_at_5_each_is_one_offering_of_10_expiring_on_the_grid(
     # 23:53 + 365 days is 2027-11-22 23:53, whose nearest quarter hour is the next day's 00:00.
     assert (sent["expiration_date"], sent["expiration_hour"]) == ("2027-11-23", "00:00:00")
     assert "mail" not in sent and "remote_user_id" not in sent  # a code-only club
-    assert sent["external_unique_id"] == external_unique_id("acme", "7001", 0, "2")
+    assert sent["external_unique_id"] == external_unique_id("acme", "7001", 0, "gift_2")
     order = client.get("/api/orders/acme/7001", headers=AUTH).json
     assert order["status"] == "done"
     gift = next(c for c in order["certificates"] if c["kind"] == "offering")

@@ -20,6 +20,7 @@ Handler = Callable[[Certhook, Job], None]
 
 
 def handlers() -> dict[JobKind, Handler]:
+    from ..courses import run_certfusion_job
     from ..issuance import run_certificate_job, run_order_job
     from ..reconcile import run_reconcile_job
     from ..writeback import run_writeback_job
@@ -29,6 +30,7 @@ def handlers() -> dict[JobKind, Handler]:
         JobKind.CERTIFICATE: run_certificate_job,
         JobKind.WRITEBACK: run_writeback_job,
         JobKind.RECONCILE: run_reconcile_job,
+        JobKind.CERTFUSION: run_certfusion_job,
     }
 
 

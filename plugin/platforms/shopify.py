@@ -48,5 +48,6 @@ def normalize(shop: str, payload: dict[str, Any]) -> Order:
         customer_id=text_id(customer.get("id")),
         customer_name=name,
         test=bool(payload.get("test")),
+        created_at=str(payload.get("processed_at") or payload.get("created_at") or ""),
         line_items=tuple(_line_item(raw, i) for i, raw in enumerate(items)),
     )

@@ -40,7 +40,7 @@ query certhookPaidOrders($first: Int!, $after: String, $query: String!) {
 ORDER = """
 query certhookOrder($id: ID!, $after: String) {
   order(id: $id) {
-    legacyResourceId name email currencyCode test
+    legacyResourceId name email currencyCode test processedAt
     customer { legacyResourceId email firstName lastName }
     lineItems(first: 50, after: $after) {
       pageInfo { hasNextPage endCursor }
@@ -192,6 +192,7 @@ def fetch_order(budget: Budget, shop_id: str, order_id: str) -> Order:
                                                   customer.get("lastName")) if p),
         test=bool(node.get("test")),
         line_items=tuple(items),
+        created_at=str(node.get("processedAt") or ""),
     )
 
 

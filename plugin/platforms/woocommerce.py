@@ -71,6 +71,7 @@ def normalize(shop: str, payload: dict[str, Any]) -> Order:
         customer_name=" ".join(str(p) for p in (billing.get("first_name"),
                                                   billing.get("last_name")) if p),
         line_items=tuple(_line_item(raw, i) for i, raw in enumerate(items)),
+        created_at=str(payload.get("date_paid_gmt") or payload.get("date_created_gmt") or ""),
     )
 
 

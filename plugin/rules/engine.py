@@ -45,14 +45,26 @@ class Gift:
 
 
 @dataclass(frozen=True)
+class Enrolment:
+    """One CertFusion recipient to add and issue: one per list an order's rules name."""
+
+    rule: str
+    list_id: int
+    line_item_id: str
+    title: str
+    custom_fields: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
 class Evaluation:
     fired: tuple[Fired, ...]
     allocations: tuple[Allocation, ...]
     gifts: tuple[Gift, ...] = ()
+    enrolments: tuple[Enrolment, ...] = ()
 
     @property
     def earns_something(self) -> bool:
-        return bool(self.allocations or self.gifts)
+        return bool(self.allocations or self.gifts or self.enrolments)
 
     @property
     def reason(self) -> str:
@@ -113,14 +125,31 @@ def _gifts(rule: Rule, items: list[LineItem]) -> list[Gift]:
     return out
 
 
+def _enrolment(rule: Rule, item: LineItem, order: Order) -> Enrolment:
+    """The custom fields filled from the order and its first matching line item."""
+    course = rule.certfusion
+    assert course is not None
+    values = {"title": item.title, "sku": item.sku, "quantity": str(item.quantity),
+              "order_name": order.order_name, "order_id": order.order_id,
+              "order_date": order.created_at[:10], "customer_name": order.customer_name,
+              "email": order.email, "shop": order.shop}
+    return Enrolment(rule.name, course.list_id, item.id, item.title,
+                     tuple((k, t.format(**values)[:500]) for k, t in course.custom_fields))
+
+
 def evaluate(rules: Iterable[Rule], order: Order) -> Evaluation:
     fired: list[Fired] = []
     totals: dict[int, int] = {}
     names: dict[int, list[str]] = {}
     gifts: list[Gift] = []
+    enrolments: dict[int, Enrolment] = {}  # a list holds a customer once
     for rule in rules:
         items = matched_items(rule, order.line_items)
         if not items:
+            continue
+        if rule.certfusion is not None:
+            fired.append(Fired(rule.name, 0, 1, tuple(i.id for i in items)))
+            enrolments.setdefault(rule.certfusion.list_id, _enrolment(rule, items[0], order))
             continue
         if rule.offering is not None:
             made = _gifts(rule, items)
@@ -135,4 +164,4 @@ def evaluate(rules: Iterable[Rule], order: Order) -> Evaluation:
     allocations = tuple(
         Allocation(a, totals[a], tuple(names[a])) for a in sorted(totals)
     )
-    return Evaluation(tuple(fired), allocations, tuple(gifts))
+    return Evaluation(tuple(fired), allocations, tuple(gifts), tuple(enrolments.values()))

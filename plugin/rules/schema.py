@@ -1,8 +1,10 @@
 """The rules file's schema: marshmallow in, frozen Rule dataclasses out."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal
+from string import Formatter
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
@@ -25,6 +27,19 @@ class Offering:
     send_email_on_activation_date: bool | None = None
 
 
+# What a CertFusion custom field may say: "{title} ({order_name})".
+PLACEHOLDERS = ("title", "sku", "quantity", "order_name", "order_id", "order_date",
+                "customer_name", "email", "shop")
+
+
+@dataclass(frozen=True)
+class Course:
+    """A course certificate: the buyer becomes a recipient of a CertFusion list, issued."""
+
+    list_id: int
+    custom_fields: tuple[tuple[str, str], ...] = ()
+
+
 @dataclass(frozen=True)
 class Rule:
     name: str
@@ -36,6 +51,7 @@ class Rule:
     per_amount: Decimal | None = None
     max_qty: int | None = None
     offering: Offering | None = None
+    certfusion: Course | None = None
     line: int = 0  # where the rule starts in its file
 
 
@@ -79,6 +95,45 @@ class OfferingSchema(Schema):
         return Offering(**{**data, "limit_allocations": tuple(data["limit_allocations"])})
 
 
+def _placeholders(template: str) -> list[str]:
+    try:
+        return [name for _, name, _, _ in Formatter().parse(template) if name is not None]
+    except ValueError as exc:
+        raise ValidationError(f"is not a valid template: {exc}") from None
+
+
+class Templates(fields.Field):
+    """custom_fields: names (letters, digits, - and _) to templates with known placeholders."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, dict):
+            raise ValidationError("must map field names to text")
+        out = []
+        for key, template in value.items():
+            if not re.fullmatch(r"[A-Za-z0-9_-]+", str(key)):
+                raise ValidationError(f"{key!r} is not a field name (letters, digits, - and _)")
+            if not isinstance(template, (str, int, float)) or isinstance(template, bool):
+                raise ValidationError(f"{key} must be text")
+            for name in _placeholders(str(template)):
+                if name not in PLACEHOLDERS:
+                    raise ValidationError(f"{key}: unknown placeholder {{{name}}} "
+                                          f"(use {', '.join('{' + p + '}' for p in PLACEHOLDERS)})")
+            out.append((str(key), str(template)))
+        return tuple(out)
+
+
+class CourseSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    list_id = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, error=POSITIVE))
+    custom_fields = Templates(load_default=())
+
+    @post_load
+    def build(self, data: dict[str, Any], **_: Any) -> Course:
+        return Course(**data)
+
+
 class RuleSchema(Schema):
     class Meta:
         unknown = RAISE
@@ -92,17 +147,19 @@ class RuleSchema(Schema):
     per_amount = fields.Decimal(validate=validate.Range(min=0, min_inclusive=False, error=POSITIVE))
     max_qty = fields.Integer(strict=True, validate=validate.Range(min=1, error=POSITIVE))
     offering = fields.Nested(OfferingSchema)
-    certfusion = fields.Raw()
+    certfusion = fields.Nested(CourseSchema)
 
     @validates_schema(skip_on_field_errors=True)
     def one_amount(self, data: dict[str, Any], **_: Any) -> None:
-        if "certfusion" in data:
-            raise ValidationError("certfusion rules are not supported in this version", "certfusion")
-        if "offering" in data:
-            extra = [k for k in ("allocation_id", *AMOUNTS) if k in data]
-            if extra:
-                raise ValidationError(f"an offering rule takes no {', '.join(extra)}", "offering")
-            return
+        if "offering" in data and "certfusion" in data:
+            raise ValidationError("a rule has an offering or a certfusion action, not both", "offering")
+        for kind in ("offering", "certfusion"):
+            if kind in data:
+                extra = [k for k in ("allocation_id", *AMOUNTS) if k in data]
+                if extra:
+                    raise ValidationError(f"{'an offering' if kind == 'offering' else 'a certfusion'}"
+                                          f" rule takes no {', '.join(extra)}", kind)
+                return
         if "allocation_id" not in data:
             raise ValidationError("is required", "allocation_id")
         given = [a for a in AMOUNTS if data.get(a) is not None]

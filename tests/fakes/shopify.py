@@ -126,7 +126,7 @@ class FakeShopify(FakeServer):
         return {
             "legacyResourceId": str(order["id"]), "name": order.get("name"),
             "email": order.get("email"), "currencyCode": order.get("currency"),
-            "test": bool(order.get("test")),
+            "test": bool(order.get("test")), "processedAt": order.get("processed_at"),
             "customer": customer and {"legacyResourceId": str(customer["id"]) if customer.get("id") else None,
                                       "email": customer.get("email"), "firstName": customer.get("first_name"),
                                       "lastName": customer.get("last_name")},

@@ -1,0 +1,131 @@
+"""Course certificates through CertFusion: the buyer added to a list and issued, exactly once."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from plugin.cli import main
+
+from .conftest import ADMIN_TOKEN, deliver, drain, make_ch, order_payload, write_config
+from .fakes.certfusion import FakeCertFusion
+from .test_offerings import GIFT_RULES
+
+AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+COURSE = """\
+  - name: Course certificate
+    match: {sku: "COURSE-*"}
+    certfusion:
+      list_id: 3
+      custom_fields: {course_name: "{title}", purchase_date: "{order_date}"}
+"""
+
+
+@pytest.fixture
+def fake_cf() -> Iterator[FakeCertFusion]:
+    fake = FakeCertFusion()
+    yield fake
+    fake.close()
+
+
+def course_order(order_id: int = 8001, *extra: dict[str, Any]):  # type: ignore[no-untyped-def]
+    return order_payload(order_id=order_id, processed_at="2026-11-20T10:00:00-05:00", line_items=[
+        {"id": 1, "sku": "HOODIE-BLUE-S", "title": "Blue Hoodie", "quantity": 1, "price": "40.00",
+         "total_discount": "0.00"},
+        {"id": 2, "sku": "GIFT-TURTLE", "title": "Gift a sea turtle", "quantity": 1, "price": "10.00",
+         "total_discount": "0.00"},
+        {"id": 3, "sku": "COURSE-AI", "title": "Introduction to AI", "quantity": 1, "price": "99.00",
+         "total_discount": "0.00"}, *extra])
+
+
+@pytest.fixture
+def shop(tmp_path, db_url, fake_dots, fake_shopify, fake_cf):  # type: ignore[no-untyped-def]
+    with make_ch(tmp_path, db_url, fake_dots, fake_shopify, rules=GIFT_RULES + COURSE,
+                 certfusion_url=fake_cf.url) as made:
+        yield made
+
+
+def test_a_turtle_a_gift_and_a_course_written_back_together(shop, fake_dots, fake_shopify, fake_cf):
+    ch, client = shop
+    deliver(client, course_order())
+    drain(ch)
+    order = client.get("/api/orders/acme/8001", headers=AUTH).json
+    assert order["status"] == "done"
+    assert sorted((c["kind"], c["issuer"]) for c in order["certificates"]) == [
+        ("certfusion", "certfusion"), ("certificate", "dots"), ("offering", "dots")]
+    [recipient] = fake_cf.recipients
+    assert recipient["email"] == "ana@example.com" and recipient["name"] == "Ana Núñez"
+    assert recipient["custom_fields"] == {"course_name": "Introduction to AI",
+                                          "purchase_date": "2026-11-20"}
+    assert fake_cf.issues == [recipient["id"]]
+    course = next(c for c in order["certificates"] if c["issuer"] == "certfusion")
+    assert course["certificate_url"] == f"{fake_cf.url}/certificates/{recipient['uuid']}"
+    written = fake_shopify.value("8001")
+    assert len(written) == 3 and {w.get("issuer") for w in written} == {None, "certfusion"}
+    assert len(fake_dots.certificates) == 1 and len(fake_dots.offerings) == 1
+
+
+@pytest.mark.parametrize("fault", ["answer to the add lost", "answer to the issue lost",
+                                   "three 500s", "five deliveries"])
+def test_exactly_one_certfusion_issue(shop, fake_cf, fault):
+    ch, client = shop
+    fake_cf.fail_next(*{"answer to the add lost": ["drop"], "answer to the issue lost": [None, "drop"],
+                        "three 500s": ["500", "500", "500"], "five deliveries": []}[fault])
+    for _ in range(5 if fault == "five deliveries" else 1):
+        deliver(client, course_order())
+    drain(ch)
+    assert len(fake_cf.recipients) == 1
+    assert fake_cf.issues == [1]
+    assert client.get("/api/orders/acme/8001", headers=AUTH).json["status"] == "done"
+
+
+def test_a_custom_field_the_design_lacks_fails_with_certfusions_message(tmp_path, db_url, fake_dots,
+                                                                       fake_shopify, fake_cf):
+    rules = "rules:\n" + COURSE.replace("course_name:", "teacher:")
+    with make_ch(tmp_path, db_url, fake_dots, fake_shopify, rules=rules,
+                 certfusion_url=fake_cf.url) as (ch, client):
+        deliver(client, course_order())
+        drain(ch)
+        [item] = client.get("/api/orders/acme/8001", headers=AUTH).json["certificates"]
+        assert item["status"] == "failed"
+        assert item["error"] == ("CertFusion: Custom field 'teacher' is not available for this "
+                                 "certificate design. Available fields: course_name, purchase_date")
+        assert fake_cf.adds == 1 and fake_cf.issues == []
+
+
+def test_two_lists_are_issued_in_one_batch(tmp_path, db_url, fake_dots, fake_shopify, fake_cf):
+    rules = "rules:\n" + COURSE + """\
+  - name: Workshop
+    match: {sku: "COURSE-*"}
+    certfusion: {list_id: 4, custom_fields: {workshop: "{title} ({order_name})"}}
+"""
+    with make_ch(tmp_path, db_url, fake_dots, fake_shopify, rules=rules,
+                 certfusion_url=fake_cf.url) as (ch, client):
+        deliver(client, course_order())
+        drain(ch)
+        assert fake_cf.batch_calls == 1 and sorted(fake_cf.issues) == [1, 2]
+        assert fake_cf.recipients[1]["custom_fields"] == {"workshop": "Introduction to AI (#1001)"}
+        assert client.get("/api/orders/acme/8001", headers=AUTH).json["status"] == "done"
+
+
+def test_check_names_unknown_placeholders_missing_settings_and_lists(tmp_path, db_url, fake_dots,
+                                                                    fake_shopify, fake_cf):
+    def check(rules: str, *args: str, certfusion: bool = True) -> tuple[int, str]:
+        path = write_config(tmp_path, db_url, fake_dots.api_url, fake_shopify.api_url, rules=rules,
+                            certfusion_url=fake_cf.url if certfusion else None)
+        result = CliRunner().invoke(main, ["check", "--config", str(path), *args])
+        return result.exit_code, result.output.strip()
+
+    assert check("rules:\n" + COURSE.replace("{title}", "{colour}")) == (1, (
+        'rules/acme.yaml:6: rule "Course certificate": certfusion.custom_fields course_name: unknown '
+        "placeholder {colour} (use {title}, {sku}, {quantity}, {order_name}, {order_id}, "
+        "{order_date}, {customer_name}, {email}, {shop})"))
+    assert check("rules:\n" + COURSE, certfusion=False) == (1, (
+        'rules/acme.yaml:2: rule "Course certificate": certfusion needs a certfusion section in '
+        "the settings"))
+    assert check("rules:\n" + COURSE.replace("list_id: 3", "list_id: 7")) == (0, "ok")
+    assert check("rules:\n" + COURSE.replace("list_id: 3", "list_id: 7"), "--online") == (1, (
+        'rules/acme.yaml:2: rule "Course certificate": CertFusion list 7 does not exist'))
+    assert check("rules:\n" + COURSE, "--online") == (0, "ok")
