@@ -129,3 +129,25 @@ def test_check_names_unknown_placeholders_missing_settings_and_lists(tmp_path, d
     assert check("rules:\n" + COURSE.replace("list_id: 3", "list_id: 7"), "--online") == (1, (
         'rules/acme.yaml:2: rule "Course certificate": CertFusion list 7 does not exist'))
     assert check("rules:\n" + COURSE, "--online") == (0, "ok")
+
+
+def test_a_recipient_already_in_the_list_is_reused_and_an_issued_one_not_issued_again(shop, fake_cf):
+    ch, client = shop
+    # Someone added Ana by hand with identical data: the add answers "skipped", then she is issued.
+    fake_cf.recipients.append({"id": 1, "list_id": 3, "email": "ana@example.com", "name": "Ana Núñez",
+                               "status": "draft", "uuid": "u-1", "issued_date": None,
+                               "custom_fields": {"course_name": "Introduction to AI",
+                                                 "purchase_date": "2026-11-20"}})
+    deliver(client, course_order(8001))
+    drain(ch)
+    assert fake_cf.issues == [1] and len(fake_cf.recipients) == 1
+    # Her next order of the same course changes a field ("updated"): she keeps her certificate.
+    later = course_order(8002)
+    later["processed_at"] = "2026-11-21T09:00:00Z"
+    deliver(client, later)
+    drain(ch)
+    assert fake_cf.recipients[0]["custom_fields"]["purchase_date"] == "2026-11-21"
+    assert fake_cf.issues == [1]
+    course = next(c for c in client.get("/api/orders/acme/8002", headers=AUTH).json["certificates"]
+                  if c["issuer"] == "certfusion")
+    assert course["status"] == "issued" and course["certificate_id"] == "u-1"
