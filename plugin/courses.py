@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from .context import Certhook
-from .issuance import lock_order, queue_writeback_when_complete
+from .issuance import count_send, lock_order, queue_writeback_when_complete
 from .issuers.certfusion import CertFusionClient
 from .issuers.dots import valid_email
 from .issuers.errors import ApiError, AuthError, RateLimited, Rejected
@@ -33,10 +33,7 @@ def _recipient(ch: Certhook, cf: CertFusionClient, job: Job, item: Any) -> dict[
         found = cf.find_recipient(want["list_id"], want["email"])
         if found is not None:
             return found
-    with ch.db.write() as conn:
-        ch.queue.still_ours(conn, job)
-        conn.execute(update(certificates).where(certificates.c.id == item.id)
-                     .values(posts=certificates.c.posts + 1, updated_at=ch.now()))
+    count_send(ch, job, item.id)
     return cf.add_recipient(want["list_id"], want["email"], want["name"], want["custom_fields"])
 
 

@@ -214,16 +214,22 @@ def _lookup(ch: Certhook, item: Any) -> dict[str, Any] | None:
     return asdict(cert) if cert else None
 
 
+def count_send(ch: Certhook, job: Job, item_pk: int) -> None:
+    """Record that a create call for this item is about to go out, before it does: from then
+    on, every try looks for what that call may have made before making anything."""
+    with ch.db.write() as conn:
+        ch.queue.still_ours(conn, job)
+        conn.execute(update(certificates).where(certificates.c.id == item_pk)
+                     .values(posts=certificates.c.posts + 1, updated_at=ch.now()))
+
+
 def _issue(ch: Certhook, job: Job, order: Order, item: Any) -> dict[str, Any]:
     """Adopt what Dots.eco already has for this id, or POST once (counted before sending)."""
     if item.posts > 0:
         found = _lookup(ch, item)
         if found is not None:
             return found
-    with ch.db.write() as conn:
-        ch.queue.still_ours(conn, job)
-        conn.execute(update(certificates).where(certificates.c.id == item.id)
-                     .values(posts=certificates.c.posts + 1, updated_at=ch.now()))
+    count_send(ch, job, item.id)
     try:
         if item.kind == "offering":
             return offering_columns(ch.dots.add_offering(json.loads(item.request_json)))

@@ -100,3 +100,13 @@ def properties(raw: Any, key: str) -> tuple[tuple[str, str], ...]:
     return tuple((str(p.get(key))[:255], str(p.get("value"))[:500]) for p in raw
                  if isinstance(p, dict) and p.get(key) is not None
                  and isinstance(p.get("value"), (str, int, float)))
+
+
+def line_quantity(raw: Any, i: int) -> int:
+    """A raw line item's quantity, after checking the line is an object at all."""
+    if not isinstance(raw, dict):
+        raise PayloadError(f"line_items.{i} is not an object")
+    quantity = raw.get("quantity", 0)
+    if not isinstance(quantity, int) or isinstance(quantity, bool):
+        raise PayloadError(f"line_items.{i}.quantity is not a whole number")
+    return quantity

@@ -3,7 +3,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..orders import LineItem, Order, PayloadError, money, order_id_and_items, properties, text_id
+from ..orders import (
+    LineItem,
+    Order,
+    line_quantity,
+    money,
+    order_id_and_items,
+    properties,
+    text_id,
+)
 
 SERVICE = "Shopify"
 PAID = "orders/paid"
@@ -13,11 +21,7 @@ IGNORED = ("orders/create", "orders/updated", "orders/cancelled", "refunds/creat
            "customers/data_request", "customers/redact", "shop/redact", "app/uninstalled")
 
 def _line_item(raw: Any, i: int) -> LineItem:
-    if not isinstance(raw, dict):
-        raise PayloadError(f"line_items.{i} is not an object")
-    quantity = raw.get("quantity", 0)
-    if not isinstance(quantity, int) or isinstance(quantity, bool):
-        raise PayloadError(f"line_items.{i}.quantity is not a whole number")
+    quantity = line_quantity(raw, i)
     return LineItem(
         id=text_id(raw.get("id")),
         product_id=text_id(raw.get("product_id")),

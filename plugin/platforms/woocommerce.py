@@ -11,7 +11,15 @@ from urllib.parse import urlsplit
 import requests
 
 from ..issuers.errors import Transient, call, error_for
-from ..orders import LineItem, Order, PayloadError, money, order_id_and_items, properties, text_id
+from ..orders import (
+    LineItem,
+    Order,
+    line_quantity,
+    money,
+    order_id_and_items,
+    properties,
+    text_id,
+)
 from ..settings import Shop
 
 SERVICE = "WooCommerce"
@@ -32,11 +40,7 @@ def source_domain(source: str) -> str:
 
 
 def _line_item(raw: Any, i: int) -> LineItem:
-    if not isinstance(raw, dict):
-        raise PayloadError(f"line_items.{i} is not an object")
-    quantity = raw.get("quantity", 0)
-    if not isinstance(quantity, int) or isinstance(quantity, bool):
-        raise PayloadError(f"line_items.{i}.quantity is not a whole number")
+    quantity = line_quantity(raw, i)
     price = money(raw.get("price"), f"line_items.{i}.price")  # a number or a string
     # `total` is what was paid for the line after coupons; the difference is its discount.
     total = raw.get("total")

@@ -62,6 +62,18 @@ def parse_object(body: bytes) -> dict[str, Any] | None:
     return payload if isinstance(payload, dict) else None
 
 
+def verified(shop: Shop | None, body: bytes, signature: str | None
+             ) -> tuple[dict[str, Any], None] | tuple[None, tuple[Response, int]]:
+    """(the payload, None), or (None, the answer): 401 for an unknown shop or a bad signature
+    (one answer for both), 400 for a body that isn't a JSON object."""
+    if not verify(body, shop.webhook_secret if shop else _NO_SECRET, signature) or shop is None:
+        return None, refuse(401, "unknown shop or bad signature")
+    payload = parse_object(body)
+    if payload is None:
+        return None, refuse(400, "the body is not a JSON object")
+    return payload, None
+
+
 def receive(ch: Certhook, shop: Shop, topic: str, event_id: str | None, payload: dict[str, Any],
             normalize: Callable[[str, dict[str, Any]], Order], ignore: str | None):
     """Record an authenticated delivery: the order and its job in one transaction, or why not."""
@@ -92,13 +104,9 @@ def shopify_webhook():  # type: ignore[no-untyped-def]
     if body is None:
         return refuse(413, "body over 1 MiB")
     shop = ch.settings.shop_for_domain("shopify", request.headers.get("X-Shopify-Shop-Domain", ""))
-    signature = request.headers.get("X-Shopify-Hmac-Sha256")
-    valid = verify(body, shop.webhook_secret if shop else _NO_SECRET, signature)
-    if shop is None or not valid:
-        return refuse(401, "unknown shop or bad signature")
-    payload = parse_object(body)
-    if payload is None:
-        return refuse(400, "the body is not a JSON object")
+    payload, problem = verified(shop, body, request.headers.get("X-Shopify-Hmac-Sha256"))
+    if payload is None or shop is None:
+        return problem
     topic = request.headers.get("X-Shopify-Topic", "")
     if topic not in shopify.HANDLED and topic not in shopify.IGNORED:
         log.info("shop %s: unknown topic %r answered and ignored", shop.id, topic[:64])
@@ -118,12 +126,9 @@ def woocommerce_webhook():  # type: ignore[no-untyped-def]
         return answer("ignored")  # saving the webhook in WooCommerce sends this; record nothing
     domain = woocommerce.source_domain(request.headers.get("X-WC-Webhook-Source", ""))
     shop = ch.settings.shop_for_domain("woocommerce", domain)
-    valid = verify(body, shop.webhook_secret if shop else _NO_SECRET, signature)
-    if shop is None or not valid:
-        return refuse(401, "unknown shop or bad signature")
-    payload = parse_object(body)
-    if payload is None:
-        return refuse(400, "the body is not a JSON object")
+    payload, problem = verified(shop, body, signature)
+    if payload is None or shop is None:
+        return problem
     topic = request.headers.get("X-WC-Webhook-Topic", "")
     # Deduplication is on (shop, order): X-WC-Webhook-Delivery-ID repeats within a second.
     event_id = request.headers.get("X-WC-Webhook-Delivery-ID")
