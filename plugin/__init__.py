@@ -33,6 +33,7 @@ def create_app(config: str | os.PathLike[str] | None = None, ch: Certhook | None
                       SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
                       SESSION_COOKIE_NAME="certhook_session")
     app.session_interface = _Sessions(ch.settings.public_url.startswith("https://"))
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # keys in the contract's order
     app.extensions["certhook"] = ch
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
