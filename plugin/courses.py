@@ -16,7 +16,7 @@ from .context import Certhook
 from .issuance import count_send, lock_order, queue_writeback_when_complete
 from .issuers.certfusion import CertFusionClient
 from .issuers.dots import valid_email
-from .issuers.errors import ApiError, AuthError, RateLimited, Rejected
+from .issuers.errors import ApiError, AuthError, RateLimited, Rejected, Transient
 from .jobs.queue import Job
 from .jobs.retry import next_delay
 from .models import ItemStatus, certificates
@@ -63,6 +63,9 @@ def run_certfusion_job(ch: Certhook, job: Job) -> None:
                     recipients = {k: by_id.get(r["id"], r) for k, r in recipients.items()}
             except ApiError as exc:
                 error = exc
+    if error is None and any(recipients.get(i.id, {}).get("status") != "issued"
+                             for i in items if i.id not in refused):
+        error = Transient("CertFusion: a recipient is not issued yet")  # try the rest again
     _settle(ch, job, order_pk, items, recipients, refused, error)
 
 

@@ -151,3 +151,20 @@ def test_a_recipient_already_in_the_list_is_reused_and_an_issued_one_not_issued_
     course = next(c for c in client.get("/api/orders/acme/8002", headers=AUTH).json["certificates"]
                   if c["issuer"] == "certfusion")
     assert course["status"] == "issued" and course["certificate_id"] == "u-1"
+
+
+def test_a_recipient_left_unissued_is_tried_again_not_dropped(shop, fake_cf, monkeypatch):
+    ch, client = shop
+    real, calls = fake_cf.issue_one, []
+
+    def lazy_once(recipient_id: int):  # type: ignore[no-untyped-def]
+        calls.append(recipient_id)
+        if len(calls) == 1:  # answers 200, but the recipient stays a draft
+            return 200, {"status": True, "recipient": dict(fake_cf.recipients[0])}
+        return real(recipient_id)
+
+    monkeypatch.setattr(fake_cf, "issue_one", lazy_once)
+    deliver(client, course_order())
+    drain(ch)
+    assert calls == [1, 1] and fake_cf.issues == [1]
+    assert client.get("/api/orders/acme/8001", headers=AUTH).json["status"] == "done"
