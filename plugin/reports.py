@@ -66,14 +66,17 @@ def _issued(since: float, until: float, shop: str | None) -> list[Any]:
 
 
 def impact_totals(conn: Connection, since: float, until: float, shop: str | None = None) -> list[Any]:
-    """Per allocation: its impact name, the impact issued and the number of certificates."""
+    """Per kind and allocation (a gift's allocation is 0, a course's is its CertFusion list):
+    the impact name, the impact issued and the number of certificates."""
     return conn.execute(
-        select(certificates.c.allocation_id, func.max(certificates.c.impact).label("impact"),
+        select(certificates.c.kind, certificates.c.allocation_id,
+               func.max(certificates.c.impact).label("impact"),
                func.sum(certificates.c.impact_qty).label("impact_qty"),
                func.count().label("certificates"))
         .select_from(certificates.join(orders, orders.c.id == certificates.c.order_pk))
         .where(*_issued(since, until, shop))
-        .group_by(certificates.c.allocation_id).order_by(certificates.c.allocation_id)
+        .group_by(certificates.c.kind, certificates.c.allocation_id)
+        .order_by(certificates.c.kind, certificates.c.allocation_id)
     ).all()
 
 

@@ -168,3 +168,19 @@ def test_a_recipient_left_unissued_is_tried_again_not_dropped(shop, fake_cf, mon
     drain(ch)
     assert calls == [1, 1] and fake_cf.issues == [1]
     assert client.get("/api/orders/acme/8001", headers=AUTH).json["status"] == "done"
+
+
+def test_impact_totals_keep_gifts_and_courses_apart(shop):
+    import time
+
+    from .test_dashboard import sign_in
+
+    ch, client = shop
+    deliver(client, course_order())
+    drain(ch)
+    sign_in(client)
+    day = time.strftime("%Y-%m-%d", time.gmtime(ch.clock.now))
+    page = client.get(f"/impact?from={day}&to={day}").text
+    assert "<td>certfusion</td>" in page and "list 3" in page
+    assert "<td>offering</td>" in page and "A turtle for you" in page
+    assert "Save a Sea Turtle" in page
