@@ -15,6 +15,7 @@ from .models import (
     certificates,
     deliveries,
     events,
+    jobs,
     orders,
 )
 from .orders import Order
@@ -203,3 +204,42 @@ def retry_order(ch: Certhook, shop: str, order_id: str) -> int | None:
             retried += 1
         refresh_status(ch, conn, order.id)
         return retried
+
+
+def redact_customer(ch: Certhook, conn: Connection, shop: str, order_ids: list[str],
+                    email: str) -> int:
+    """Shopify's customers/redact: forget the customer's email and name on their orders."""
+    where = [orders.c.order_id.in_(order_ids)] if order_ids else []
+    if email:
+        where.append(orders.c.email == email.lower())
+    if not where:
+        return 0
+    rows = conn.execute(select(orders.c.id, orders.c.order_json).where(
+        orders.c.shop == shop, or_(*where))).all()
+    for row in rows:
+        data = json.loads(row.order_json)
+        data.update(email="", customer_name="", customer_id="")
+        conn.execute(update(orders).where(orders.c.id == row.id).values(
+            email="", customer_name="", order_json=json.dumps(data, ensure_ascii=False),
+            updated_at=ch.now()))
+        add_event(ch, conn, row.id, "redacted", "the customer's data was erased at the store's request")
+    return len(rows)
+
+
+def forget_shop(conn: Connection, shop: str) -> int:
+    """Shopify's shop/redact: delete everything certhook holds for the shop."""
+    order_pks = select(orders.c.id).where(orders.c.shop == shop).scalar_subquery()
+    order_refs = [str(pk) for pk in conn.execute(select(orders.c.id).where(orders.c.shop == shop)).scalars()]
+    item_refs = [str(pk) for pk in conn.execute(select(certificates.c.id).where(
+        certificates.c.order_pk.in_(order_pks))).scalars()]
+    # A job's ref is an order's id or (for a certificate job) an item's: match kind and ref.
+    for kinds, refs in (([JobKind.ORDER, JobKind.WRITEBACK, JobKind.CERTFUSION], order_refs),
+                        ([JobKind.CERTIFICATE], item_refs)):
+        for start in range(0, len(refs), 500):
+            conn.execute(jobs.delete().where(jobs.c.kind.in_(kinds),
+                                             jobs.c.ref.in_(refs[start:start + 500])))
+    conn.execute(events.delete().where(events.c.order_pk.in_(order_pks)))
+    conn.execute(certificates.delete().where(certificates.c.order_pk.in_(order_pks)))
+    gone = conn.execute(orders.delete().where(orders.c.shop == shop)).rowcount
+    conn.execute(deliveries.delete().where(deliveries.c.shop == shop))
+    return gone

@@ -100,7 +100,8 @@ def test_shopify_test_notification_is_ignored_and_issues_nothing(client, ch, fak
     assert fake_dots.posts == 0
 
 
-@pytest.mark.parametrize("topic", ["orders/create", "orders/cancelled", "customers/redact", "x/unknown"])
+@pytest.mark.parametrize("topic", ["orders/create", "orders/cancelled", "customers/data_request",
+                                   "x/unknown"])
 def test_other_topics_are_recorded_as_ignored(client, ch, topic):
     r = deliver(client, order_payload(), topic=topic)
     assert r.status_code == 200 and r.json == {"status": "ignored"}
@@ -115,3 +116,37 @@ def test_the_dev_store_sample_goes_through_the_whole_path(client, ch, fake_dots,
     assert cert["impact_qty"] == "105" and cert["certificate_info"] == "5324830114101"
     assert cert["remote_user_id"] == "acme-order-5324830114101"
     assert fake_shopify.value("5324830114101")[0]["quantity"] == 105
+
+
+def test_customers_redact_erases_the_customer_from_their_orders(client, ch):
+    from .conftest import ADMIN_TOKEN
+
+    deliver(client, order_payload(order_id=1))
+    deliver(client, order_payload(order_id=2, email="other@example.com",
+                                  customer={"id": 9, "first_name": "Bo", "email": "other@example.com"}))
+    drain(ch)
+    r = deliver(client, {"shop_id": 954889, "shop_domain": DOMAIN, "orders_to_redact": [1],
+                         "customer": {"id": 207119551, "email": "ana@example.com", "phone": None}},
+                topic="customers/redact")
+    assert r.json == {"status": "accepted"}
+    auth = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    first = client.get("/api/orders/acme/1", headers=auth).json
+    assert first["customer"] == {"name": "", "email": ""}
+    assert first["certificates"]  # the certificates themselves stay
+    with ch.db.read() as conn:
+        stored = conn.execute(select(orders.c.order_json).where(orders.c.order_id == "1")).scalar()
+    assert "ana@example.com" not in stored and "Núñez" not in stored
+    assert client.get("/api/orders/acme/2", headers=auth).json["customer"]["email"] == "other@example.com"
+
+
+def test_shop_redact_deletes_everything_held_for_the_shop(client, ch):
+    from .conftest import ADMIN_TOKEN
+
+    deliver(client, order_payload(order_id=1))
+    drain(ch)
+    r = deliver(client, {"shop_id": 954889, "shop_domain": DOMAIN}, topic="shop/redact")
+    assert r.json == {"status": "accepted"}
+    assert client.get("/api/orders/acme/1", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
+                      ).status_code == 404
+    orders_left, jobs_left, deliveries_left = traces(ch)
+    assert (orders_left, jobs_left) == (0, 0) and deliveries_left == 1  # the shop/redact itself

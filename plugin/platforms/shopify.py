@@ -16,9 +16,12 @@ from ..orders import (
 SERVICE = "Shopify"
 PAID = "orders/paid"
 HANDLED = (PAID,)
+# The privacy topics Shopify requires: erase what certhook holds (customers/data_request is
+# answered and logged: the merchant answers the customer from the dashboard and the API).
+REDACT = ("customers/redact", "shop/redact")
 # Answered 200 and recorded as ignored, so Shopify stops sending them again.
 IGNORED = ("orders/create", "orders/updated", "orders/cancelled", "refunds/create",
-           "customers/data_request", "customers/redact", "shop/redact", "app/uninstalled")
+           "customers/data_request", "app/uninstalled")
 
 def _line_item(raw: Any, i: int) -> LineItem:
     quantity = line_quantity(raw, i)

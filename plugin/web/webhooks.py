@@ -13,7 +13,7 @@ from ..orders import Order, PayloadError
 from ..platforms import shopify, woocommerce
 from ..platforms.signatures import verify
 from ..settings import Shop
-from ..store import record_delivery, record_order
+from ..store import forget_shop, record_delivery, record_order, redact_customer
 
 bp = Blueprint("webhooks", __name__)
 log = logging.getLogger(__name__)
@@ -74,6 +74,20 @@ def verified(shop: Shop | None, body: bytes, signature: str | None
     return payload, None
 
 
+def redact(ch: Certhook, shop: Shop, topic: str, event_id: str | None, payload: dict[str, Any]):  # type: ignore[no-untyped-def]
+    """Shopify's privacy topics: erase a customer's data, or everything held for a shop."""
+    with ch.db.write() as conn:
+        if topic == "shop/redact":
+            count = forget_shop(conn, shop.id)
+        else:
+            customer = payload.get("customer") if isinstance(payload.get("customer"), dict) else {}
+            order_ids = [str(i) for i in payload.get("orders_to_redact") or [] if i is not None]
+            count = redact_customer(ch, conn, shop.id, order_ids, str(customer.get("email") or ""))
+        record_delivery(ch, conn, shop.id, topic, event_id, None, "accepted", f"{count} order(s)")
+    log.info("shop %s: %s erased %d order(s)", shop.id, topic, count)
+    return answer("accepted")
+
+
 def receive(ch: Certhook, shop: Shop, topic: str, event_id: str | None, payload: dict[str, Any],
             normalize: Callable[[str, dict[str, Any]], Order], ignore: str | None):
     """Record an authenticated delivery: the order and its job in one transaction, or why not."""
@@ -111,6 +125,8 @@ def shopify_webhook():  # type: ignore[no-untyped-def]
     if topic not in shopify.HANDLED and topic not in shopify.IGNORED:
         log.info("shop %s: unknown topic %r answered and ignored", shop.id, topic[:64])
     event_id = request.headers.get("X-Shopify-Event-Id") or request.headers.get("X-Shopify-Webhook-Id")
+    if topic in shopify.REDACT:
+        return redact(ch, shop, topic, event_id, payload)
     return receive(ch, shop, topic, event_id, payload, shopify.normalize,
                    None if topic in shopify.HANDLED else "topic not handled")
 
