@@ -57,6 +57,18 @@ def lock_order(conn: Connection, order_pk: int) -> Any:
     return conn.execute(select(orders).where(orders.c.id == order_pk).with_for_update()).one()
 
 
+def _new_item(ch: Certhook, conn: Connection, order_pk: int, rules: Any,
+              request: dict[str, Any] | None = None, **columns: Any) -> int:
+    """A pending item of the order: its external id and (for gifts and courses) the body every
+    try sends are stored now, before any call."""
+    now = ch.now()
+    return conn.execute(certificates.insert().values(
+        order_pk=order_pk, rules=json.dumps(list(rules), ensure_ascii=False),
+        request_json=json.dumps(request, ensure_ascii=False) if request is not None else None,
+        status=ItemStatus.PENDING, posts=0, created_at=now, updated_at=now, **columns,
+    ).returning(certificates.c.id)).scalar_one()
+
+
 def run_order_job(ch: Certhook, job: Job) -> None:
     """Evaluate the rules and create the order's certificate items (or skip it)."""
     order_pk, now = int(job.ref), ch.now()
@@ -91,37 +103,26 @@ def run_order_job(ch: Certhook, job: Job) -> None:
         add_event(ch, conn, order_pk, "evaluated", values.get("reason") or f"rules give {earned}")
         if "status" not in values:
             for alloc in result.allocations:
-                item_pk = conn.execute(certificates.insert().values(
-                    order_pk=order_pk, kind="certificate", issuer="dots",
-                    allocation_id=alloc.allocation_id, impact_qty=alloc.impact_qty,
-                    rules=json.dumps(alloc.rules, ensure_ascii=False),
-                    external_unique_id=external_unique_id(shop.id, order.order_id,
-                                                          alloc.allocation_id),
-                    status=ItemStatus.PENDING, posts=0, created_at=now, updated_at=now,
-                ).returning(certificates.c.id)).scalar_one()
-                ch.queue.enqueue(conn, JobKind.CERTIFICATE, str(item_pk), now)
+                pk = _new_item(ch, conn, order_pk, kind="certificate", issuer="dots",
+                               allocation_id=alloc.allocation_id, impact_qty=alloc.impact_qty,
+                               rules=alloc.rules, external_unique_id=external_unique_id(
+                                   shop.id, order.order_id, alloc.allocation_id))
+                ch.queue.enqueue(conn, JobKind.CERTIFICATE, str(pk), now)
             for gift in result.gifts:
                 eid = external_unique_id(shop.id, order.order_id, 0, f"gift_{gift.line_item_id}")
-                item_pk = conn.execute(certificates.insert().values(
-                    order_pk=order_pk, kind="offering", issuer="dots", allocation_id=0,
-                    line_item_id=gift.line_item_id[:64], impact_qty=gift.quantity,
-                    rules=json.dumps([gift.rule], ensure_ascii=False), external_unique_id=eid,
-                    request_json=json.dumps(offering_fields(ch, order, gift, eid, now)),
-                    status=ItemStatus.PENDING, posts=0, created_at=now, updated_at=now,
-                ).returning(certificates.c.id)).scalar_one()
-                ch.queue.enqueue(conn, JobKind.CERTIFICATE, str(item_pk), now)
+                pk = _new_item(ch, conn, order_pk, kind="offering", issuer="dots", allocation_id=0,
+                               line_item_id=gift.line_item_id[:64], impact_qty=gift.quantity,
+                               rules=[gift.rule], external_unique_id=eid,
+                               request=offering_fields(ch, order, gift, eid, now))
+                ch.queue.enqueue(conn, JobKind.CERTIFICATE, str(pk), now)
             for course in result.enrolments:
-                conn.execute(certificates.insert().values(
-                    order_pk=order_pk, kind="certfusion", issuer="certfusion",
-                    allocation_id=course.list_id, line_item_id="", impact_qty=1,
-                    impact=course.title[:255], rules=json.dumps([course.rule], ensure_ascii=False),
-                    external_unique_id=external_unique_id(shop.id, order.order_id, 0,
-                                                          f"course_{course.list_id}"),
-                    request_json=json.dumps({
-                        "list_id": course.list_id, "email": order.email,
-                        "name": (order.customer_name.strip() or order.email)[:255],
-                        "custom_fields": dict(course.custom_fields)}, ensure_ascii=False),
-                    status=ItemStatus.PENDING, posts=0, created_at=now, updated_at=now))
+                _new_item(ch, conn, order_pk, kind="certfusion", issuer="certfusion",
+                          allocation_id=course.list_id, impact_qty=1, impact=course.title[:255],
+                          rules=[course.rule], external_unique_id=external_unique_id(
+                              shop.id, order.order_id, 0, f"course_{course.list_id}"),
+                          request={"list_id": course.list_id, "email": order.email,
+                                   "name": (order.customer_name.strip() or order.email)[:255],
+                                   "custom_fields": dict(course.custom_fields)})
             if result.enrolments:  # one job for all: several recipients are issued in one call
                 ch.queue.enqueue(conn, JobKind.CERTFUSION, str(order_pk), now)
         ch.queue.done(conn, job, now)

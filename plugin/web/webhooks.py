@@ -122,7 +122,7 @@ def shopify_webhook():  # type: ignore[no-untyped-def]
     if payload is None or shop is None:
         return problem
     topic = request.headers.get("X-Shopify-Topic", "")
-    if topic not in shopify.HANDLED and topic not in shopify.IGNORED:
+    if topic not in (*shopify.HANDLED, *shopify.REDACT, *shopify.IGNORED):
         log.info("shop %s: unknown topic %r answered and ignored", shop.id, topic[:64])
     event_id = request.headers.get("X-Shopify-Event-Id") or request.headers.get("X-Shopify-Webhook-Id")
     if topic in shopify.REDACT:
