@@ -1,4 +1,4 @@
 """For gunicorn: `gunicorn -c deploy/gunicorn.conf.py wsgi:app` (reads $CERTHOOK_CONFIG)."""
-from plugin import create_app
+from certhook import create_app
 
 app = create_app()

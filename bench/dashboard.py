@@ -11,18 +11,16 @@ import argparse
 import json
 import re
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from certhook import create_app
+from certhook.context import build
+from certhook.models import certificates, orders
+from certhook.settings import load_settings
 
-from plugin import create_app  # noqa: E402
-from plugin.context import build  # noqa: E402
-from plugin.models import certificates, orders  # noqa: E402
-from plugin.settings import load_settings  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 TOKEN = "bench-admin-token-0123456789"
 

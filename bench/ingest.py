@@ -52,8 +52,7 @@ def bare_app():  # type: ignore[no-untyped-def]
 
 
 def serve_bare(port: int, web_workers: int) -> None:
-    sys.path.insert(0, str(ROOT))
-    from plugin.server import Server
+    from certhook.server import Server
 
     Server(bare_app, {"bind": f"127.0.0.1:{port}", "workers": web_workers, "loglevel": "warning"},
            with_jobs=False).run()
@@ -168,7 +167,7 @@ def main() -> None:
             **quiet), args.requests, args.concurrency, 1_000_000)
         port = free_port()
         ours = run("certhook serve", port, subprocess.Popen(
-            [sys.executable, "-m", "plugin.cli", "serve", "--config", str(Path(tmp, "certhook.yaml")),
+            [sys.executable, "-m", "certhook", "serve", "--config", str(Path(tmp, "certhook.yaml")),
              "--bind", f"127.0.0.1:{port}", "--web-workers", str(args.web_workers)],
             cwd=ROOT, **quiet), args.requests, args.concurrency, 2_000_000)
     print(f"ratio certhook/bare: throughput {ours['rps'] / bare['rps']:.2f}x, "

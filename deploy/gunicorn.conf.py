@@ -1,11 +1,11 @@
 """gunicorn settings for running certhook directly: `gunicorn -c deploy/gunicorn.conf.py wsgi:app`.
 
-`certhook serve` uses the same defaults (plugin/server.py); this file is for setups that want
+`certhook serve` uses the same defaults (certhook/server.py); this file is for setups that want
 gunicorn's own command line. Set CERTHOOK_CONFIG to the settings file.
 """
 import os
 
-from plugin.server import DEFAULTS, post_worker_init, worker_exit  # noqa: F401  (gunicorn hooks)
+from certhook.server import DEFAULTS, post_worker_init, worker_exit  # noqa: F401  (gunicorn hooks)
 
 bind = os.environ.get("CERTHOOK_BIND", DEFAULTS["bind"])
 workers = int(os.environ.get("CERTHOOK_WEB_WORKERS", DEFAULTS["workers"]))
@@ -19,8 +19,8 @@ control_socket_disable = DEFAULTS["control_socket_disable"]
 
 def on_starting(server):  # type: ignore[no-untyped-def]
     """Apply the migrations once, in the master, before any worker starts."""
-    from plugin.context import build
-    from plugin.settings import load_settings
+    from certhook.context import build
+    from certhook.settings import load_settings
 
     ch = build(load_settings())
     ch.db.upgrade()

@@ -44,6 +44,7 @@ def _context(config: str | None) -> Iterator[Certhook]:
 
 
 @click.group()
+@click.version_option(package_name="certhook", message="certhook %(version)s")
 def main() -> None:
     """certhook: impact certificates for paid orders, exactly once."""
 

@@ -17,13 +17,13 @@ import pytest
 import yaml
 from sqlalchemy import create_engine, select, text
 
-from plugin import create_app
-from plugin.context import Certhook, build
-from plugin.db import Database
-from plugin.jobs.worker import Worker
-from plugin.models import JobKind, JobStatus, jobs, metadata
-from plugin.platforms.signatures import sign
-from plugin.settings import load_settings
+from certhook import create_app
+from certhook.context import Certhook, build
+from certhook.db import Database
+from certhook.jobs.worker import Worker
+from certhook.models import JobKind, JobStatus, jobs, metadata
+from certhook.platforms.signatures import sign
+from certhook.settings import load_settings
 
 from .fakes import dots as fake_dots_mod
 from .fakes import shopify as fake_shopify_mod

@@ -28,7 +28,7 @@ class Serve:
     def start(self) -> None:
         log = open(self.config.parent / "serve.log", "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "plugin.cli", "serve", "--config", str(self.config), "--bind",
+            [sys.executable, "-m", "certhook", "serve", "--config", str(self.config), "--bind",
              f"127.0.0.1:{self.port}", "--web-workers", "2"],
             stdout=log, stderr=log, start_new_session=True)
         log.close()

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from plugin.cli import main
+from certhook.cli import main
 
 from .conftest import FIXTURES, deliver, drain, order_payload
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from plugin.cli import main
+from certhook.cli import main
 
 from .conftest import ADMIN_TOKEN, deliver, drain, make_ch, order_payload, write_config
 from .fakes.certfusion import FakeCertFusion

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from plugin.links import customer_token
-from plugin.web import dashboard
+from certhook.links import customer_token
+from certhook.web import dashboard
 
 from .conftest import ADMIN_TOKEN, PUBLIC_URL, deliver, drain, order_payload
 
@@ -112,7 +112,7 @@ def test_attention_banner(client, signed_in, ch, fake_dots):
     fake_dots.out_of_balance = True
     deliver(client, order_payload())
     drain_until = ch.clock.now
-    from plugin.jobs.worker import Worker
+    from certhook.jobs.worker import Worker
     for _ in range(3):
         Worker(ch, 1).run_one()
     assert "out of balance" in client.get("/").text

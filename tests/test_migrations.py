@@ -9,8 +9,8 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, select, text
 
-from plugin.db import MIGRATIONS, Database
-from plugin.models import metadata, orders
+from certhook.db import MIGRATIONS, Database
+from certhook.models import metadata, orders
 
 
 def test_the_migrated_schema_matches_the_models(db_url):

@@ -8,8 +8,8 @@ import yaml
 from click.testing import CliRunner
 from freezegun import freeze_time
 
-from plugin.cli import main
-from plugin.issuance import external_unique_id
+from certhook.cli import main
+from certhook.issuance import external_unique_id
 
 from .conftest import ADMIN_TOKEN, deliver, drain, make_ch, order_payload
 from .test_dashboard import sign_in
@@ -136,7 +136,7 @@ def test_check_wants_the_offering_app_token(tmp_path, db_url, fake_dots, fake_sh
 
 
 def test_expiry_is_rounded_to_the_nearest_quarter_hour():
-    from plugin.issuance import on_the_grid
+    from certhook.issuance import on_the_grid
 
     def at(text: str) -> str:
         return on_the_grid(datetime.fromisoformat(text).replace(tzinfo=UTC)).strftime("%Y-%m-%d %H:%M:%S")
@@ -147,7 +147,7 @@ def test_expiry_is_rounded_to_the_nearest_quarter_hour():
 
 
 def test_the_customer_page_shows_the_gift_code(gifts, fake_dots):
-    from plugin.links import customer_token
+    from certhook.links import customer_token
 
     ch, client = gifts
     deliver(client, gift_order())

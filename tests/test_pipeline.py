@@ -5,8 +5,8 @@ import threading
 
 from sqlalchemy import select
 
-from plugin.issuance import external_unique_id
-from plugin.models import certificates, orders
+from certhook.issuance import external_unique_id
+from certhook.models import certificates, orders
 
 from .conftest import deliver, drain, order_payload
 
@@ -108,7 +108,7 @@ def test_out_of_balance_waits_then_issues(client, ch, fake_dots):
     fake_dots.out_of_balance = True
     deliver(client, order_payload())
     for _ in range(3):  # the order job, then one try per certificate, each answered 429
-        from plugin.jobs.worker import Worker
+        from certhook.jobs.worker import Worker
         Worker(ch, 1).run_one()
     order = order_of(client)
     assert order["status"] == "pending"
@@ -145,7 +145,7 @@ def test_writeback_throttled_and_500_are_retried_without_reissuing(client, ch, f
 
 
 def test_writeback_user_errors_fail_it_with_their_message(client, ch, fake_dots, fake_shopify, monkeypatch):
-    from plugin.platforms import shopify_admin as shopify
+    from certhook.platforms import shopify_admin as shopify
 
     real = shopify.write_back
     monkeypatch.setattr(shopify, "write_back",
@@ -240,7 +240,7 @@ def test_shadow_mode_records_and_issues_nothing(tmp_path, db_url, fake_dots, fak
 
 
 def test_a_job_that_keeps_crashing_ends_failed_and_retry_takes_it_up(client, ch, fake_dots, monkeypatch):
-    from plugin import issuance
+    from certhook import issuance
 
     real = issuance.certificate_fields
     monkeypatch.setattr(issuance, "certificate_fields", lambda order, item: 1 / 0)

@@ -8,11 +8,11 @@ from click.testing import CliRunner
 from freezegun import freeze_time
 from sqlalchemy import func, select
 
-from plugin.cli import main
-from plugin.issuance import external_unique_id
-from plugin.jobs.worker import Worker
-from plugin.models import orders, reconciliations
-from plugin.reconcile import ensure_jobs, sync
+from certhook.cli import main
+from certhook.issuance import external_unique_id
+from certhook.jobs.worker import Worker
+from certhook.models import orders, reconciliations
+from certhook.reconcile import ensure_jobs, sync
 
 from .conftest import ADMIN_TOKEN, deliver, drain, fixture, order_payload
 from .test_woocommerce import deliver_woo, woo_order
@@ -95,7 +95,7 @@ def test_a_webhook_and_reconciliation_at_the_same_moment_issue_once(client, ch, 
         results["reconcile"] = sync(ch, ch.shop("acme"), T0 - timedelta(hours=1), T0 + timedelta(hours=1))
 
     def ch_client():  # type: ignore[no-untyped-def]
-        from plugin import create_app
+        from certhook import create_app
         return create_app(ch=ch).test_client()
 
     threads = [threading.Thread(target=webhook), threading.Thread(target=reconcile)]
@@ -181,7 +181,7 @@ def test_backfill_rejects_bad_dates_and_unknown_shops(config_path):
 def test_shopify_queries_wait_for_the_cost_bucket_instead_of_failing(ch, fake_shopify):
     import time
 
-    from plugin.platforms import shopify_admin
+    from certhook.platforms import shopify_admin
 
     fake_shopify.bucket = fake_shopify.bucket_max = 360.0  # room for one order query at a time
     for n in range(3):

@@ -1,7 +1,7 @@
 import pytest
 
-from plugin.issuers.errors import parse_retry_after
-from plugin.jobs.retry import next_delay
+from certhook.issuers.errors import parse_retry_after
+from certhook.jobs.retry import next_delay
 
 
 @pytest.mark.parametrize(("attempts", "retry_after", "expected"), [

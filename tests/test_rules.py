@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from plugin.orders import LineItem, Order
-from plugin.rules import RulesError, evaluate, load_rules
+from certhook.orders import LineItem, Order
+from certhook.rules import RulesError, evaluate, load_rules
 
 BAD_FILES = [
     ("rules:\n  - name: Tree\n    allocation_id: 32\n    per_amount: 0\n",

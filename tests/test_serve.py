@@ -14,9 +14,9 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from plugin.db import Database
-from plugin.issuance import external_unique_id
-from plugin.models import JobKind, deliveries, jobs, orders
+from certhook.db import Database
+from certhook.issuance import external_unique_id
+from certhook.models import JobKind, deliveries, jobs, orders
 
 from .conftest import ADMIN_TOKEN, order_payload, signed_shopify, write_config
 from .servers import Serve, free_port, healthy, wait_for
@@ -117,7 +117,7 @@ def test_certhook_worker_runs_jobs_and_stops_on_sigterm(tmp_path: Path, db_url: 
 
     with make_ch(tmp_path, db_url, fake_dots, fake_shopify) as (ch, client):
         assert deliver(client, order_payload(order_id=9001)).json == {"status": "accepted"}
-    proc = subprocess.Popen([sys.executable, "-m", "plugin.cli", "worker", "--config",
+    proc = subprocess.Popen([sys.executable, "-m", "certhook", "worker", "--config",
                              str(tmp_path / "certhook.yaml")],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     try:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from plugin.settings import SettingsError, load_settings
+from certhook.settings import SettingsError, load_settings
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "certhook.yaml"
 

@@ -6,7 +6,7 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from plugin.models import deliveries, jobs, orders
+from certhook.models import deliveries, jobs, orders
 
 from .conftest import DOMAIN, deliver, drain, fixture, order_payload, signed_shopify
 

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
-from plugin.issuance import external_unique_id
-from plugin.models import deliveries, orders
-from plugin.platforms import woocommerce
+from certhook.issuance import external_unique_id
+from certhook.models import deliveries, orders
+from certhook.platforms import woocommerce
 
 from .conftest import ADMIN_TOKEN, drain, fixture, signed_woo
 

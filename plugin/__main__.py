@@ -1,0 +1,4 @@
+"""`python -m certhook`: the certhook command."""
+from .cli import main
+
+main()

@@ -1,0 +1,40 @@
+"""`pip install .` gives the import package `certhook` (from the folder plugin/), nothing named plugin."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from certhook.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_a_fresh_venv_imports_certhook_and_has_no_plugin_package(tmp_path: Path):
+    # The test tools come from the system; certhook itself is installed from this folder.
+    venv.EnvBuilder(system_site_packages=True, with_pip=False).create(tmp_path / "venv")
+    python = tmp_path / "venv" / "bin" / "python"
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps",
+                    "--quiet", str(ROOT)], check=True, capture_output=True)
+    where = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+    site = Path(subprocess.run([str(python), "-c", where], check=True, capture_output=True,
+                               text=True).stdout.strip())
+    assert (site / "certhook" / "__init__.py").exists()
+    assert not (site / "plugin").exists()
+    installed = {p.relative_to(site / "certhook") for p in (site / "certhook").rglob("*.py")}
+    source = {p.relative_to(ROOT / "plugin") for p in (ROOT / "plugin").rglob("*.py")}
+    assert source <= installed  # every module, the migrations and templates' package included
+    assert (site / "certhook" / "web" / "templates" / "order.html").exists()
+    done = subprocess.run([str(python), "-c", "import certhook, certhook.cli; print(certhook.__file__)"],
+                          cwd=tmp_path, check=True, capture_output=True, text=True)
+    assert done.stdout.strip() == str(site / "certhook" / "__init__.py")
+    missing = subprocess.run([str(python), "-c", "import plugin"], cwd=tmp_path, capture_output=True)
+    assert missing.returncode != 0
+
+
+def test_version():
+    result = CliRunner().invoke(main, ["--version"])
+    assert result.exit_code == 0 and result.output.startswith("certhook ")
