@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from .context import Certhook, build
 from .settings import load_settings
+from .web import api, customer, dashboard, webhooks
 
 
 class _Sessions(SecureCookieSessionInterface):
@@ -36,9 +37,6 @@ def create_app(config: str | os.PathLike[str] | None = None, ch: Certhook | None
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keys in the contract's order
     app.extensions["certhook"] = ch
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-
-    from .web import api, customer, dashboard, webhooks
-
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(customer.bp)

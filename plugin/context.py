@@ -1,15 +1,24 @@
 """Everything a request, a job or a command needs, built once from the settings."""
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
+from . import issuers
 from .db import Database
-from .issuers.dots import DotsClient
+from .http import Pool
+from .issuers import Issuer
 from .jobs.queue import Queue
+from .jobs.retry import Policy
+from .models import ItemKind
+from .platforms import ADAPTERS, StoreApi
 from .rules import Rule, RulesError, load_rules
 from .settings import Settings, Shop
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -17,19 +26,26 @@ class Certhook:
     settings: Settings
     db: Database
     queue: Queue
-    dots: DotsClient
+    http: Pool
+    issuers: dict[ItemKind, Issuer]
     rules: dict[str, tuple[Rule, ...]]
+    policy: Policy
     clock: Callable[[], float] | None = None  # tests move time on; else the wall clock
 
     def now(self) -> float:
+        """The one clock of certhook: every job, record and link reads the time here."""
         return self.clock() if self.clock is not None else time.time()
 
     def shop(self, shop_id: str) -> Shop | None:
         return self.settings.shop(shop_id)
 
+    def store(self, shop: Shop) -> StoreApi:
+        """The shop's admin API, one per shop, kept open."""
+        return self.http.get((shop.platform, shop.id), lambda: ADAPTERS[shop.platform].api(shop))
+
     def close(self) -> None:
-        """Let go of database connections and open HTTP connections."""
-        self.dots.close()
+        """Let go of open HTTP connections and of the database's."""
+        self.http.close()
         self.db.dispose()
 
 
@@ -55,12 +71,19 @@ def rules_for(settings: Settings) -> dict[str, tuple[Rule, ...]]:
     return out
 
 
+def warnings(settings: Settings, now: float | None = None) -> list[str]:
+    """What in the settings works today but wants changing (a retired Shopify API version)."""
+    today = datetime.fromtimestamp(now if now is not None else time.time(), UTC).date()
+    return [w for shop in settings.shops if (w := ADAPTERS[shop.platform].warning(shop, today))]
+
+
 def build(settings: Settings) -> Certhook:
-    db = Database(settings.database_url)
-    return Certhook(
-        settings=settings,
-        db=db,
-        queue=Queue(db, settings.lease_seconds),
-        dots=DotsClient(settings.dots),
-        rules=rules_for(settings),
+    db, pool = Database(settings.database_url), Pool()
+    certhook = Certhook(
+        settings=settings, db=db, queue=Queue(db, settings.lease_seconds), http=pool,
+        issuers=issuers.build(settings, pool), rules=rules_for(settings),
+        policy=Policy(settings.retry_base_seconds, settings.retry_max_seconds, settings.max_attempts),
     )
+    for warning in warnings(settings):
+        log.warning("%s", warning)
+    return certhook

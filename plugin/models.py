@@ -1,4 +1,6 @@
-"""Tables and status enums. Ids from the stores are text: Shopify's exceed 2^53."""
+"""Tables and the closed enums: statuses, item kinds, issuers, job kinds.
+
+Ids from the stores are text: Shopify's exceed 2^53."""
 from __future__ import annotations
 
 from enum import StrEnum
@@ -45,12 +47,22 @@ class JobStatus(StrEnum):
     FAILED = "failed"
 
 
+class ItemKind(StrEnum):
+    CERTIFICATE = "certificate"  # a Dots.eco certificate: one per order and allocation
+    OFFERING = "offering"        # a Dots.eco eco club offering (a gift): one per line item
+    CERTFUSION = "certfusion"    # a CertFusion certificate: one per order and list
+
+
+class IssuerName(StrEnum):
+    DOTS = "dots"
+    CERTFUSION = "certfusion"
+
+
 class JobKind(StrEnum):
-    ORDER = "order"              # evaluate the rules, create the certificate items
-    CERTIFICATE = "certificate"  # issue one item
-    WRITEBACK = "writeback"      # write the order's certificates onto the store's order
-    RECONCILE = "reconcile"      # ask one shop for paid orders certhook hasn't recorded
-    CERTFUSION = "certfusion"    # add and issue an order's CertFusion recipients
+    EVALUATE = "evaluate"    # the rules: what the order earns, recorded as pending items
+    ISSUE = "issue"          # issue the order's pending items, each exactly once
+    WRITEBACK = "writeback"  # write the order's issued items onto the store's order
+    RECONCILE = "reconcile"  # ask one shop for paid orders certhook hasn't recorded
 
 
 metadata = MetaData()
@@ -96,37 +108,39 @@ events = Table(
     Index("ix_events_order", "order_pk", "at"),
 )
 
-certificates = Table(
-    "certificates",
+# What an order earns, one row per certificate, offering or CertFusion certificate.
+items = Table(
+    "items",
     metadata,
     Column("id", Integer, primary_key=True),
     Column("order_pk", Integer, ForeignKey("orders.id"), nullable=False),
     Column("kind", String(16), nullable=False),
     Column("issuer", String(16), nullable=False),
-    Column("allocation_id", BigInteger, nullable=False),
+    Column("allocation_id", BigInteger, nullable=True),  # a certificate's
+    Column("list_id", BigInteger, nullable=True),        # a CertFusion certificate's
+    Column("line_item_id", String(64), nullable=False, default=""),  # an offering's
     Column("impact_qty", BigInteger, nullable=False),
     Column("rules", Text, nullable=False, default="[]"),
     Column("impact", Text, nullable=True),
+    # The identity of the item at its issuer, derived before any call; the one guard against
+    # a second item for the same thing.
     Column("external_unique_id", String(255), nullable=False, unique=True),
+    Column("request_json", Text, nullable=True),  # the create body, fixed before the first try
     Column("status", String(16), nullable=False),
-    Column("posts", Integer, nullable=False, default=0),
+    Column("posts", Integer, nullable=False, default=0),  # create calls counted before sending
     Column("certificate_id", String(255), nullable=True),
     Column("certificate_url", Text, nullable=True),
     Column("certificate_image_url", Text, nullable=True),
-    Column("error", Text, nullable=True),
-    Column("issued_at", Float, nullable=True),
-    Column("created_at", Float, nullable=False),
-    Column("updated_at", Float, nullable=False),
-    # An offering is one per line item; a certificate has line_item_id "" (one per allocation).
-    Column("line_item_id", String(64), nullable=False, default=""),
-    Column("request_json", Text, nullable=True),  # an offering's fields, fixed when it's created
     Column("code", String(255), nullable=True),
     Column("claim_url", Text, nullable=True),
     Column("claims", Integer, nullable=True),
     Column("claims_checked_at", Float, nullable=True),
-    UniqueConstraint("order_pk", "kind", "allocation_id", "line_item_id",
-                     name="uq_certificates_order_allocation"),
-    Index("ix_certificates_issued", "status", "issued_at"),
+    Column("error", Text, nullable=True),
+    Column("issued_at", Float, nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Index("ix_items_order", "order_pk"),
+    Index("ix_items_issued", "status", "issued_at"),
 )
 
 jobs = Table(

@@ -2,9 +2,17 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
+
+# An email every provider takes (Dots.eco's remote_user_email, a CertFusion recipient).
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+
+
+def valid_email(value: str) -> bool:
+    return len(value) <= 254 and bool(_EMAIL.match(value))
 
 
 class PayloadError(ValueError):
@@ -45,6 +53,12 @@ class Order:
     test: bool = False
     line_items: tuple[LineItem, ...] = field(default_factory=tuple)
     created_at: str = ""  # as the store wrote it (ISO 8601); its date fills {order_date}
+
+    @property
+    def buyer_id(self) -> str:
+        """Who the buyer is to an issuer: the store's customer id, else the email, else (a
+        guest with no email) the order itself."""
+        return (self.customer_id or self.email or f"{self.shop}-order-{self.order_id}")[:191]
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), default=str, ensure_ascii=False)

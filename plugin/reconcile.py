@@ -1,7 +1,8 @@
 """No order missed: ask the store for paid orders certhook hasn't recorded, and record them.
 
 The recurring reconcile job (one per shop, every `reconcile_minutes`) and `certhook backfill`
-drive the same code; an order found here takes the very path a webhook's order takes.
+drive the same code, through the shop's adapter; an order found here takes the very path a
+webhook's order takes.
 """
 from __future__ import annotations
 
@@ -13,18 +14,18 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from .context import Certhook
-from .issuers.errors import ApiError
+from .http import ApiError
 from .jobs.queue import Job
 from .models import JobKind, orders, reconciliations
-from .orders import Order, PayloadError, text_id
-from .platforms import shopify_admin, woocommerce
+from .orders import PayloadError
 from .settings import Shop
-from .store import record_order
+from .store.orders import record_order
 
 log = logging.getLogger(__name__)
 # Each run looks back this far before the previous run began: orders paid (or updated) while
 # it ran, and clocks a little apart, are still seen.
 LOOKBACK = timedelta(hours=1)
+Progress = Callable[[int, int], None]
 
 
 @dataclass
@@ -34,36 +35,20 @@ class Summary:
     enqueued: int = 0
 
 
-Loader = Callable[[], Order]
-Progress = Callable[[int, int], None]
-
-
-def _candidates(ch: Certhook, shop: Shop, since: datetime, until: datetime
-                ) -> list[tuple[str, Loader]]:
-    """(order id, how to get the full order) for every paid order in the window."""
-    timeout = (ch.settings.dots.connect_timeout, ch.settings.dots.read_timeout)
-    if shop.platform == "shopify":
-        budget = shopify_admin.Budget(shop, timeout)
-        return [(order_id, lambda order_id=order_id: shopify_admin.fetch_order(budget, shop.id,
-                                                                                order_id))
-                for order_id in shopify_admin.paid_order_ids(budget, since, until)]
-    with woocommerce.Client(shop, timeout) as wc:
-        found = [raw for raw, _ in wc.orders(shop.trigger_statuses, since, until)]
-    return [(text_id(raw.get("id")), lambda raw=raw: woocommerce.normalize(shop.id, raw))
-            for raw in found if isinstance(raw, dict)]
+def _known(ch: Certhook, shop: Shop, order_id: str) -> bool:
+    with ch.db.read() as conn:
+        return conn.execute(select(orders.c.id).where(
+            orders.c.shop == shop.id, orders.c.order_id == order_id)).first() is not None
 
 
 def sync(ch: Certhook, shop: Shop, since: datetime, until: datetime, dry_run: bool = False,
          progress: Progress | None = None, source: str = "reconciliation") -> Summary:
     """Record every paid order of the window that certhook doesn't know; nothing if dry_run."""
     summary = Summary()
-    candidates = _candidates(ch, shop, since, until)
+    candidates = ch.store(shop).paid_orders(since, until)
     for done, (order_id, load) in enumerate(candidates, 1):
         summary.found += 1
-        with ch.db.read() as conn:
-            known = conn.execute(select(orders.c.id).where(
-                orders.c.shop == shop.id, orders.c.order_id == order_id)).first() is not None
-        if known:
+        if _known(ch, shop, order_id):
             summary.known += 1
         elif dry_run:
             summary.enqueued += 1
@@ -109,10 +94,9 @@ def run_reconcile_job(ch: Certhook, job: Job) -> None:
             reconciliations.c.shop == shop.id)).first()
     # From where the last good run began (or now, the first time: backfill is for the past).
     start = state.window_start if state and state.window_start else now
-    since = _utc(start) - LOOKBACK
     error = None
     try:
-        summary = sync(ch, shop, since, _utc(now))
+        summary = sync(ch, shop, _utc(start) - LOOKBACK, _utc(now))
     except ApiError as exc:
         error, summary = exc.message, Summary()
     values = {"last_started_at": now, "error": error}

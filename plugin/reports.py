@@ -11,8 +11,8 @@ from .models import (
     ItemStatus,
     OrderStatus,
     WritebackStatus,
-    certificates,
     events,
+    items,
     orders,
     reconciliations,
 )
@@ -31,9 +31,9 @@ class Attention:
 
 
 def attention(conn: Connection, now: float) -> Attention:
-    balance = conn.execute(select(certificates.c.id).where(
-        certificates.c.status == ItemStatus.PENDING,
-        certificates.c.error.like("%out of balance%")).limit(1)).first() is not None
+    balance = conn.execute(select(items.c.id).where(
+        items.c.status == ItemStatus.PENDING,
+        items.c.error.like("%out of balance%")).limit(1)).first() is not None
     rejected = "%credentials rejected%"
     credentials = [f"{r.shop}: {r.error}" for r in conn.execute(
         select(reconciliations.c.shop, reconciliations.c.error)
@@ -43,8 +43,8 @@ def attention(conn: Connection, now: float) -> Attention:
         .where(orders.c.writeback_status.in_([WritebackStatus.FAILED, WritebackStatus.PENDING]),
                orders.c.writeback_error.like(rejected)).limit(3))]
     credentials += [f"Dots.eco: {r.error}" for r in conn.execute(
-        select(certificates.c.error).where(certificates.c.status == ItemStatus.FAILED,
-                                           certificates.c.error.like(rejected)).limit(1))]
+        select(items.c.error).where(items.c.status == ItemStatus.FAILED,
+                                           items.c.error.like(rejected)).limit(1))]
     stuck = conn.execute(select(func.count()).select_from(orders).where(or_(
         orders.c.status == OrderStatus.FAILED,
         and_(orders.c.status == OrderStatus.PENDING, orders.c.created_at < now - STUCK_SECONDS),
@@ -58,36 +58,36 @@ def timeline(conn: Connection, order_pk: int) -> list[Any]:
 
 
 def _issued(since: float, until: float, shop: str | None) -> list[Any]:
-    where = [certificates.c.status == ItemStatus.ISSUED, certificates.c.issued_at >= since,
-             certificates.c.issued_at < until]
+    where = [items.c.status == ItemStatus.ISSUED, items.c.issued_at >= since,
+             items.c.issued_at < until]
     if shop:
         where.append(orders.c.shop == shop)
     return where
 
 
 def impact_totals(conn: Connection, since: float, until: float, shop: str | None = None) -> list[Any]:
-    """Per kind and allocation (a gift's allocation is 0, a course's is its CertFusion list):
-    the impact name, the impact issued and the number of certificates."""
+    """Per kind, allocation and CertFusion list: the impact name, the impact issued and the
+    number of items."""
     return conn.execute(
-        select(certificates.c.kind, certificates.c.allocation_id,
-               func.max(certificates.c.impact).label("impact"),
-               func.sum(certificates.c.impact_qty).label("impact_qty"),
+        select(items.c.kind, items.c.allocation_id, items.c.list_id,
+               func.max(items.c.impact).label("impact"),
+               func.sum(items.c.impact_qty).label("impact_qty"),
                func.count().label("certificates"))
-        .select_from(certificates.join(orders, orders.c.id == certificates.c.order_pk))
+        .select_from(items.join(orders, orders.c.id == items.c.order_pk))
         .where(*_issued(since, until, shop))
-        .group_by(certificates.c.kind, certificates.c.allocation_id)
-        .order_by(certificates.c.kind, certificates.c.allocation_id)
+        .group_by(items.c.kind, items.c.allocation_id, items.c.list_id)
+        .order_by(items.c.kind, items.c.allocation_id, items.c.list_id)
     ).all()
 
 
 def impact_per_day(conn: Connection, since: float, until: float, shop: str | None = None
                    ) -> dict[int, int]:
     """Impact issued per UTC day (days since the epoch → impact_qty)."""
-    days = certificates.c.issued_at / 86400
+    days = items.c.issued_at / 86400
     day = (cast(days, Integer) if conn.dialect.name == "sqlite" else func.floor(days)).label("day")
     rows = conn.execute(
-        select(day, func.sum(certificates.c.impact_qty))
-        .select_from(certificates.join(orders, orders.c.id == certificates.c.order_pk))
+        select(day, func.sum(items.c.impact_qty))
+        .select_from(items.join(orders, orders.c.id == items.c.order_pk))
         .where(*_issued(since, until, shop)).group_by(day)
     ).all()
     return {int(d): int(qty) for d, qty in rows}
@@ -97,10 +97,10 @@ def issued_rows(conn: Connection, since: float, until: float, shop: str | None =
                 ) -> Iterator[Any]:
     """Every certificate issued in the period, oldest first, with its order."""
     yield from conn.execute(
-        select(orders.c.shop, orders.c.order_id, orders.c.order_name, certificates.c.kind,
-               certificates.c.issuer, certificates.c.allocation_id, certificates.c.impact,
-               certificates.c.impact_qty, certificates.c.certificate_id,
-               certificates.c.certificate_url, certificates.c.issued_at)
-        .select_from(certificates.join(orders, orders.c.id == certificates.c.order_pk))
-        .where(*_issued(since, until, shop)).order_by(certificates.c.issued_at)
+        select(orders.c.shop, orders.c.order_id, orders.c.order_name, items.c.kind,
+               items.c.issuer, items.c.allocation_id, items.c.list_id, items.c.impact,
+               items.c.impact_qty, items.c.certificate_id,
+               items.c.certificate_url, items.c.issued_at)
+        .select_from(items.join(orders, orders.c.id == items.c.order_pk))
+        .where(*_issued(since, until, shop)).order_by(items.c.issued_at)
     )

@@ -6,6 +6,8 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
+from .pipeline import start_worker
+
 log = logging.getLogger(__name__)
 
 DEFAULTS: dict[str, Any] = {
@@ -23,12 +25,7 @@ DEFAULTS: dict[str, Any] = {
 
 def post_worker_init(worker: Any) -> None:
     """Start the background job workers beside the web app, once it's loaded."""
-    from .jobs.worker import Worker
-
-    ch = worker.wsgi.extensions["certhook"]
-    jobs = Worker(ch)
-    jobs.start()
-    worker.certhook_jobs = jobs
+    worker.certhook_jobs = start_worker(worker.wsgi.extensions["certhook"])
 
 
 def worker_exit(server: Any, worker: Any) -> None:

@@ -8,19 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from marshmallow import (
-    RAISE,
-    Schema,
-    ValidationError,
-    fields,
-    post_load,
-    validate,
-    validates_schema,
-)
+from marshmallow import ValidationError
 
-DEFAULT_DOTS_URL = "https://impact.dots.eco/api/v1"
-SHOPIFY_API_VERSION = "2025-07"
-_LONG_ENOUGH = "must be at least 16 characters"
+from .settings_schema import CREDENTIALS, DEFAULT_DOTS_URL, SettingsSchema, ShopSchema
+
+# Shopify supports each quarterly Admin API version for 12 months: keep this a current one.
+SHOPIFY_API_VERSION = "2026-10"
+DEFAULT_API_URL = {"shopify": "https://{domain}/admin/api/" + SHOPIFY_API_VERSION,
+                   "woocommerce": "https://{domain}/wp-json/wc/v3"}
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -44,9 +39,11 @@ class DotsSettings:
 
 @dataclass(frozen=True)
 class CertFusionSettings:
-    api_url: str
+    api_url: str  # without the /api the reference's paths start with
     api_token: str
     certificate_url: str
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -64,6 +61,8 @@ class Shop:
     consumer_secret: str = ""
     trigger_statuses: tuple[str, ...] = ("completed",)
     reconcile_minutes: float = 10
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
 
     @property
     def shadow(self) -> bool:
@@ -72,9 +71,7 @@ class Shop:
     @property
     def has_api_credentials(self) -> bool:
         """Whether certhook can call the store's admin API (a shadow shop may have none)."""
-        if self.platform == "shopify":
-            return bool(self.access_token)
-        return bool(self.consumer_key and self.consumer_secret)
+        return all(getattr(self, name) for name in CREDENTIALS[self.platform])
 
 
 @dataclass(frozen=True)
@@ -101,90 +98,6 @@ class Settings:
         return next(
             (s for s in self.shops if s.platform == platform and s.domain == domain), None
         )
-
-
-class _Strict(Schema):
-    class Meta:
-        unknown = RAISE
-
-
-class DotsSchema(_Strict):
-    api_url = fields.Url(load_default=DEFAULT_DOTS_URL, require_tld=False)
-    auth_token = fields.String(load_default="")
-    app_token = fields.String(load_default="")
-    app_id = fields.Integer(load_default=0, validate=validate.Range(min=0))
-    offering_app_token = fields.String(load_default="")
-    offering_club = fields.String(load_default="code_only",
-                                  validate=validate.OneOf(["code_only", "mail", "remote_user_id"]))
-    send_certificate_by_email = fields.Boolean(load_default=False)
-    langcode = fields.String(load_default="en", validate=validate.Length(max=12))
-    connect_timeout = fields.Float(load_default=5.0, validate=validate.Range(min=0, min_inclusive=False))
-    read_timeout = fields.Float(load_default=30.0, validate=validate.Range(min=0, min_inclusive=False))
-
-    @post_load
-    def build(self, data: dict[str, Any], **_: Any) -> DotsSettings:
-        data["api_url"] = data["api_url"].rstrip("/")
-        return DotsSettings(**data)
-
-
-class CertFusionSchema(_Strict):
-    api_url = fields.Url(required=True, require_tld=False)
-    api_token = fields.String(required=True)
-    certificate_url = fields.String(required=True)
-
-    @post_load
-    def build(self, data: dict[str, Any], **_: Any) -> CertFusionSettings:
-        return CertFusionSettings(**data)
-
-
-class ShopSchema(_Strict):
-    id = fields.String(
-        required=True,
-        validate=validate.Regexp(r"^[a-z0-9-]{1,64}$", error="must match [a-z0-9-]+ (at most 64)"))
-    platform = fields.String(required=True, validate=validate.OneOf(["shopify", "woocommerce"]))
-    domain = fields.String(required=True, validate=validate.Length(min=1))
-    webhook_secret = fields.String(required=True, validate=validate.Length(min=1))
-    access_token = fields.String(load_default="")
-    consumer_key = fields.String(load_default="")
-    consumer_secret = fields.String(load_default="")
-    api_url = fields.Url(load_default=None, require_tld=False)
-    rules = fields.String(required=True)
-    mode = fields.String(load_default="live", validate=validate.OneOf(["live", "shadow"]))
-    trigger_statuses = fields.List(fields.String(), load_default=["completed"])
-    reconcile_minutes = fields.Float(load_default=10, validate=validate.Range(min=0, min_inclusive=False))
-
-    @validates_schema(skip_on_field_errors=True)
-    def credentials(self, data: dict[str, Any], **_: Any) -> None:
-        if data["mode"] != "live":
-            return
-        needed = ["access_token"] if data["platform"] == "shopify" else ["consumer_key", "consumer_secret"]
-        for name in needed:
-            if not data[name]:
-                raise ValidationError(f"is required for a live {data['platform']} shop", name)
-
-
-class SettingsSchema(_Strict):
-    database_url = fields.String(load_default="sqlite:///certhook.db")
-    secret_key = fields.String(required=True, validate=validate.Length(min=16, error=_LONG_ENOUGH))
-    admin_token = fields.String(required=True, validate=validate.Length(min=16, error=_LONG_ENOUGH))
-    workers = fields.Integer(load_default=8, validate=validate.Range(min=1, max=256))
-    retry_base_seconds = fields.Float(load_default=30, validate=validate.Range(min=0, min_inclusive=False))
-    retry_max_seconds = fields.Float(load_default=3600, validate=validate.Range(min=0, min_inclusive=False))
-    max_attempts = fields.Integer(load_default=12, validate=validate.Range(min=1))
-    lease_seconds = fields.Float(load_default=300, validate=validate.Range(min=1))
-    public_url = fields.String(load_default="")
-    dots = fields.Nested(DotsSchema, load_default=None)
-    certfusion = fields.Nested(CertFusionSchema, load_default=None)
-    shops = fields.List(fields.Dict(), required=True)
-
-    @validates_schema(skip_on_field_errors=True)
-    def dots_credentials(self, data: dict[str, Any], **_: Any) -> None:
-        dots = data["dots"] or DotsSettings()
-        live = [s for s in data["shops"] if s.get("mode", "live") == "live"]
-        if live:
-            for name in ("auth_token", "app_token", "app_id"):
-                if not getattr(dots, name):
-                    raise ValidationError(f"dots.{name} is required when a shop is live", "dots")
 
 
 def _expand(value: Any, path: str) -> Any:
@@ -219,9 +132,7 @@ def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     return Path(explicit or os.environ.get("CERTHOOK_CONFIG") or "certhook.yaml")
 
 
-def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
-    """Read, expand and validate the settings file; SettingsError says what is wrong."""
-    path = config_path(path)
+def _read(path: Path) -> dict[str, Any]:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -231,6 +142,13 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
         raise SettingsError(f"{path}:{line}: invalid YAML") from None
     if not isinstance(raw, dict):
         raise SettingsError(f"{path}: the settings file must be a mapping")
+    return raw
+
+
+def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
+    """Read, expand and validate the settings file; SettingsError says what is wrong."""
+    path = config_path(path)
+    raw = _read(path)
     try:
         data = SettingsSchema().load(_expand(raw, ""))
         shops = []
@@ -247,7 +165,13 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     for shop_id in {i for i in ids if ids.count(i) > 1}:
         raise SettingsError(f"{path}: shops: id {shop_id!r} appears more than once")
     data["shops"] = tuple(shops)
-    data["dots"] = data["dots"] or DotsSettings()
+    dots = data["dots"] or {}
+    data["dots"] = DotsSettings(**{**dots, "api_url": dots.get("api_url", DEFAULT_DOTS_URL).rstrip("/")})
+    if data["certfusion"]:
+        cf = data["certfusion"]
+        # Written with or without the /api that every path of the reference starts with.
+        data["certfusion"] = CertFusionSettings(**{
+            **cf, "api_url": cf["api_url"].rstrip("/").removesuffix("/api").rstrip("/")})
     data["database_url"] = _database_url(data["database_url"], path.parent)
     return Settings(path=path, **data)
 
@@ -255,13 +179,7 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
 def _build_shop(data: dict[str, Any], base: Path) -> Shop:
     domain = data["domain"].strip().lower().removeprefix("https://").removeprefix("http://")
     domain = domain.rstrip("/")
-    if not data["api_url"]:
-        data["api_url"] = (
-            f"https://{domain}/admin/api/{SHOPIFY_API_VERSION}"
-            if data["platform"] == "shopify"
-            else f"https://{domain}/wp-json/wc/v3"
-        )
-    data["api_url"] = data["api_url"].rstrip("/")
+    data["api_url"] = (data["api_url"] or DEFAULT_API_URL[data["platform"]].format(domain=domain)).rstrip("/")
     data["domain"] = domain
     data["trigger_statuses"] = tuple(data["trigger_statuses"])
     rules_path = Path(data["rules"])

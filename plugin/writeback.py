@@ -1,4 +1,8 @@
-"""Write an order's issued certificates back onto the store's order. Never issues anything."""
+"""The write-back job: an order's issued items onto the store's order, through its adapter.
+
+It never issues anything. The write itself is an upsert, safe to repeat. A store's customer
+note goes out once: counted before it is sent, and looked for on the order before a resend.
+"""
 from __future__ import annotations
 
 import logging
@@ -7,100 +11,69 @@ from typing import Any
 from sqlalchemy import select, update
 
 from .context import Certhook
-from .issuers.errors import ApiError, RateLimited, Transient
+from .http import Rejected
 from .jobs.queue import Job
-from .jobs.retry import next_delay
 from .links import customer_url
-from .models import ItemStatus, WritebackStatus, certificates, orders
-from .platforms import shopify_admin, woocommerce
-from .settings import Shop
-from .store import add_event, refresh_status
+from .models import IssuerName, ItemKind, ItemStatus, WritebackStatus, items, orders
+from .platforms import StoreApi
+from .store.items import refresh_status
+from .store.orders import add_event
 
 log = logging.getLogger(__name__)
 
 
-def _woocommerce(ch: Certhook, job: Job, shop: Shop, order: Any, links: list[dict[str, Any]],
-                 timeout: tuple[float, float], page: str | None) -> None:
-    """The meta (an upsert, safe to repeat), then the customer note: once per order."""
-    with woocommerce.Client(shop, timeout) as wc:
-        wc.set_certificates(order.order_id, links, page)
-        if order.note_sent_at is not None:
-            return
-        # A note may have gone out on an earlier try whose answer never came: look first.
-        sent = order.note_posts > 0 and any(
-            links[0]["url"] in str(note.get("note", "")) for note in wc.customer_notes(order.order_id))
-        if not sent:
-            with ch.db.write() as conn:
-                ch.queue.still_ours(conn, job)
-                conn.execute(update(orders).where(orders.c.id == order.id)
-                             .values(note_posts=orders.c.note_posts + 1))
-            wc.add_customer_note(order.order_id, woocommerce.note_text(links, page))
+def entry(item: Any, page: str | None) -> dict[str, Any]:
+    """One written-back entry: a certificate, or an offering with its code and claim URL."""
+    out = {"certificate_id": item.certificate_id, "url": item.certificate_url,
+           "image_url": item.certificate_image_url, "impact": item.impact,
+           "quantity": item.impact_qty}
+    if item.kind == ItemKind.OFFERING:
+        out.update(kind=ItemKind.OFFERING.value, code=item.code, claim_url=item.claim_url)
+    elif item.issuer != IssuerName.DOTS:
+        out["issuer"] = item.issuer
+    if page:
+        out["customer_url"] = page
+    return out
+
+
+def _note_once(ch: Certhook, job: Job, store: StoreApi, order: Any, entries: list[dict[str, Any]],
+               page: str | None) -> None:
+    if order.note_sent_at is not None:
+        return
+    # A note may have gone out on an earlier try whose answer never came: look first.
+    if not (order.note_posts > 0 and store.note_sent(order.order_id, entries)):
+        with ch.db.write() as conn:
+            ch.queue.still_ours(conn, job)
+            conn.execute(update(orders).where(orders.c.id == order.id)
+                         .values(note_posts=orders.c.note_posts + 1))
+        store.send_note(order.order_id, entries, page)
     with ch.db.write() as conn:
         conn.execute(update(orders).where(orders.c.id == order.id).values(note_sent_at=ch.now()))
-
-
-def _entry(item: Any, page: str | None) -> dict[str, Any]:
-    """One written-back entry: a certificate, or a gift with its code and claim URL."""
-    entry = {"certificate_id": item.certificate_id, "url": item.certificate_url,
-             "image_url": item.certificate_image_url, "impact": item.impact,
-             "quantity": item.impact_qty}
-    if item.kind == "offering":
-        entry.update(kind="offering", code=item.code, claim_url=item.claim_url)
-    elif item.issuer != "dots":
-        entry["issuer"] = item.issuer
-    if page:
-        entry["customer_url"] = page
-    return entry
 
 
 def run_writeback_job(ch: Certhook, job: Job) -> None:
     order_pk = int(job.ref)
     with ch.db.read() as conn:
         order = conn.execute(select(orders).where(orders.c.id == order_pk)).one()
-        items = conn.execute(select(certificates).where(
-            certificates.c.order_pk == order_pk, certificates.c.status == ItemStatus.ISSUED
-        ).order_by(certificates.c.kind, certificates.c.allocation_id,
-                   certificates.c.line_item_id)).all()
+        issued = conn.execute(select(items).where(
+            items.c.order_pk == order_pk, items.c.status == ItemStatus.ISSUED
+        ).order_by(items.c.kind, items.c.allocation_id, items.c.list_id, items.c.line_item_id)).all()
     shop = ch.shop(order.shop)
-    timeout = (ch.settings.dots.connect_timeout, ch.settings.dots.read_timeout)
-    error: ApiError | None = None
     if shop is None:
-        error = ApiError(f"shop {order.shop!r} is not in the settings any more")
-    elif order.writeback_status == WritebackStatus.PENDING:
+        raise Rejected(f"shop {order.shop!r} is not in the settings any more")
+    if order.writeback_status == WritebackStatus.PENDING:
         page = customer_url(ch.settings, order.shop, order.order_id)  # needs public_url
-        links = [_entry(i, page) for i in items]
-        try:
-            if shop.platform == "shopify":
-                shopify_admin.write_back(shop, order.order_id, links, timeout, page)
-            else:
-                _woocommerce(ch, job, shop, order, links, timeout, page)
-        except ApiError as exc:
-            error = exc
-    s, now = ch.settings, ch.now()
+        entries = [entry(i, page) for i in issued]
+        store = ch.store(shop)
+        store.write_back(order.order_id, entries, page)
+        if store.customer_note:
+            _note_once(ch, job, store, order, entries, page)
+    now = ch.now()
     with ch.db.write() as conn:
-        if error is None:
-            status, message = WritebackStatus.DONE, None
-            ch.queue.done(conn, job, now)
-        else:
-            message = error.message
-            delay = None
-            if isinstance(error, (RateLimited, Transient)):
-                retry_after = error.retry_after if isinstance(error, RateLimited) else None
-                delay = next_delay(job.attempts + 1, s.retry_base_seconds, s.retry_max_seconds,
-                                   s.max_attempts, retry_after)
-            if delay is None:
-                status = WritebackStatus.FAILED
-                ch.queue.fail(conn, job, now, message)
-            else:
-                status = WritebackStatus.PENDING
-                ch.queue.retry(conn, job, now, delay, message)
+        ch.queue.done(conn, job, now)
         if order.writeback_status == WritebackStatus.PENDING:
             conn.execute(update(orders).where(
                 orders.c.id == order_pk, orders.c.writeback_status == WritebackStatus.PENDING
-            ).values(writeback_status=status, writeback_error=message, updated_at=now))
-            add_event(ch, conn, order_pk, "written back" if error is None else "write-back",
-                      "written onto the order" if error is None else
-                      f"{message}{' (will try again)' if status == WritebackStatus.PENDING else ''}")
-        refresh_status(ch, conn, order_pk)
-    if error is not None:
-        log.warning("write-back of order %s/%s: %s", order.shop, order.order_id, error.message)
+            ).values(writeback_status=WritebackStatus.DONE, writeback_error=None, updated_at=now))
+            add_event(conn, now, order_pk, "written back", "written onto the order")
+        refresh_status(conn, now, order_pk)

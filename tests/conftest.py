@@ -1,61 +1,29 @@
-"""Fixtures: a database (SQLite and PostgreSQL), fake outside APIs, the app, a drained queue."""
+"""Fixtures: a database (SQLite and PostgreSQL), one clock, the fake outside APIs, certhook."""
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
-from sqlalchemy import create_engine, select, text
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
 
 from certhook import create_app
-from certhook.context import Certhook, build
+from certhook.context import Certhook
 from certhook.db import Database
-from certhook.jobs.worker import Worker
-from certhook.models import JobKind, JobStatus, jobs, metadata
-from certhook.platforms.signatures import sign
-from certhook.settings import load_settings
+from certhook.models import metadata
 
-from .fakes import dots as fake_dots_mod
-from .fakes import shopify as fake_shopify_mod
+from .fakes.certfusion import FakeCertFusion
 from .fakes.dots import FakeDots
 from .fakes.shopify import FakeShopify
-from .fakes.woocommerce import CONSUMER_KEY, CONSUMER_SECRET, FakeWooCommerce
-
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
-SECRET = "acme-webhook-secret"
-ADMIN_TOKEN = "test-admin-token-0123456789"
-DOMAIN = "acme.myshopify.com"
-WOO_SECRET = "woo-webhook-secret"
-PUBLIC_URL = "https://certhook.example"
-WOO_DOMAIN = "shop.example.com"
-WOO_RULES = """\
-rules:
-  - name: A tree for every 5 spent
-    allocation_id: 32
-    per_amount: 5
-"""
-
-RULES = """\
-rules:
-  - name: A sea turtle with every hoodie
-    match: {sku: "HOODIE-*"}
-    allocation_id: 14
-    per_item: 1
-  - name: A tree for every 25 spent
-    allocation_id: 32
-    per_amount: 25
-"""
-
+from .fakes.woocommerce import FakeWooCommerce
+from .helpers import Clock, start, write_config
 
 # --- PostgreSQL: a throwaway cluster, run as an unprivileged user -------------------------
 
@@ -128,71 +96,39 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
-# --- Fakes and settings --------------------------------------------------------------------
+# --- The clock, the fakes, certhook --------------------------------------------------------
 
 @pytest.fixture
-def fake_dots() -> Iterator[FakeDots]:
-    fake = FakeDots()
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def fake_dots(clock: Clock) -> Iterator[FakeDots]:
+    fake = FakeDots(clock)
     yield fake
     fake.close()
 
 
 @pytest.fixture
-def fake_shopify() -> Iterator[FakeShopify]:
-    fake = FakeShopify()
+def fake_shopify(clock: Clock) -> Iterator[FakeShopify]:
+    fake = FakeShopify(clock)
     yield fake
     fake.close()
 
 
 @pytest.fixture
-def fake_woo() -> Iterator[FakeWooCommerce]:
-    fake = FakeWooCommerce()
+def fake_woo(clock: Clock) -> Iterator[FakeWooCommerce]:
+    fake = FakeWooCommerce(clock)
     yield fake
     fake.close()
 
 
-def write_config(tmp_path: Path, db_url: str, dots_url: str, shopify_url: str,
-                 rules: str = RULES, woo_url: str | None = None, certfusion_url: str | None = None,
-                 **overrides: Any) -> Path:
-    (tmp_path / "rules").mkdir(exist_ok=True)
-    (tmp_path / "rules" / "acme.yaml").write_text(rules)
-    (tmp_path / "rules" / "woo.yaml").write_text(WOO_RULES)
-    shop = {"id": "acme", "platform": "shopify", "domain": DOMAIN, "webhook_secret": SECRET,
-            "access_token": fake_shopify_mod.ACCESS_TOKEN, "api_url": shopify_url,
-            "rules": "rules/acme.yaml", "mode": "live", **overrides.pop("shop", {})}
-    shops = [shop]
-    if woo_url:
-        shops.append({"id": "woo", "platform": "woocommerce", "domain": WOO_DOMAIN,
-                      "webhook_secret": WOO_SECRET, "consumer_key": CONSUMER_KEY,
-                      "consumer_secret": CONSUMER_SECRET, "api_url": woo_url,
-                      "rules": "rules/woo.yaml", **overrides.pop("woo", {})})
-    config = {
-        "database_url": db_url, "secret_key": "test-secret-key-0123456789",
-        "admin_token": ADMIN_TOKEN, "public_url": PUBLIC_URL, "workers": 4, "retry_base_seconds": 1,
-        "retry_max_seconds": 60, "max_attempts": 5, "lease_seconds": 60,
-        "dots": {"api_url": dots_url, "auth_token": fake_dots_mod.AUTH_TOKEN,
-                 "app_token": fake_dots_mod.APP_TOKEN, "app_id": fake_dots_mod.APP_ID,
-                 "offering_app_token": fake_dots_mod.OFFERING_APP_TOKEN,
-                 "connect_timeout": 2, "read_timeout": 5},
-        "shops": shops,
-        **overrides,
-    }
-    if certfusion_url:
-        config["certfusion"] = {"api_url": certfusion_url, "api_token": "cf-test-token",
-                                "certificate_url": f"{certfusion_url}/certificates/{{uuid}}"}
-    path = tmp_path / "certhook.yaml"
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
-    return path
-
-
-class Clock:
-    """The time the jobs see; tests move it on instead of sleeping through backoff."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
+@pytest.fixture
+def fake_cf(clock: Clock) -> Iterator[FakeCertFusion]:
+    fake = FakeCertFusion(clock)
+    yield fake
+    fake.close()
 
 
 @pytest.fixture
@@ -202,87 +138,17 @@ def config_path(tmp_path: Path, db_url: str, fake_dots: FakeDots, fake_shopify: 
 
 
 @pytest.fixture
-def ch(config_path: Path) -> Iterator[Certhook]:
-    certhook = build(load_settings(config_path))
-    certhook.clock = Clock()
-    certhook.db.upgrade()
+def ch(config_path: Path, clock: Clock) -> Iterator[Certhook]:
+    certhook = start(config_path, clock)
     yield certhook
     certhook.close()
 
 
 @pytest.fixture
-def app(ch: Certhook):  # type: ignore[no-untyped-def]
+def app(ch: Certhook) -> Flask:
     return create_app(ch=ch)
 
 
 @pytest.fixture
-def client(app):  # type: ignore[no-untyped-def]
+def client(app: Flask) -> FlaskClient:
     return app.test_client()
-
-
-@contextmanager
-def make_ch(tmp_path: Path, db_url: str, fake_dots: FakeDots, fake_shopify: FakeShopify,
-            **config: Any) -> Iterator[tuple[Certhook, Any]]:  # pass woo_url= for a WooCommerce shop
-    """A certhook with its own settings, and a test client for it."""
-    path = write_config(tmp_path, db_url, fake_dots.api_url, fake_shopify.api_url, **config)
-    certhook = build(load_settings(path))
-    certhook.clock = Clock()
-    certhook.db.upgrade()
-    try:
-        yield certhook, create_app(ch=certhook).test_client()
-    finally:
-        certhook.close()
-
-
-# --- Helpers -------------------------------------------------------------------------------
-
-def signed_woo(payload: Any, secret: str = WOO_SECRET, topic: str = "order.updated",
-               source: str = f"https://{WOO_DOMAIN}/") -> tuple[bytes, dict[str, str]]:
-    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-    return body, {"X-WC-Webhook-Signature": sign(body, secret), "X-WC-Webhook-Topic": topic,
-                  "X-WC-Webhook-Source": source, "X-WC-Webhook-Resource": topic.split(".")[0],
-                  "X-WC-Webhook-Event": topic.split(".")[-1], "X-WC-Webhook-ID": "7",
-                  "X-WC-Webhook-Delivery-ID": "f3b1c0d1e2a3b4c5", "Content-Type": "application/json"}
-
-
-def signed_shopify(payload: Any, secret: str = SECRET, topic: str = "orders/paid",
-                   domain: str = DOMAIN) -> tuple[bytes, dict[str, str]]:
-    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-    return body, {"X-Shopify-Hmac-Sha256": sign(body, secret), "X-Shopify-Topic": topic,
-                  "X-Shopify-Shop-Domain": domain, "Content-Type": "application/json",
-                  "X-Shopify-Event-Id": "evt-1"}
-
-
-def deliver(client, payload: Any, **kwargs: Any):  # type: ignore[no-untyped-def]
-    body, headers = signed_shopify(payload, **kwargs)
-    return client.post("/webhooks/shopify", data=body, headers=headers)
-
-
-def drain(ch: Certhook, max_jobs: int = 500) -> int:
-    """Run every job, moving the clock past each backoff, until none is left to do."""
-    worker = Worker(ch, concurrency=1)
-    ran = 0
-    while ran < max_jobs:
-        if worker.run_one():
-            ran += 1
-            continue
-        with ch.db.read() as conn:  # recurring reconcile jobs never drain: wait for the rest
-            nxt = conn.execute(select(jobs.c.run_at).where(jobs.c.status == JobStatus.QUEUED,
-                                                           jobs.c.kind != JobKind.RECONCILE)
-                               .order_by(jobs.c.run_at).limit(1)).scalar()
-        if nxt is None:
-            return ran
-        ch.clock.now = max(ch.clock.now, nxt)  # type: ignore[attr-defined]
-    raise AssertionError(f"the queue did not drain in {max_jobs} jobs")
-
-
-def fixture(name: str) -> dict[str, Any]:
-    """A payload from tests/fixtures/<platform>/<topic>__<variant>.json."""
-    return json.loads((FIXTURES / name).read_text())
-
-
-def order_payload(order_id: int = 5551234, **overrides: Any) -> dict[str, Any]:
-    """A paid order: two hoodies (2 turtles) and 60.00 spent in all (2 trees)."""
-    payload = json.loads((FIXTURES / "shopify" / "orders_paid__hoodies.json").read_text())
-    payload.update(id=order_id, admin_graphql_api_id=f"gid://shopify/Order/{order_id}", **overrides)
-    return payload

@@ -3,9 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import ADMIN_TOKEN, PUBLIC_URL, deliver, drain, order_payload
-
-AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+from .helpers import ADMIN_TOKEN, AUTH, PUBLIC_URL, deliver, drain, order_payload
 
 
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"},

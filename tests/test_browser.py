@@ -10,14 +10,21 @@ from typing import Any
 import pytest
 import requests
 
-from .conftest import ADMIN_TOKEN, order_payload, signed_shopify, write_config
 from .fakes.dots import FakeDots
 from .fakes.shopify import FakeShopify
-from .servers import Serve, free_port, wait_for
+from .helpers import (
+    ADMIN_TOKEN,
+    AUTH,
+    Serve,
+    free_port,
+    order_payload,
+    signed_shopify,
+    wait_for,
+    write_config,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 # No background traffic: this machine reaches nothing outside, and the tests need nothing.
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",

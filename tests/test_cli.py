@@ -9,9 +9,7 @@ from click.testing import CliRunner
 
 from certhook.cli import main
 
-from .conftest import FIXTURES, deliver, drain, order_payload
-
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "certhook.yaml"
+from .helpers import EXAMPLE, FIXTURES, deliver, drain, order_payload
 
 
 def run(*args: str) -> tuple[int, str]:

@@ -1,7 +1,6 @@
 """The dashboard: sign-in, CSRF, orders, one order, retry, impact; the customer's page."""
 from __future__ import annotations
 
-import re
 import time
 
 import pytest
@@ -9,17 +8,7 @@ import pytest
 from certhook.links import customer_token
 from certhook.web import dashboard
 
-from .conftest import ADMIN_TOKEN, PUBLIC_URL, deliver, drain, order_payload
-
-
-def csrf(client, path: str = "/login") -> str:  # type: ignore[no-untyped-def]
-    page = client.get(path).text
-    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
-
-
-def sign_in(client) -> None:  # type: ignore[no-untyped-def]
-    r = client.post("/login", data={"token": ADMIN_TOKEN, "csrf_token": csrf(client), "next": "/"})
-    assert r.status_code == 302 and r.headers["Location"] == "/"
+from .helpers import ADMIN_TOKEN, PUBLIC_URL, csrf, deliver, drain, make_ch, order_payload, run_due, sign_in
 
 
 @pytest.fixture
@@ -112,9 +101,7 @@ def test_attention_banner(client, signed_in, ch, fake_dots):
     fake_dots.out_of_balance = True
     deliver(client, order_payload())
     drain_until = ch.clock.now
-    from certhook.jobs.worker import Worker
-    for _ in range(3):
-        Worker(ch, 1).run_one()
+    run_due(ch)
     assert "out of balance" in client.get("/").text
     ch.clock.now = drain_until + 3601
     page = client.get("/").text
@@ -153,8 +140,6 @@ def test_customer_page_by_signed_link(client, ch, fake_dots):
 
 
 def test_rejected_store_credentials_need_attention(tmp_path, db_url, fake_dots, fake_shopify):
-    from .conftest import make_ch
-
     with make_ch(tmp_path, db_url, fake_dots, fake_shopify, shop={"access_token": "shpat_revoked"}) \
             as (ch, client):
         deliver(client, order_payload())

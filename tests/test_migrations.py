@@ -10,7 +10,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, select, text
 
 from certhook.db import MIGRATIONS, Database
-from certhook.models import metadata, orders
+from certhook.models import items, jobs, metadata, orders
 
 
 def test_the_migrated_schema_matches_the_models(db_url):
@@ -41,3 +41,43 @@ def test_upgrading_from_0002_fills_the_new_columns(tmp_path):
         row = conn.execute(select(orders.c.email, orders.c.customer_name)).one()
     db.dispose()
     assert (row.email, row.customer_name) == ("ana@example.com", "Ana")
+
+
+def test_upgrading_from_0004_keeps_work_in_flight(tmp_path):
+    """Items, their old jobs and a CertFusion list id in allocation_id, carried over to 0005."""
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_engine(url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    order = {"shop": "acme", "order_id": "7", "email": "ana@example.com", "customer_name": "Ana",
+             "customer_id": "", "currency": "EUR"}
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0004")
+        conn.execute(text(
+            "INSERT INTO orders (id, shop, order_id, order_name, status, shadow, order_json, created_at, "
+            "updated_at) VALUES (1, 'acme', '7', '#7', 'pending', 0, :j, 1, 1)"), {"j": json.dumps(order)})
+        for pk, kind, alloc, status in ((1, "certificate", 14, "pending"), (2, "certfusion", 3, "pending"),
+                                        (3, "offering", 0, "issued")):
+            conn.execute(text(
+                "INSERT INTO certificates (id, order_pk, kind, issuer, allocation_id, impact_qty, rules, "
+                "external_unique_id, status, posts, created_at, updated_at, line_item_id) VALUES "
+                "(:pk, 1, :kind, 'dots', :alloc, 2, '[]', :eid, :status, 1, 1, 1, '')"),
+                {"pk": pk, "kind": kind, "alloc": alloc, "eid": f"certhook_acme_7_{pk}", "status": status})
+        for kind, ref in (("certificate", "1"), ("certfusion", "1"), ("order", "1")):
+            conn.execute(text("INSERT INTO jobs (kind, ref, status, run_at, attempts, created_at, updated_at) "
+                              "VALUES (:kind, :ref, 'queued', 1, 3, 1, 1)"), {"kind": kind, "ref": ref})
+    engine.dispose()
+    db = Database(url)
+    db.upgrade()
+    with db.read() as conn:
+        rows = {r.id: r for r in conn.execute(select(items))}
+        kinds = sorted((j.kind, j.ref, j.status) for j in conn.execute(select(jobs)))
+    db.dispose()
+    assert (rows[2].list_id, rows[2].allocation_id) == (3, None)
+    assert rows[3].allocation_id is None and rows[3].request_json is None
+    assert json.loads(rows[1].request_json) == {
+        "external_unique_id": "certhook_acme_7_1", "impact_qty": 2, "allocation_id": 14,
+        "remote_user_id": "ana@example.com", "certificate_info": "7", "name_on_certificate": "Ana",
+        "remote_user_email": "ana@example.com", "currency": "EUR"}
+    assert kinds == [("evaluate", "1", "queued"), ("issue", "1", "queued")]

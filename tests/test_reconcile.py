@@ -8,25 +8,15 @@ from click.testing import CliRunner
 from freezegun import freeze_time
 from sqlalchemy import func, select
 
+from certhook import create_app
 from certhook.cli import main
-from certhook.issuance import external_unique_id
-from certhook.jobs.worker import Worker
+from certhook.evaluation import external_unique_id
 from certhook.models import orders, reconciliations
 from certhook.reconcile import ensure_jobs, sync
 
-from .conftest import ADMIN_TOKEN, deliver, drain, fixture, order_payload
-from .test_woocommerce import deliver_woo, woo_order
+from .helpers import AUTH, deliver, deliver_woo, drain, fixture, make_ch, order_payload, run_due, woo_order
 
-AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
-
-
-def run_due(ch) -> int:  # type: ignore[no-untyped-def]
-    """Run every job due now, without moving the clock."""
-    worker, ran = Worker(ch, 1), 0
-    while worker.run_one():
-        ran += 1
-    return ran
 
 
 def status(client, shop: str, order_id: str) -> str:  # type: ignore[no-untyped-def]
@@ -36,7 +26,7 @@ def status(client, shop: str, order_id: str) -> str:  # type: ignore[no-untyped-
 
 def test_orders_whose_webhooks_never_came_are_issued_by_reconciliation(client, ch, fake_dots,
                                                                       fake_shopify, fake_woo):
-    ch.clock = None  # the wall clock, which freezegun holds
+    ch.clock.now = None  # the wall clock, which freezegun holds
     with freeze_time(T0) as frozen:
         ensure_jobs(ch)
         run_due(ch)  # the first reconciliation of each shop: nothing yet
@@ -68,7 +58,7 @@ def test_reconciliation_skips_what_webhooks_brought_and_other_statuses(client, c
 
 
 def test_a_store_error_is_recorded_and_tried_again_next_time(ch, fake_woo):
-    ch.clock = None
+    ch.clock.now = None
     with freeze_time(T0) as frozen:
         fake_woo.close()  # the store is down
         ensure_jobs(ch)
@@ -95,7 +85,6 @@ def test_a_webhook_and_reconciliation_at_the_same_moment_issue_once(client, ch, 
         results["reconcile"] = sync(ch, ch.shop("acme"), T0 - timedelta(hours=1), T0 + timedelta(hours=1))
 
     def ch_client():  # type: ignore[no-untyped-def]
-        from certhook import create_app
         return create_app(ch=ch).test_client()
 
     threads = [threading.Thread(target=webhook), threading.Thread(target=reconcile)]
@@ -120,8 +109,6 @@ def test_one_reconciliation_per_shop_at_a_time_across_workers(ch):
 
 
 def test_a_shop_without_api_credentials_is_not_reconciled(tmp_path, db_url, fake_dots, fake_shopify):
-    from .conftest import make_ch
-
     with make_ch(tmp_path, db_url, fake_dots, fake_shopify,
                  shop={"mode": "shadow", "access_token": ""}) as (ch, _):
         ensure_jobs(ch)
@@ -176,20 +163,3 @@ def test_backfill_rejects_bad_dates_and_unknown_shops(config_path):
     unknown = runner.invoke(main, ["backfill", "--config", str(config_path), "--shop", "x", "--since",
                                    "2026-01-01"])
     assert unknown.exit_code == 1
-
-
-def test_shopify_queries_wait_for_the_cost_bucket_instead_of_failing(ch, fake_shopify):
-    import time
-
-    from certhook.platforms import shopify_admin
-
-    fake_shopify.bucket = fake_shopify.bucket_max = 360.0  # room for one order query at a time
-    for n in range(3):
-        fake_shopify.add_order(order_payload(order_id=6200 + n), T0)
-    slept: list[float] = []
-    budget = shopify_admin.Budget(ch.shop("acme"), (2, 5),
-                                  sleep=lambda s: (slept.append(s), time.sleep(s)))
-    fetched = [shopify_admin.fetch_order(budget, "acme", str(6200 + n)) for n in range(3)]
-    assert [o.order_id for o in fetched] == ["6200", "6201", "6202"]
-    assert fetched[0].line_items[0].sku == "HOODIE-GREEN-M"
-    assert slept and all(0 < s < 1 for s in slept)

@@ -15,13 +15,21 @@ import requests
 from sqlalchemy import func, select
 
 from certhook.db import Database
-from certhook.issuance import external_unique_id
+from certhook.evaluation import external_unique_id
 from certhook.models import JobKind, deliveries, jobs, orders
 
-from .conftest import ADMIN_TOKEN, order_payload, signed_shopify, write_config
-from .servers import Serve, free_port, healthy, wait_for
-
-AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+from .helpers import (
+    AUTH,
+    Serve,
+    deliver,
+    free_port,
+    healthy,
+    make_ch,
+    order_payload,
+    signed_shopify,
+    wait_for,
+    write_config,
+)
 
 
 @pytest.fixture
@@ -113,8 +121,6 @@ def test_ten_concurrent_deliveries_to_the_real_server(serve: Serve, fake_dots):
 
 def test_certhook_worker_runs_jobs_and_stops_on_sigterm(tmp_path: Path, db_url: str, fake_dots,
                                                         fake_shopify):
-    from .conftest import deliver, make_ch
-
     with make_ch(tmp_path, db_url, fake_dots, fake_shopify) as (ch, client):
         assert deliver(client, order_payload(order_id=9001)).json == {"status": "accepted"}
     proc = subprocess.Popen([sys.executable, "-m", "certhook", "worker", "--config",

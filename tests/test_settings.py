@@ -8,7 +8,7 @@ import pytest
 
 from certhook.settings import SettingsError, load_settings
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "certhook.yaml"
+from .helpers import EXAMPLE
 
 CONFIG = """\
 secret_key: ${CERTHOOK_SECRET_KEY}
@@ -61,7 +61,8 @@ def test_several_shops_defaults_and_env(tmp_path: Path, env: None):
     assert s.retry_base_seconds == 0.5 and s.workers == 8 and s.max_attempts == 12
     acme, second = s.shops
     assert acme.domain == "acme.myshopify.com" and acme.webhook_secret == "whsec"
-    assert acme.api_url == "https://acme.myshopify.com/admin/api/2025-07"
+    assert acme.api_url == "https://acme.myshopify.com/admin/api/2026-10"  # a supported version
+    assert (acme.connect_timeout, acme.read_timeout) == (5.0, 30.0)
     assert acme.rules_path == tmp_path / "rules" / "acme.yaml"
     assert second.api_url == "https://second.example/admin/api/2025-07"
     assert second.rules_path == Path("/abs/second.yaml")
@@ -94,3 +95,14 @@ def test_invalid_settings_say_where(tmp_path: Path, env: None, change: tuple[str
 def test_duplicate_shop_ids(tmp_path: Path, env: None):
     with pytest.raises(SettingsError, match="id 'acme' appears more than once"):
         load_settings(write(tmp_path, CONFIG.replace("id: second", "id: acme")))
+
+
+def test_timeouts_per_service(tmp_path: Path, env: None):
+    text = CONFIG.replace("    access_token: shpat_x\n", "    access_token: shpat_x\n    read_timeout: 9\n") \
+        .replace("  app_id: 6\n", "  app_id: 6\n  read_timeout: 12\n") + (
+        "certfusion:\n  api_url: https://cf.example/api/\n  api_token: t\n"
+        "  certificate_url: https://cf.example/c/{uuid}\n  connect_timeout: 1.5\n")
+    s = load_settings(write(tmp_path, text))
+    assert s.shops[0].read_timeout == 9 and s.shops[1].read_timeout == 30
+    assert s.dots.read_timeout == 12 and s.certfusion.connect_timeout == 1.5
+    assert s.certfusion.api_url == "https://cf.example"  # the reference's paths start with /api

@@ -1,4 +1,4 @@
-"""POST /webhooks/shopify: verify, record, answer; bad input gets a clear answer and leaves no trace."""
+"""POST /webhooks/<platform>: verify, record, answer; bad input gets a clear answer and leaves no trace."""
 from __future__ import annotations
 
 import json
@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from certhook.models import deliveries, jobs, orders
 
-from .conftest import DOMAIN, deliver, drain, fixture, order_payload, signed_shopify
+from .helpers import DOMAIN, deliver, drain, fixture, order_payload, signed_shopify
 
 
 def traces(ch) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
@@ -118,35 +118,7 @@ def test_the_dev_store_sample_goes_through_the_whole_path(client, ch, fake_dots,
     assert fake_shopify.value("5324830114101")[0]["quantity"] == 105
 
 
-def test_customers_redact_erases_the_customer_from_their_orders(client, ch):
-    from .conftest import ADMIN_TOKEN
-
-    deliver(client, order_payload(order_id=1))
-    deliver(client, order_payload(order_id=2, email="other@example.com",
-                                  customer={"id": 9, "first_name": "Bo", "email": "other@example.com"}))
-    drain(ch)
-    r = deliver(client, {"shop_id": 954889, "shop_domain": DOMAIN, "orders_to_redact": [1],
-                         "customer": {"id": 207119551, "email": "ana@example.com", "phone": None}},
-                topic="customers/redact")
-    assert r.json == {"status": "accepted"}
-    auth = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-    first = client.get("/api/orders/acme/1", headers=auth).json
-    assert first["customer"] == {"name": "", "email": ""}
-    assert first["certificates"]  # the certificates themselves stay
-    with ch.db.read() as conn:
-        stored = conn.execute(select(orders.c.order_json).where(orders.c.order_id == "1")).scalar()
-    assert "ana@example.com" not in stored and "Núñez" not in stored
-    assert client.get("/api/orders/acme/2", headers=auth).json["customer"]["email"] == "other@example.com"
-
-
-def test_shop_redact_deletes_everything_held_for_the_shop(client, ch):
-    from .conftest import ADMIN_TOKEN
-
-    deliver(client, order_payload(order_id=1))
-    drain(ch)
-    r = deliver(client, {"shop_id": 954889, "shop_domain": DOMAIN}, topic="shop/redact")
-    assert r.json == {"status": "accepted"}
-    assert client.get("/api/orders/acme/1", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
-                      ).status_code == 404
-    orders_left, jobs_left, deliveries_left = traces(ch)
-    assert (orders_left, jobs_left) == (0, 0) and deliveries_left == 1  # the shop/redact itself
+def test_an_unknown_platform_is_404(client, ch):
+    body, headers = signed_shopify(order_payload())
+    assert client.post("/webhooks/magento", data=body, headers=headers).status_code == 404
+    assert traces(ch) == (0, 0, 0)

@@ -1,4 +1,4 @@
-"""WooCommerce: ping, trigger statuses, one certificate and exactly one customer note."""
+"""WooCommerce: ping, trigger statuses, the order normalized, one certificate and exactly one note."""
 from __future__ import annotations
 
 import json
@@ -7,29 +7,17 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
-from certhook.issuance import external_unique_id
+from certhook.evaluation import external_unique_id
 from certhook.models import deliveries, orders
 from certhook.platforms import woocommerce
 
-from .conftest import ADMIN_TOKEN, drain, fixture, signed_woo
-
-AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-DOCUMENTED = "woocommerce/order_updated__documented.json"
-
-
-def woo_order(status: str = "completed", **overrides):  # type: ignore[no-untyped-def]
-    return {**fixture(DOCUMENTED), "status": status, **overrides}
+from .helpers import AUTH, deliver_woo, drain, woo_order
 
 
 @pytest.fixture
 def woo_store(fake_woo):  # type: ignore[no-untyped-def]
     fake_woo.add_order(woo_order(), datetime(2026, 11, 22, tzinfo=UTC))
     return fake_woo
-
-
-def deliver_woo(client, payload, **kwargs):  # type: ignore[no-untyped-def]
-    body, headers = signed_woo(payload, **kwargs)
-    return client.post("/webhooks/woocommerce", data=body, headers=headers)
 
 
 def recorded(ch) -> tuple[int, int]:  # type: ignore[no-untyped-def]
@@ -133,3 +121,16 @@ def test_a_coupon_lowers_the_line_total():
     raw = json.loads(json.dumps(woo_order()))
     raw["line_items"][1].update(total="9.00", price=9)  # 12.00 before the coupon
     assert woocommerce.normalize("woo", raw).line_items[1].total == 9
+
+
+@pytest.mark.parametrize("source", ["http://[::1", "not a url", "https://", ""])
+def test_a_source_that_is_no_url_is_an_unknown_shop(client, ch, source):
+    assert deliver_woo(client, woo_order(), source=source).status_code == 401
+    assert recorded(ch) == (0, 0)
+
+
+def test_the_documented_order_normalized():
+    order = woocommerce.normalize("woo", woo_order())
+    assert (order.order_id, order.order_name, order.currency) == ("727", "#727", "USD")
+    assert [(li.sku, li.quantity, li.total) for li in order.line_items] == [("", 2, 6), ("Bar3", 1, 12)]
+    assert order.buyer_id == "john.doe@example.com"

@@ -1,4 +1,9 @@
-"""The CertFusion API: lists, recipients (add, search, issue one or many). Bearer auth."""
+"""CertFusion: the buyer added as a recipient of a list and issued, several in one batch call.
+
+A list holds an email once, so adding is safe to repeat (created, updated and skipped all give
+the recipient back). Only issuing is not: a recipient already issued is adopted, never issued
+again, and find() adopts only an issued recipient with exactly this email in this list.
+"""
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -6,69 +11,93 @@ from typing import Any
 
 import requests
 
+from ..http import ApiError, Client, Rejected, Transient, body_of
+from ..models import IssuerName, ItemKind
+from ..orders import Order, valid_email
+from ..rules import CertFusion as Earned
 from ..settings import CertFusionSettings
-from .errors import Transient, call, error_for
+from .base import Issued, Issuer, Item, Outcome, attempt
 
 SERVICE = "CertFusion"
+ISSUED = "issued"
 
 
-class CertFusionClient:
-    def __init__(self, settings: CertFusionSettings, timeout: tuple[float, float]):
-        self.settings, self.timeout = settings, timeout
-        self.session = requests.Session()
-        self.session.headers.update({"Authorization": f"Bearer {settings.api_token}",
-                                     "Accept": "application/json"})
+def client(settings: CertFusionSettings) -> Client:
+    return Client(SERVICE, settings.api_url, (settings.connect_timeout, settings.read_timeout),
+                  headers={"Authorization": f"Bearer {settings.api_token}"})
 
-    def __enter__(self) -> CertFusionClient:
-        return self
 
-    def __exit__(self, *_: object) -> None:
-        self.session.close()
+def _page(response: requests.Response) -> tuple[list[Any], int]:
+    body = body_of(response, SERVICE)
+    return list(body.get("data") or []), int((body.get("meta") or {}).get("last_page") or 1)
 
-    def _json(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = call(self.session, method, f"{self.settings.api_url.rstrip('/')}{path}", SERVICE,
-                        self.timeout, **kwargs)
-        if response.status_code >= 300:
-            raise error_for(response, SERVICE)
-        try:
-            return response.json()
-        except ValueError:
-            raise Transient(f"{SERVICE}: the answer is not JSON", response.status_code,
-                            response.text) from None
 
-    def add_recipient(self, list_id: int, email: str, name: str,
-                      custom_fields: dict[str, str]) -> dict[str, Any]:
-        """Created, updated or skipped (identical data): all return the recipient."""
-        body: dict[str, Any] = {"list_id": list_id, "email": email, "name": name}
-        if custom_fields:
-            body["custom_fields"] = custom_fields
-        return dict(self._json("POST", "/api/recipients", json=body)["data"])
+class CertFusion(Issuer):
+    kind, name = ItemKind.CERTFUSION, IssuerName.CERTFUSION
 
-    def find_recipient(self, list_id: int, email: str) -> dict[str, Any] | None:
-        """The recipient with exactly this email in this list (the search matches partially)."""
-        page = 1
-        while True:
-            found = self._json("GET", "/api/recipients/search", params={"email": email, "page": page})
-            for recipient in found.get("data", []):
-                if recipient.get("list_id") == list_id and \
-                        str(recipient.get("email", "")).lower() == email.lower():
-                    return dict(recipient)
-            if page >= int((found.get("meta") or {}).get("last_page") or 1):
-                return None
-            page += 1
+    def __init__(self, settings: CertFusionSettings, http: Client):
+        self.settings, self.http = settings, http
 
-    def issue(self, recipient_ids: list[int]) -> list[dict[str, Any]]:
-        """Issue one recipient's certificate, or several with the batch call."""
-        if len(recipient_ids) == 1:
-            return [dict(self._json("POST", f"/api/recipients/{recipient_ids[0]}/issue")["recipient"])]
-        return [dict(r) for r in self._json("POST", "/api/recipients/issue",
-                                            json={"recipient_ids": recipient_ids})["recipients"]]
+    def request(self, order: Order, earned: Earned, external_unique_id: str,
+                now: float) -> dict[str, Any]:
+        return {"list_id": earned.list_id, "email": order.email,
+                "name": (order.customer_name.strip() or order.email)[:255],
+                "custom_fields": dict(earned.custom_fields)}
+
+    def issued(self, recipient: dict[str, Any]) -> Issued:
+        uuid = str(recipient.get("uuid") or "")
+        if not uuid:
+            raise Transient(f"{SERVICE}: the recipient has no certificate yet; it will be looked up")
+        return Issued(certificate_id=uuid,
+                      certificate_url=self.settings.certificate_url.replace("{uuid}", uuid))
+
+    def create(self, items: list[Item]) -> dict[int, Outcome]:
+        """Add every recipient, then issue those not yet issued, several in one call."""
+        out: dict[int, Outcome] = {}
+        added: dict[int, dict[str, Any]] = {}
+        for item in items:
+            try:
+                added[item.id] = self._add(item.request)
+            except ApiError as exc:  # e.g. a custom field the list's design lacks
+                out[item.id] = exc
+        drafts = [r["id"] for r in added.values() if r.get("status") != ISSUED]
+        issued: dict[Any, dict[str, Any]] = {}
+        failure: ApiError = Transient(f"{SERVICE}: the recipient is not issued yet")
+        if drafts:
+            try:
+                issued = {r["id"]: r for r in self._issue(drafts)}
+            except ApiError as exc:
+                failure = exc
+        for item_id, recipient in added.items():
+            recipient = issued.get(recipient["id"], recipient)
+            out[item_id] = attempt(self.issued, recipient) if recipient.get("status") == ISSUED \
+                else failure
+        return out
+
+    def find(self, item: Item) -> Issued | None:
+        """The issued recipient with exactly this email in this list (the search matches partly)."""
+        email, list_id = item.request.get("email", ""), item.request["list_id"]
+        if not email:
+            return None
+        for recipient in self.http.pages("/api/recipients/search", {"email": email}, _page):
+            if recipient.get("list_id") == list_id and str(recipient.get("email", "")).lower() == \
+                    email.lower() and recipient.get("status") == ISSUED:
+                return self.issued(recipient)
+        return None
 
     def lists(self) -> Iterator[dict[str, Any]]:
-        page = 1
-        while True:
-            found = self._json("GET", "/api/lists", params={"page": page})
-            yield from found.get("data", [])
-            if page >= int((found.get("meta") or {}).get("last_page") or 1):
-                return
-            page += 1
+        return self.http.pages("/api/lists", {}, _page)
+
+    def _add(self, want: dict[str, Any]) -> dict[str, Any]:
+        if not valid_email(want.get("email", "")):  # none, or erased at the customer's request
+            raise Rejected(f"{SERVICE}: the order has no valid email for a recipient")
+        body = {"list_id": want["list_id"], "email": want["email"], "name": want.get("name") or want["email"]}
+        if want.get("custom_fields"):
+            body["custom_fields"] = want["custom_fields"]
+        return dict(self.http.json("POST", "/api/recipients", json=body)["data"])
+
+    def _issue(self, recipient_ids: list[int]) -> list[dict[str, Any]]:
+        if len(recipient_ids) == 1:
+            return [dict(self.http.json("POST", f"/api/recipients/{recipient_ids[0]}/issue")["recipient"])]
+        answer = self.http.json("POST", "/api/recipients/issue", json={"recipient_ids": recipient_ids})
+        return [dict(r) for r in answer["recipients"]]

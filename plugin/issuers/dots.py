@@ -1,121 +1,152 @@
-"""The Dots.eco certificate API: add, and get by external id."""
+"""Dots.eco: certificates and eco club offerings, with their request fields, answers and lookups."""
 from __future__ import annotations
 
-import re
-import threading
-from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
-import requests
-
+from ..http import Client, OutOfBalance, Rejected, Transient, body_of, error_for, message_of
+from ..models import IssuerName, ItemKind
+from ..orders import Order, valid_email
+from ..rules import Allocation, Offering
 from ..settings import DotsSettings
-from .errors import Rejected, call, error_for, message_of
+from .base import Issued, Issuer, Item
 
 SERVICE = "Dots.eco"
-ALREADY_EXISTS = "already exists"
-# What Dots.eco accepts as remote_user_email; anything else is left out rather than rejected.
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 
 
-class AlreadyExists(Rejected):
-    """A certificate with this external_unique_id exists: look it up and adopt it."""
+def client(settings: DotsSettings) -> Client:
+    return Client(SERVICE, settings.api_url, (settings.connect_timeout, settings.read_timeout),
+                  headers={"auth-token": settings.auth_token}, rate_limited=OutOfBalance)
 
 
-@dataclass(frozen=True)
-class Certificate:
-    certificate_id: str
-    certificate_url: str
-    certificate_image_url: str
-    impact: str = ""
-
-    @classmethod
-    def from_answer(cls, body: dict[str, Any]) -> Certificate:
-        return cls(
-            certificate_id=str(body.get("certificate_id") or ""),
-            certificate_url=str(body.get("certificate_url") or ""),
-            certificate_image_url=str(body.get("certificate_image_url") or ""),
-            impact=str(body.get("impact_type_name") or ""),
-        )
+def on_the_grid(when: datetime) -> datetime:
+    """The nearest quarter hour, as Dots.eco keeps activation and expiration times."""
+    quarter = 15 * 60
+    return datetime.fromtimestamp((when.timestamp() + quarter / 2) // quarter * quarter, UTC)
 
 
-def valid_email(value: str) -> bool:
-    return len(value) <= 254 and bool(_EMAIL.match(value))
+def certificate(answer: Any) -> Issued:
+    """A certificate answer (add or get); one that names no certificate is not yet known."""
+    answer = answer if isinstance(answer, dict) else {}
+    issued = Issued(certificate_id=str(answer.get("certificate_id") or ""),
+                    certificate_url=str(answer.get("certificate_url") or ""),
+                    certificate_image_url=str(answer.get("certificate_image_url") or ""),
+                    impact=str(answer.get("impact_type_name") or ""))
+    if not issued.certificate_id or not issued.certificate_url:
+        raise Transient(f"{SERVICE}: the answer names no certificate; it will be looked up", 200)
+    return issued
 
 
-class DotsClient:
-    def __init__(self, settings: DotsSettings):
-        self.settings = settings
-        self._local = threading.local()
-        self._sessions: list[requests.Session] = []
+def offering(answer: Any) -> Issued:
+    """An eco club offering (from add or list); one without its code is not yet known."""
+    answer = answer if isinstance(answer, dict) else {}
+    code, claim_url = str(answer.get("code") or ""), str(answer.get("claim_url") or "")
+    if not answer.get("uuid") or not code or not claim_url:
+        raise Transient(f"{SERVICE}: the answer names no offering; it will be looked up", 200)
+    claim_url += ("&" if "?" in claim_url else "?") + urlencode({"ac": code})  # the code prefilled
+    claims = str(answer.get("no_of_claims"))
+    return Issued(certificate_id=str(answer["uuid"]), certificate_url=claim_url,
+                  impact=str(answer.get("title") or "") or "Gift", code=code, claim_url=claim_url,
+                  claims=int(claims) if claims.isdigit() else None)
 
-    @property
-    def session(self) -> requests.Session:
-        # requests.Session is not safe to share between threads: one per worker thread.
-        if not hasattr(self._local, "session"):
-            session = requests.Session()
-            session.headers.update({"auth-token": self.settings.auth_token,
-                                    "Accept": "application/json"})
-            self._local.session = session
-            self._sessions.append(session)
-        return self._local.session
 
-    def close(self) -> None:
-        for session in self._sessions:
-            session.close()
-        self._sessions.clear()
+class Certificates(Issuer):
+    kind, name = ItemKind.CERTIFICATE, IssuerName.DOTS
 
-    @property
-    def timeout(self) -> tuple[float, float]:
-        return (self.settings.connect_timeout, self.settings.read_timeout)
+    def __init__(self, settings: DotsSettings, http: Client):
+        self.settings, self.http = settings, http
 
-    def add_certificate(self, fields: dict[str, Any]) -> Certificate:
-        body = {"app_token": self.settings.app_token, **fields}
+    def request(self, order: Order, earned: Allocation, external_unique_id: str,
+                now: float) -> dict[str, Any]:
+        fields: dict[str, Any] = {
+            "external_unique_id": external_unique_id, "impact_qty": earned.impact_qty,
+            "allocation_id": earned.allocation_id, "remote_user_id": order.buyer_id,
+            "certificate_info": order.order_id[:255]}
+        if order.customer_name.strip():
+            fields["name_on_certificate"] = order.customer_name.strip()[:255]
+        if order.email and valid_email(order.email):
+            fields["remote_user_email"] = order.email
+        if order.currency:
+            fields["currency"] = order.currency[:255]
+        return fields
+
+    def create_one(self, item: Item) -> Issued:
+        body = {"app_token": self.settings.app_token, **item.request}
         if self.settings.send_certificate_by_email:
             body["send_certificate_by_email"] = "yes"
         if self.settings.langcode:
             body["langcode"] = self.settings.langcode
-        response = call(self.session, "POST", f"{self.settings.api_url}/certificate/add",
-                        SERVICE, self.timeout, json=body)
-        if response.status_code == 200:
-            return Certificate.from_answer(response.json())
-        error = error_for(response, SERVICE)
-        if response.status_code == 422 and ALREADY_EXISTS in error.message:
-            raise AlreadyExists(error.message, error.status, error.body)
-        raise error
+        try:
+            return certificate(self.http.json("POST", "/certificate/add", json=body))
+        except Rejected as exc:
+            if exc.status != 422 or "already exists" not in exc.message:
+                raise
+        # "Already exists" is a recovery, not a failure: adopt what is there.
+        found = self.find(item)
+        if found is None:
+            raise Transient(f"{SERVICE}: the certificate exists but can't be looked up yet")
+        return found
 
-    def add_offering(self, fields: dict[str, Any]) -> dict[str, Any]:
-        """Create an eco club offering (a gift with a redeem code) with the Eco Club app."""
-        body = {"app_token": self.settings.offering_app_token, **fields}
+    def find(self, item: Item) -> Issued | None:
+        path = f"/certificate/{self.settings.app_id}/{quote(item.external_unique_id, safe='')}"
+        response = self.http.request("GET", path, allow=(404,))
+        return None if response.status_code == 404 else certificate(body_of(response, SERVICE))
+
+
+class Offerings(Issuer):
+    kind, name = ItemKind.OFFERING, IssuerName.DOTS
+
+    def __init__(self, settings: DotsSettings, http: Client):
+        self.settings, self.http = settings, http
+
+    def request(self, order: Order, earned: Offering, external_unique_id: str,
+                now: float) -> dict[str, Any]:
+        fields: dict[str, Any] = {"quantity": earned.quantity, "external_unique_id": external_unique_id}
+        if earned.limit_allocations:
+            fields["limit_allocations"] = ",".join(str(a) for a in earned.limit_allocations)
+        if earned.title:
+            fields["title"] = earned.title[:255]
+        if earned.recipient_name.strip():
+            fields["name_on_certificate"] = earned.recipient_name.strip()[:255]
+        if earned.valid_days:
+            expires = on_the_grid(datetime.fromtimestamp(now, UTC) + timedelta(days=earned.valid_days))
+            fields.update(expiration_date=expires.strftime("%Y-%m-%d"),
+                          expiration_hour=expires.strftime("%H:%M:%S"))
+        if earned.send_email_on_activation_date is not None:
+            fields["send_email_on_activation_date"] = "yes" if earned.send_email_on_activation_date else "no"
+        email = earned.recipient_email if valid_email(earned.recipient_email) else order.email
+        if self.settings.offering_club == "mail" and valid_email(email):  # code-only refuses email
+            fields["mail"] = email
+        elif self.settings.offering_club == "remote_user_id":
+            fields["remote_user_id"] = order.buyer_id
+        if order.currency:
+            fields["currency"] = order.currency[:255]
+        return fields
+
+    def create_one(self, item: Item) -> Issued:
+        body = {**item.request, "app_token": self.settings.offering_app_token}
         if self.settings.langcode:
             body.setdefault("langcode", self.settings.langcode)
-        response = call(self.session, "POST", f"{self.settings.api_url}/eco-club-offering/add",
-                        SERVICE, self.timeout, json=body)
-        if response.status_code == 200:
-            return dict(response.json())
-        raise error_for(response, SERVICE)
+        try:
+            return offering(self.http.json("POST", "/eco-club-offering/add", json=body))
+        except Rejected:
+            # Offerings don't say "already exists": the lookup by external id decides.
+            found = self.find(item)
+            if found is None:
+                raise
+            return found
 
-    def find_offering(self, external_unique_id: str) -> dict[str, Any] | None:
-        """The offering with this external id (with its no_of_claims), or None."""
-        token = quote(self.settings.offering_app_token, safe="")
-        url = f"{self.settings.api_url}/eco-club-offering/list/{token}"
-        response = call(self.session, "GET", url, SERVICE, self.timeout,
-                        params={"external-unique-id": external_unique_id})
-        if response.status_code == 403 and "not found" in message_of(response):
-            return None
-        if response.status_code != 200:
+    def find(self, item: Item) -> Issued | None:
+        """The offering with exactly this external id (with its claims), or None."""
+        path = f"/eco-club-offering/list/{quote(self.settings.offering_app_token, safe='')}"
+        response = self.http.request("GET", path, allow=(403,),
+                                     params={"external-unique-id": item.external_unique_id})
+        if response.status_code == 403:
+            if "not found" in message_of(response):
+                return None
             raise error_for(response, SERVICE)
-        found = [o for o in response.json() if isinstance(o, dict)
-                 and o.get("external_unique_id") in (external_unique_id, None)]
-        return found[0] if found else None
-
-    def get_certificate(self, external_unique_id: str) -> Certificate | None:
-        """The certificate with this external id, or None if Dots.eco has none."""
-        url = (f"{self.settings.api_url}/certificate/{self.settings.app_id}/"
-               f"{quote(external_unique_id, safe='')}")
-        response = call(self.session, "GET", url, SERVICE, self.timeout)
-        if response.status_code == 200:
-            return Certificate.from_answer(response.json())
-        if response.status_code == 404:
-            return None
-        raise error_for(response, SERVICE)
+        answer = body_of(response, SERVICE)
+        mine = [o for o in (answer if isinstance(answer, list) else []) if isinstance(o, dict)
+                and o.get("external_unique_id") == item.external_unique_id]
+        return offering(mine[0]) if mine else None

@@ -1,4 +1,4 @@
-"""A job queue in the database: claimed with a lease, every transition guarded."""
+"""The job queue in the database: enqueue once, claim with a lease, every transition guarded."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,6 +7,7 @@ from sqlalchemy import Connection, and_, or_, select, update
 
 from ..db import Database
 from ..models import JobKind, JobStatus, jobs
+from .retry import Action, Decision
 
 
 class LeaseLost(Exception):
@@ -92,17 +93,18 @@ class Queue:
     def done(self, conn: Connection, job: Job, now: float) -> None:
         self._settle(conn, job, now, status=JobStatus.DONE, last_error=None)
 
-    def retry(self, conn: Connection, job: Job, now: float, delay: float, error: str,
-              counts: bool = True) -> None:
-        self._settle(conn, job, now, status=JobStatus.QUEUED, run_at=now + delay,
-                     last_error=error, attempts=job.attempts + (1 if counts else 0))
+    def settle(self, conn: Connection, job: Job, now: float, decision: Decision, error: str) -> None:
+        """Carry out the retry decision: queued again after its delay, or failed."""
+        if decision.action == Action.FAIL:
+            self._settle(conn, job, now, status=JobStatus.FAILED, last_error=error,
+                         attempts=job.attempts + 1)
+        else:
+            self._settle(conn, job, now, status=JobStatus.QUEUED, run_at=now + decision.delay,
+                         last_error=error,
+                         attempts=job.attempts + (decision.action == Action.RETRY))
 
     def reschedule(self, conn: Connection, job: Job, now: float, run_at: float,
                    error: str | None = None) -> None:
         """Done for now; run again at run_at (a recurring job)."""
         self._settle(conn, job, now, status=JobStatus.QUEUED, run_at=run_at, attempts=0,
                      last_error=error)
-
-    def fail(self, conn: Connection, job: Job, now: float, error: str) -> None:
-        self._settle(conn, job, now, status=JobStatus.FAILED, last_error=error,
-                     attempts=job.attempts + 1)

@@ -1,4 +1,8 @@
-"""Run queued jobs: `workers` at once per process, each under a lease."""
+"""Run queued jobs, `workers` at once per process, each under a lease.
+
+The worker knows no kind of job: it is handed a table of handlers. A handler that raises goes
+through the one retry decision here, and its `failed` records what that means for its order.
+"""
 from __future__ import annotations
 
 import logging
@@ -6,41 +10,44 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from ..context import Certhook
+from sqlalchemy import Connection
+
+from ..http import ApiError
 from ..models import JobKind
-from ..store import give_up
 from .queue import Job, LeaseLost
-from .retry import next_delay
+from .retry import Action, decide
+
+if TYPE_CHECKING:  # the context builds a worker's queue; only its type is needed here
+    from ..context import Certhook
 
 log = logging.getLogger(__name__)
-Handler = Callable[[Certhook, Job], None]
 
 
-def handlers() -> dict[JobKind, Handler]:
-    from ..courses import run_certfusion_job
-    from ..issuance import run_certificate_job, run_order_job
-    from ..reconcile import run_reconcile_job
-    from ..writeback import run_writeback_job
+@dataclass(frozen=True)
+class Handler:
+    run: Callable[[Certhook, Job], None]
+    # (ch, conn, job ref, message, final): record why it failed, in the job's transaction
+    failed: Callable[[Certhook, Connection, str, str, bool], None]
 
-    return {
-        JobKind.ORDER: run_order_job,
-        JobKind.CERTIFICATE: run_certificate_job,
-        JobKind.WRITEBACK: run_writeback_job,
-        JobKind.RECONCILE: run_reconcile_job,
-        JobKind.CERTFUSION: run_certfusion_job,
-    }
+
+def message_of(exc: Exception) -> str:
+    if isinstance(exc, ApiError):
+        return exc.message
+    return f"internal error: {type(exc).__name__}: {exc}"[:500]
 
 
 class Worker:
-    def __init__(self, ch: Certhook, concurrency: int | None = None, poll_seconds: float = 0.5):
-        self.ch = ch
+    def __init__(self, ch: Certhook, handlers: Mapping[JobKind, Handler],
+                 concurrency: int | None = None, poll_seconds: float = 0.5):
+        self.ch, self.handlers = ch, handlers
         self.concurrency = concurrency or ch.settings.workers
         self.poll_seconds = poll_seconds
         self.owner = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self.handlers = handlers()
         self._stop = threading.Event()
         self._slots = threading.BoundedSemaphore(self.concurrency)
         self._pool: ThreadPoolExecutor | None = None
@@ -55,33 +62,32 @@ class Worker:
         return True
 
     def _run(self, job: Job) -> None:
+        handler = self.handlers[job.kind]
         try:
-            self.handlers[job.kind](self.ch, job)
+            handler.run(self.ch, job)
         except LeaseLost:
             log.warning("job %s (%s %s): lease lost, left to its new owner", job.id, job.kind,
                         job.ref)
-        except Exception as exc:  # a bug or an outage of our own database: retry later
-            log.exception("job %s (%s %s) crashed", job.id, job.kind, job.ref)
-            self._crashed(job, f"internal error: {type(exc).__name__}: {exc}"[:500])
+        except Exception as exc:
+            if isinstance(exc, ApiError):
+                log.warning("job %s (%s %s): %s", job.id, job.kind, job.ref, exc.message)
+            else:  # a bug, or an outage of our own database
+                log.exception("job %s (%s %s) crashed", job.id, job.kind, job.ref)
+            self._failed(job, handler, exc)
 
-    def _crashed(self, job: Job, error: str) -> None:
-        s = self.ch.settings
-        delay = next_delay(job.attempts + 1, s.retry_base_seconds, s.retry_max_seconds,
-                           s.max_attempts)
+    def _failed(self, job: Job, handler: Handler, exc: Exception) -> None:
+        message = message_of(exc)
+        decision = decide(exc, job.attempts + 1, self.ch.policy)
         try:
             with self.ch.db.write() as conn:
-                if delay is None:
-                    self.ch.queue.fail(conn, job, self.ch.now(), error)
-                    give_up(self.ch, conn, job.kind, job.ref, error)
-                else:
-                    self.ch.queue.retry(conn, job, self.ch.now(), delay, error)
+                self.ch.queue.settle(conn, job, self.ch.now(), decision, message)
+                handler.failed(self.ch, conn, job.ref, message, decision.action == Action.FAIL)
+        except LeaseLost:
+            log.warning("job %s: lease lost before its failure was recorded", job.id)
         except Exception:
-            log.exception("job %s: could not record the crash; its lease will expire", job.id)
+            log.exception("job %s: could not record the failure; its lease will expire", job.id)
 
     def start(self) -> None:
-        from ..reconcile import ensure_jobs
-
-        ensure_jobs(self.ch)
         self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="certhook-job")
         self._thread = threading.Thread(target=self._loop, name="certhook-poller", daemon=True)
         self._thread.start()

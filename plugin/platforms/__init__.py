@@ -1,13 +1,11 @@
-"""One module per store: verify and normalize webhooks, write back, list orders."""
+"""One adapter per store platform, in one table: the webhook view, write-back and reconciliation
+go through it and never ask which platform they have."""
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from .base import Adapter, Erasure, PaidOrder, StoreApi, Topic, Webhook
+from .shopify import Shopify
+from .woocommerce import WooCommerce
 
-from ..orders import Order
-from . import shopify, woocommerce
+ADAPTERS: dict[str, Adapter] = {adapter.name: adapter for adapter in (Shopify(), WooCommerce())}
 
-NORMALIZE: dict[str, Callable[[str, dict[str, Any]], Order]] = {
-    "shopify": shopify.normalize,
-    "woocommerce": woocommerce.normalize,
-}
+__all__ = ["ADAPTERS", "Adapter", "Erasure", "PaidOrder", "StoreApi", "Topic", "Webhook"]

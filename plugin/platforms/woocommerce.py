@@ -1,42 +1,32 @@
-"""WooCommerce: the webhook ping and topics, the order normalized, and the REST API client."""
+"""WooCommerce: its webhook ping and topics, the order normalized, write-back by meta and one note."""
 from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 
-from ..issuers.errors import Transient, call, error_for
-from ..orders import (
-    LineItem,
-    Order,
-    line_quantity,
-    money,
-    order_id_and_items,
-    properties,
-    text_id,
-)
+from ..http import Client, body_of
+from ..orders import LineItem, Order, line_quantity, money, order_id_and_items, properties, text_id
 from ..settings import Shop
+from .base import Adapter, PaidOrder, StoreApi, Topic, Webhook
 
 SERVICE = "WooCommerce"
-HANDLED = ("order.updated", "order.created")
 META_KEY = "certhook_certificates"
 URL_META_KEY = "certhook_customer_url"
 _PING = re.compile(rb"^webhook_id=\d+$")
 
 
-def is_ping(body: bytes, signature: str | None) -> bool:
-    """The unsigned `webhook_id=N` WooCommerce sends when a webhook is saved."""
-    return not signature and bool(_PING.match(body.strip()))
-
-
 def source_domain(source: str) -> str:
-    """The host of X-WC-Webhook-Source (`https://shop.example.com/`)."""
-    return (urlsplit(source.strip()).hostname or "") if source else ""
+    """The host of X-WC-Webhook-Source (`https://shop.example.com/`); "" for none or nonsense."""
+    try:
+        return urlsplit(source.strip()).hostname or ""
+    except ValueError:  # e.g. "http://[::1": no shop has that domain
+        return ""
 
 
 def _line_item(raw: Any, i: int) -> LineItem:
@@ -60,13 +50,13 @@ def _line_item(raw: Any, i: int) -> LineItem:
     )
 
 
-def normalize(shop: str, payload: dict[str, Any]) -> Order:
+def normalize(shop_id: str, payload: dict[str, Any]) -> Order:
     """A WooCommerce order (webhook body or REST answer) as the platform-neutral Order."""
     order_id, items = order_id_and_items(payload)
     billing = payload.get("billing") if isinstance(payload.get("billing"), dict) else {}
     customer_id = text_id(payload.get("customer_id"))
     return Order(
-        shop=shop,
+        shop=shop_id,
         order_id=order_id,
         order_name=f"#{payload.get('number') or order_id}",
         currency=str(payload.get("currency") or ""),
@@ -79,75 +69,82 @@ def normalize(shop: str, payload: dict[str, Any]) -> Order:
     )
 
 
-class Client:
-    """The WooCommerce REST API (wc/v3), HTTP Basic with the consumer key and secret."""
-
-    def __init__(self, shop: Shop, timeout: tuple[float, float]):
-        self.shop, self.timeout = shop, timeout
-        self.session = requests.Session()
-        self.session.auth = (shop.consumer_key, shop.consumer_secret)
-
-    def __enter__(self) -> Client:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.session.close()
-
-    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        response = call(self.session, method, f"{self.shop.api_url}{path}", SERVICE, self.timeout,
-                        **kwargs)
-        if response.status_code >= 300:
-            raise error_for(response, SERVICE)
-        return response
-
-    def json(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self.request(method, path, **kwargs)
-        try:
-            return response.json()
-        except ValueError:
-            raise Transient(f"{SERVICE}: the answer is not JSON", response.status_code,
-                            response.text) from None
-
-    def set_certificates(self, order_id: str, certificates: list[dict[str, Any]],
-                         customer_url: str | None = None) -> None:
-        """Upsert the certhook_certificates meta (other meta is left alone)."""
-        meta: list[dict[str, Any]] = [{"key": META_KEY, "value": certificates}]
-        if customer_url:
-            meta.append({"key": URL_META_KEY, "value": customer_url})
-        self.json("PUT", f"/orders/{order_id}", json={"meta_data": meta})
-
-    def customer_notes(self, order_id: str) -> list[dict[str, Any]]:
-        return list(self.json("GET", f"/orders/{order_id}/notes", params={"type": "customer"}))
-
-    def add_customer_note(self, order_id: str, note: str) -> None:
-        self.json("POST", f"/orders/{order_id}/notes", json={"note": note, "customer_note": True})
-
-    def orders(self, statuses: tuple[str, ...], since: datetime, until: datetime
-               ) -> Iterator[tuple[dict[str, Any], int]]:
-        """Orders in these statuses modified within [since, until] (UTC): (order, total) pairs."""
-        page = 1
-        while True:
-            response = self.request("GET", "/orders", params={
-                "status": ",".join(statuses), "modified_after": since.strftime("%Y-%m-%dT%H:%M:%S"),
-                "modified_before": until.strftime("%Y-%m-%dT%H:%M:%S"), "dates_are_gmt": "true",
-                "per_page": 100, "page": page, "orderby": "id", "order": "asc"})
-            try:
-                batch = response.json()
-            except ValueError:
-                raise Transient(f"{SERVICE}: the answer is not JSON") from None
-            total = int(response.headers.get("X-WP-Total") or len(batch))
-            for raw in batch:
-                yield raw, total
-            if page >= int(response.headers.get("X-WP-TotalPages") or 1) or not batch:
-                return
-            page += 1
-
-
-def note_text(certificates: list[dict[str, Any]], customer_url: str | None = None) -> str:
+def note_text(entries: list[dict[str, Any]], customer_url: str | None = None) -> str:
     lines = ["Thank you! Your order earned these impact certificates:"]
     lines += [f"- A gift of {c['quantity']} ({c['impact']}): code {c['code']}, claim it at {c['claim_url']}"
               if c.get("kind") == "offering" else
-              f"- {c['quantity']} × {c['impact'] or 'impact'}: {c['url']}" for c in certificates]
+              f"- {c['quantity']} × {c['impact'] or 'impact'}: {c['url']}" for c in entries]
     if customer_url:
         lines.append(f"All of them on one page: {customer_url}")
     return "\n".join(lines)
+
+
+def _page(response: requests.Response) -> tuple[list[Any], int]:
+    return list(body_of(response, SERVICE)), int(response.headers.get("X-WP-TotalPages") or 1)
+
+
+class WooCommerceApi(StoreApi):
+    """The REST API (wc/v3), HTTP Basic with the consumer key and secret."""
+
+    customer_note = True
+
+    def __init__(self, shop: Shop):
+        self.shop = shop
+        self.http = Client(SERVICE, shop.api_url, (shop.connect_timeout, shop.read_timeout),
+                           auth=(shop.consumer_key, shop.consumer_secret))
+
+    def write_back(self, order_id: str, entries: list[dict[str, Any]],
+                   customer_url: str | None) -> None:
+        """Upsert the certhook_certificates meta (other meta is left alone)."""
+        meta: list[dict[str, Any]] = [{"key": META_KEY, "value": entries}]
+        if customer_url:
+            meta.append({"key": URL_META_KEY, "value": customer_url})
+        self.http.json("PUT", f"/orders/{order_id}", json={"meta_data": meta})
+
+    def note_sent(self, order_id: str, entries: list[dict[str, Any]]) -> bool:
+        notes = self.http.json("GET", f"/orders/{order_id}/notes", params={"type": "customer"})
+        return any(entries[0]["url"] in str(note.get("note", "")) for note in notes
+                   if isinstance(note, dict))
+
+    def send_note(self, order_id: str, entries: list[dict[str, Any]], customer_url: str | None) -> None:
+        self.http.json("POST", f"/orders/{order_id}/notes",
+                       json={"note": note_text(entries, customer_url), "customer_note": True})
+
+    def paid_orders(self, since: datetime, until: datetime) -> list[PaidOrder]:
+        found = self.http.pages("/orders", {
+            "status": ",".join(self.shop.trigger_statuses),
+            "modified_after": since.strftime("%Y-%m-%dT%H:%M:%S"),
+            "modified_before": until.strftime("%Y-%m-%dT%H:%M:%S"), "dates_are_gmt": "true",
+            "per_page": 100, "orderby": "id", "order": "asc"}, _page)
+        return [(text_id(raw.get("id")), lambda raw=raw: normalize(self.shop.id, raw))
+                for raw in list(found) if isinstance(raw, dict)]
+
+    def close(self) -> None:
+        self.http.close()
+
+
+class WooCommerce(Adapter):
+    name = "woocommerce"
+    topics = {"order.updated": Topic.HANDLED, "order.created": Topic.HANDLED}
+
+    def is_ping(self, body: bytes, headers: Mapping[str, str]) -> bool:
+        """The unsigned `webhook_id=N` WooCommerce sends when a webhook is saved."""
+        return not headers.get("X-WC-Webhook-Signature") and bool(_PING.match(body.strip()))
+
+    def webhook(self, headers: Mapping[str, str]) -> Webhook:
+        # Deduplication is on (shop, order): X-WC-Webhook-Delivery-ID repeats within a second.
+        return Webhook(domain=source_domain(headers.get("X-WC-Webhook-Source", "")),
+                       signature=headers.get("X-WC-Webhook-Signature"),
+                       topic=headers.get("X-WC-Webhook-Topic", ""),
+                       event_id=headers.get("X-WC-Webhook-Delivery-ID"))
+
+    def ignore(self, shop: Shop, payload: dict[str, Any]) -> str | None:
+        if payload.get("status") in shop.trigger_statuses:
+            return None
+        return f"status {str(payload.get('status'))[:32]!r} is not a trigger status"
+
+    def normalize(self, shop_id: str, payload: dict[str, Any]) -> Order:
+        return normalize(shop_id, payload)
+
+    def api(self, shop: Shop) -> StoreApi:
+        return WooCommerceApi(shop)

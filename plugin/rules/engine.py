@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 from fnmatch import fnmatchcase
 
+from ..models import ItemKind
 from ..orders import LineItem, Order
 from .schema import Rule
 
@@ -15,7 +16,8 @@ class Fired:
     """One rule that earned something on this order."""
 
     rule: str
-    allocation_id: int
+    kind: ItemKind  # what the rule earns
+    allocation_id: int | None
     impact_qty: int
     line_item_ids: tuple[str, ...]
 
@@ -30,7 +32,7 @@ class Allocation:
 
 
 @dataclass(frozen=True)
-class Gift:
+class Offering:
     """One eco club offering to create: a matching line item of an offering rule."""
 
     rule: str
@@ -45,8 +47,8 @@ class Gift:
 
 
 @dataclass(frozen=True)
-class Enrolment:
-    """One CertFusion recipient to add and issue: one per list an order's rules name."""
+class CertFusion:
+    """One CertFusion certificate: the buyer added to a list and issued, once per list."""
 
     rule: str
     list_id: int
@@ -59,12 +61,12 @@ class Enrolment:
 class Evaluation:
     fired: tuple[Fired, ...]
     allocations: tuple[Allocation, ...]
-    gifts: tuple[Gift, ...] = ()
-    enrolments: tuple[Enrolment, ...] = ()
+    offerings: tuple[Offering, ...] = ()
+    certfusion: tuple[CertFusion, ...] = ()
 
     @property
     def earns_something(self) -> bool:
-        return bool(self.allocations or self.gifts or self.enrolments)
+        return bool(self.allocations or self.offerings or self.certfusion)
 
     @property
     def reason(self) -> str:
@@ -109,7 +111,7 @@ def rule_quantity(rule: Rule, items: list[LineItem]) -> int:
     return min(qty, rule.max_qty) if rule.max_qty is not None else qty
 
 
-def _gifts(rule: Rule, items: list[LineItem]) -> list[Gift]:
+def _offerings(rule: Rule, items: list[LineItem]) -> list[Offering]:
     offer = rule.offering
     assert offer is not None
     out = []
@@ -118,50 +120,52 @@ def _gifts(rule: Rule, items: list[LineItem]) -> list[Gift]:
         if rule.max_qty is not None:
             quantity = min(quantity, rule.max_qty)
         if quantity > 0:
-            out.append(Gift(rule.name, item.id, quantity, offer.limit_allocations,
+            out.append(Offering(rule.name, item.id, quantity, offer.limit_allocations,
                             offer.title, item.filled_in(offer.name_property),
                             item.filled_in(offer.email_property), offer.valid_days,
                             offer.send_email_on_activation_date))
     return out
 
 
-def _enrolment(rule: Rule, item: LineItem, order: Order) -> Enrolment:
+def _certfusion(rule: Rule, item: LineItem, order: Order) -> CertFusion:
     """The custom fields filled from the order and its first matching line item."""
-    course = rule.certfusion
-    assert course is not None
+    spec = rule.certfusion
+    assert spec is not None
     values = {"title": item.title, "sku": item.sku, "quantity": str(item.quantity),
               "order_name": order.order_name, "order_id": order.order_id,
               "order_date": order.created_at[:10], "customer_name": order.customer_name,
               "email": order.email, "shop": order.shop}
-    return Enrolment(rule.name, course.list_id, item.id, item.title,
-                     tuple((k, t.format(**values)[:500]) for k, t in course.custom_fields))
+    return CertFusion(rule.name, spec.list_id, item.id, item.title,
+                      tuple((k, t.format(**values)[:500]) for k, t in spec.custom_fields))
 
 
 def evaluate(rules: Iterable[Rule], order: Order) -> Evaluation:
     fired: list[Fired] = []
     totals: dict[int, int] = {}
     names: dict[int, list[str]] = {}
-    gifts: list[Gift] = []
-    enrolments: dict[int, Enrolment] = {}  # a list holds a customer once
+    offerings: list[Offering] = []
+    certfusion: dict[int, CertFusion] = {}  # a list holds a customer once
     for rule in rules:
         items = matched_items(rule, order.line_items)
         if not items:
             continue
         if rule.certfusion is not None:
-            fired.append(Fired(rule.name, 0, 1, tuple(i.id for i in items)))
-            enrolments.setdefault(rule.certfusion.list_id, _enrolment(rule, items[0], order))
+            fired.append(Fired(rule.name, ItemKind.CERTFUSION, None, 1, tuple(i.id for i in items)))
+            certfusion.setdefault(rule.certfusion.list_id, _certfusion(rule, items[0], order))
             continue
         if rule.offering is not None:
-            made = _gifts(rule, items)
-            gifts.extend(made)
-            fired.append(Fired(rule.name, 0, sum(g.quantity for g in made), tuple(i.id for i in items)))
+            made = _offerings(rule, items)
+            offerings.extend(made)
+            fired.append(Fired(rule.name, ItemKind.OFFERING, None, sum(o.quantity for o in made),
+                               tuple(i.id for i in items)))
             continue
         qty = rule_quantity(rule, items)
-        fired.append(Fired(rule.name, rule.allocation_id, qty, tuple(i.id for i in items)))
+        fired.append(Fired(rule.name, ItemKind.CERTIFICATE, rule.allocation_id, qty,
+                           tuple(i.id for i in items)))
         if qty > 0:
             totals[rule.allocation_id] = totals.get(rule.allocation_id, 0) + qty
             names.setdefault(rule.allocation_id, []).append(rule.name)
     allocations = tuple(
         Allocation(a, totals[a], tuple(names[a])) for a in sorted(totals)
     )
-    return Evaluation(tuple(fired), allocations, tuple(gifts), tuple(enrolments.values()))
+    return Evaluation(tuple(fired), allocations, tuple(offerings), tuple(certfusion.values()))

@@ -15,8 +15,9 @@ POSITIVE = "must be > 0"
 
 
 @dataclass(frozen=True)
-class Offering:
-    """A gift: an eco club offering (redeem code and claim URL) per matching line item."""
+class OfferingSpec:
+    """A rule's `offering`: an eco club offering (a gift with a redeem code and claim URL) per
+    matching line item."""
 
     per_item: int
     limit_allocations: tuple[int, ...] = ()
@@ -33,8 +34,8 @@ PLACEHOLDERS = ("title", "sku", "quantity", "order_name", "order_id", "order_dat
 
 
 @dataclass(frozen=True)
-class Course:
-    """A course certificate: the buyer becomes a recipient of a CertFusion list, issued."""
+class CertFusionSpec:
+    """A rule's `certfusion`: the buyer becomes a recipient of a CertFusion list, issued."""
 
     list_id: int
     custom_fields: tuple[tuple[str, str], ...] = ()
@@ -50,8 +51,8 @@ class Rule:
     per_order: int | None = None
     per_amount: Decimal | None = None
     max_qty: int | None = None
-    offering: Offering | None = None
-    certfusion: Course | None = None
+    offering: OfferingSpec | None = None
+    certfusion: CertFusionSpec | None = None
     line: int = 0  # where the rule starts in its file
 
 
@@ -91,8 +92,8 @@ class OfferingSchema(Schema):
     send_email_on_activation_date = fields.Boolean()
 
     @post_load
-    def build(self, data: dict[str, Any], **_: Any) -> Offering:
-        return Offering(**{**data, "limit_allocations": tuple(data["limit_allocations"])})
+    def build(self, data: dict[str, Any], **_: Any) -> OfferingSpec:
+        return OfferingSpec(**{**data, "limit_allocations": tuple(data["limit_allocations"])})
 
 
 def _placeholders(template: str) -> list[str]:
@@ -122,7 +123,7 @@ class Templates(fields.Field):
         return tuple(out)
 
 
-class CourseSchema(Schema):
+class CertFusionSchema(Schema):
     class Meta:
         unknown = RAISE
 
@@ -130,8 +131,8 @@ class CourseSchema(Schema):
     custom_fields = Templates(load_default=())
 
     @post_load
-    def build(self, data: dict[str, Any], **_: Any) -> Course:
-        return Course(**data)
+    def build(self, data: dict[str, Any], **_: Any) -> CertFusionSpec:
+        return CertFusionSpec(**data)
 
 
 class RuleSchema(Schema):
@@ -147,7 +148,7 @@ class RuleSchema(Schema):
     per_amount = fields.Decimal(validate=validate.Range(min=0, min_inclusive=False, error=POSITIVE))
     max_qty = fields.Integer(strict=True, validate=validate.Range(min=1, error=POSITIVE))
     offering = fields.Nested(OfferingSchema)
-    certfusion = fields.Nested(CourseSchema)
+    certfusion = fields.Nested(CertFusionSchema)
 
     @validates_schema(skip_on_field_errors=True)
     def one_amount(self, data: dict[str, Any], **_: Any) -> None:

@@ -8,7 +8,8 @@ from flask import Blueprint, abort, current_app, jsonify, request
 from .. import links
 from ..context import Certhook
 from ..models import OrderStatus
-from ..store import find_order, items_of, list_orders, order_json, retry_order
+from ..store.items import retry_order
+from ..store.orders import find_order, items_of, list_orders, order_json
 
 bp = Blueprint("api", __name__)
 

@@ -5,7 +5,7 @@ from flask import Blueprint, abort, current_app, render_template
 
 from ..links import read_customer_token
 from ..models import ItemStatus
-from ..store import find_order, items_of
+from ..store.orders import find_order, items_of
 
 bp = Blueprint("customer", __name__, template_folder="templates")
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 import csv
 import hmac
 import io
-import secrets
-import threading
 import time
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -27,9 +25,12 @@ from sqlalchemy import update
 
 from .. import links, reports
 from ..context import Certhook
-from ..issuers.errors import ApiError
-from ..models import OrderStatus, certificates
-from ..store import find_order, items_of, list_orders, retry_order
+from ..http import ApiError
+from ..issuers import Item
+from ..models import ItemKind, ItemStatus, OrderStatus, WritebackStatus, items
+from ..store.items import retry_order
+from ..store.orders import find_order, items_of, list_orders
+from .sessions import LoginThrottle, csrf_token
 
 bp = Blueprint("dashboard", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static")
@@ -41,41 +42,7 @@ def _ch() -> Certhook:
     return current_app.extensions["certhook"]
 
 
-class LoginThrottle:
-    """Wrong tokens from one address: after 3, each next try waits twice as long (to 5 min)."""
-
-    FREE, CAP = 3, 300.0
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.failures: dict[str, tuple[int, float]] = {}
-
-    def wait(self, address: str, now: float) -> float:
-        count, last = self.failures.get(address, (0, 0.0))
-        if count < self.FREE:
-            return 0.0
-        return max(last + min(2.0 ** (count - self.FREE), self.CAP) - now, 0.0)
-
-    def failed(self, address: str, now: float) -> None:
-        with self.lock:
-            count, _ = self.failures.get(address, (0, 0.0))
-            self.failures[address] = (count + 1, now)
-            if len(self.failures) > 10_000:  # forget the oldest rather than grow without end
-                oldest = min(self.failures, key=lambda a: self.failures[a][1])
-                del self.failures[oldest]
-
-    def succeeded(self, address: str) -> None:
-        with self.lock:
-            self.failures.pop(address, None)
-
-
 throttle = LoginThrottle()
-
-
-def csrf_token() -> str:
-    if "csrf" not in session:
-        session["csrf"] = secrets.token_urlsafe(32)
-    return session["csrf"]
 
 
 @bp.app_context_processor
@@ -156,23 +123,24 @@ def orders():  # type: ignore[no-untyped-def]
 CLAIMS_EVERY = 60.0
 
 
-def _refresh_claims(ch: Certhook, items: list[Any]) -> bool:
-    """Ask Dots.eco how often each issued gift was claimed, at most once a minute per gift;
+def _refresh_claims(ch: Certhook, rows: list[Any]) -> bool:
+    """Ask Dots.eco how often each issued offering was claimed, at most once a minute each;
     True if any count was asked for."""
+    offerings = ch.issuers.get(ItemKind.OFFERING)
     changed = False
-    for item in items:
-        if item.kind != "offering" or item.status != "issued" or \
-                (item.claims_checked_at or 0) > ch.now() - CLAIMS_EVERY:
+    for row in rows:
+        if offerings is None or row.kind != ItemKind.OFFERING or row.status != ItemStatus.ISSUED or \
+                (row.claims_checked_at or 0) > ch.now() - CLAIMS_EVERY:
             continue
         try:
-            found = ch.dots.find_offering(item.external_unique_id)
+            found = offerings.find(Item.of(row))
         except ApiError:
             found = None  # the page shows the last count; the next visit asks again
         values: dict[str, Any] = {"claims_checked_at": ch.now()}
-        if found and found.get("no_of_claims") is not None:
-            values["claims"] = int(found["no_of_claims"])
+        if found is not None and found.claims is not None:
+            values["claims"] = found.claims
         with ch.db.write() as conn:
-            conn.execute(update(certificates).where(certificates.c.id == item.id).values(**values))
+            conn.execute(update(items).where(items.c.id == row.id).values(**values))
         changed = True
     return changed
 
@@ -184,16 +152,16 @@ def order(shop: str, order_id: str):  # type: ignore[no-untyped-def]
         row = find_order(conn, shop, order_id)
         if row is None:
             abort(404, "no such order")
-        items = items_of(conn, [row.id])[row.id]
-    refreshed = _refresh_claims(ch, items)
+        found = items_of(conn, [row.id])[row.id]
+    refreshed = _refresh_claims(ch, found)
     with ch.db.read() as conn:
         if refreshed:
-            items = items_of(conn, [row.id])[row.id]
+            found = items_of(conn, [row.id])[row.id]
         timeline = reports.timeline(conn, row.id)
         attention = reports.attention(conn, ch.now())
-    retryable = row.status == OrderStatus.FAILED or any(i.status == "failed" for i in items) \
-        or row.writeback_status == "failed"
-    return render_template("order.html", order=row, items=items, timeline=timeline,
+    retryable = row.status == OrderStatus.FAILED or any(i.status == ItemStatus.FAILED for i in found) \
+        or row.writeback_status == WritebackStatus.FAILED
+    return render_template("order.html", order=row, items=found, timeline=timeline,
                            retryable=retryable, attention=attention,
                            customer_url=links.customer_url(ch.settings, shop, order_id,
                                                            request.host_url))
@@ -250,11 +218,11 @@ def impact_csv():  # type: ignore[no-untyped-def]
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["issued_at", "shop", "order_id", "order_name", "kind", "issuer", "allocation_id",
-                     "impact", "impact_qty", "certificate_id", "certificate_url"])
+                     "list_id", "impact", "impact_qty", "certificate_id", "certificate_url"])
     with ch.db.read() as conn:
         for r in reports.issued_rows(conn, _epoch(start), _epoch(end + timedelta(days=1)), shop):
             writer.writerow([_when(r.issued_at), r.shop, r.order_id, r.order_name, r.kind, r.issuer,
-                             r.allocation_id, r.impact or "", r.impact_qty, r.certificate_id,
+                             r.allocation_id, r.list_id, r.impact or "", r.impact_qty, r.certificate_id,
                              r.certificate_url])
     name = f"certificates-{start}-to-{end}.csv"
     return Response(out.getvalue(), mimetype="text/csv",

@@ -1,11 +1,21 @@
-"""A small local HTTP server for faking an outside API in tests."""
+"""A small local HTTP server for faking an outside API in tests, with its fault controls.
+
+Every fake plans faults the same way: `fail_next("500", "drop", None, ...)` queues one fault per
+coming call that the fake counts (its writes). A fault in FAULT_ANSWERS is answered before any
+work is done; "drop" hangs up after the work is done (the answer is lost); None is a call that
+goes through. Every fake reads the time from the same clock as the certhook under test.
+"""
 from __future__ import annotations
 
 import json
 import socket
 import threading
+import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar
+
+ANSWERED = "answered"
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -53,8 +63,13 @@ class Handler(BaseHTTPRequestHandler):
 
 
 class FakeServer:
-    def __init__(self) -> None:
+    # fault name -> (status, body, headers) answered before any work
+    FAULT_ANSWERS: ClassVar[dict[str, tuple[int, Any, dict[str, str]]]] = {}
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self.lock = threading.Lock()
+        self.clock = clock
+        self.faults: list[str | None] = []
         handler = type("BoundHandler", (Handler,), {"fake": self})
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.server.daemon_threads = True
@@ -65,6 +80,20 @@ class FakeServer:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def fail_next(self, *faults: str | None) -> None:
+        with self.lock:
+            self.faults.extend(faults)
+
+    def take_fault(self, request: Handler) -> str | None:
+        """The fault planned for this call: one answered up front is sent now (ANSWERED)."""
+        with self.lock:
+            fault = self.faults.pop(0) if self.faults else None
+        if fault in self.FAULT_ANSWERS:
+            status, body, headers = self.FAULT_ANSWERS[fault]
+            request.send_json(status, body, headers)
+            return ANSWERED
+        return fault
 
     def handle(self, request: Handler, method: str) -> None:
         raise NotImplementedError

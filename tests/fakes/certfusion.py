@@ -4,34 +4,35 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from .base import FakeServer, Handler
+from .base import ANSWERED, FakeServer, Handler
 
 API_TOKEN = "cf-test-token"
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class FakeCertFusion(FakeServer):
-    def __init__(self) -> None:
-        super().__init__()
+    # Faults count the POSTs: recipient adds and issues.
+    FAULT_ANSWERS = {"500": (500, {"status": False, "message": "An error occurred.", "error": "boom"}, {})}
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        super().__init__(clock)
         self.lists = {3: {"id": 3, "name": "Courses", "custom_fields": ["course_name", "purchase_date"]},
                       4: {"id": 4, "name": "Workshops", "custom_fields": ["workshop"]}}
         self.recipients: list[dict[str, Any]] = []
         self.issues: list[int] = []  # one entry per recipient id issued (single or batch)
         self.batch_calls = 0
         self.adds = 0
-        self.faults: list[str | None] = []  # one per coming POST: "500", "drop" or None
 
     @property
     def api_url(self) -> str:
         return self.url
-
-    def fail_next(self, *faults: str | None) -> None:
-        with self.lock:
-            self.faults.extend(faults)
 
     def page(self, items: list[dict[str, Any]]) -> dict[str, Any]:
         return {"data": items, "links": {"first": None, "last": None, "prev": None, "next": None},
@@ -44,13 +45,9 @@ class FakeCertFusion(FakeServer):
             return request.send_json(401, {"message": "Unauthenticated."})
         url = urlsplit(request.path)
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
-        fault = None
-        if method == "POST":
-            with self.lock:
-                fault = self.faults.pop(0) if self.faults else None
-            if fault == "500":
-                return request.send_json(500, {"status": False, "message": "An error occurred.",
-                                               "error": "boom"})
+        fault = self.take_fault(request) if method == "POST" else None
+        if fault == ANSWERED:
+            return
         body = json.loads(raw) if raw else {}
         if method == "GET" and url.path == "/api/lists":
             return request.send_json(200, self.page(list(self.lists.values())))
@@ -114,7 +111,8 @@ class FakeCertFusion(FakeServer):
                          "data": {**existing, "action": "updated"}}
 
     def _issue(self, recipient: dict[str, Any]) -> dict[str, Any]:
-        recipient.update(status="issued", issued_date="2026-11-22T12:00:00+00:00")
+        issued = datetime.fromtimestamp(self.clock(), UTC).isoformat(timespec="seconds")
+        recipient.update(status="issued", issued_date=issued)
         self.issues.append(recipient["id"])
         return dict(recipient)
 

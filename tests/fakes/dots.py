@@ -1,4 +1,5 @@
-"""A fake Dots.eco impact API that follows the reference: certificate add and get."""
+"""A fake Dots.eco impact API that follows the reference: certificate add and get, eco club
+offering add and list."""
 from __future__ import annotations
 
 import json
@@ -6,10 +7,11 @@ import re
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-from .base import FakeServer, Handler
+from .base import ANSWERED, FakeServer, Handler
 
 AUTH_TOKEN = "dots-auth-token"
 APP_TOKEN = "6-c2b4554f"
@@ -27,15 +29,17 @@ MAX_LENGTHS = {"external_unique_id": 255, "remote_user_id": 191, "name_on_certif
 
 
 class FakeDots(FakeServer):
-    def __init__(self) -> None:
-        super().__init__()
+    # Faults count the create calls, certificates and offerings alike.
+    FAULT_ANSWERS = {"500": (500, {"message": "Server Error"}, {})}
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        super().__init__(clock)
         self.certificates: list[dict[str, Any]] = []
         self.by_external_id: dict[str, dict[str, Any]] = {}
         self.posts = 0
         self.gets = 0
         self.answers: Counter[int] = Counter()
         self.out_of_balance = False
-        self.faults: list[str] = []  # one per coming POST: "500" or "drop"
         self.slow_seconds = 0.0  # every POST creates, then waits this long before answering
         self.requests: list[dict[str, Any]] = []
         self.club = "code_only"  # the Eco Club app's type: code_only, mail or remote_user_id
@@ -43,14 +47,13 @@ class FakeDots(FakeServer):
         self.offering_requests: list[dict[str, Any]] = []
         self.offering_posts = 0
         self.offering_lists = 0
+        # The filter is optional and the reference's sample lists offerings with a null external
+        # id: with this set, the list answers every offering of the app, whatever was asked.
+        self.list_ignores_filter = False
 
     @property
     def api_url(self) -> str:
         return f"{self.url}/api/v1"
-
-    def fail_next(self, *faults: str) -> None:
-        with self.lock:
-            self.faults.extend(faults)
 
     def count_for(self, external_unique_id: str) -> int:
         return sum(1 for c in self.certificates if c["external_unique_id"] == external_unique_id)
@@ -76,9 +79,8 @@ class FakeDots(FakeServer):
     def add(self, request: Handler, raw: bytes) -> None:
         with self.lock:
             self.posts += 1
-            fault = self.faults.pop(0) if self.faults else None
-        if fault == "500":
-            return request.send_json(500, {"message": "Server Error"})
+        if (fault := self.take_fault(request)) == ANSWERED:
+            return
         try:
             data = json.loads(raw)
         except ValueError:
@@ -87,6 +89,8 @@ class FakeDots(FakeServer):
         status, answer = self.create(data)
         if fault == "drop" and status == 200:
             return request.drop()
+        if fault == "empty" and status == 200:  # created, but the answer names nothing
+            return request.send_json(200, {})
         if self.slow_seconds and status == 200:
             time.sleep(self.slow_seconds)
         request.send_json(status, answer)
@@ -149,7 +153,7 @@ class FakeDots(FakeServer):
                 "certificate_info": d.get("certificate_info"),
                 "impact_qty": str(qty), "impact_type_id": "196",
                 "impact_type_name": IMPACTS[alloc], "impact_status": None,
-                "created_timestamp": str(int(time.time())), "allocation_id": str(alloc),
+                "created_timestamp": str(int(self.clock())), "allocation_id": str(alloc),
                 "country": "Indonesia", "geolocation": [{"lat": -8.142089, "lng": 114.654806}],
                 "remote_user_email": d.get("remote_user_email"),
             }
@@ -175,9 +179,8 @@ class FakeDots(FakeServer):
     def add_offering(self, request: Handler, raw: bytes) -> None:
         with self.lock:
             self.offering_posts += 1
-            fault = self.faults.pop(0) if self.faults else None
-        if fault == "500":
-            return request.send_json(500, {"message": "Server Error"})
+        if (fault := self.take_fault(request)) == ANSWERED:
+            return
         try:
             d = json.loads(raw)
         except ValueError:
@@ -243,7 +246,7 @@ class FakeDots(FakeServer):
             return request.send_json(403, {"message": "Provided app is not of type of Eco Club."})
         if token != OFFERING_APP_TOKEN:
             return request.send_json(403, {"message": "Please provide a valid app_token."})
-        eid = params.get("external-unique-id")
+        eid = None if self.list_ignores_filter else params.get("external-unique-id")
         with self.lock:
             self.offering_lists += 1
             found = [o for o in self.offerings

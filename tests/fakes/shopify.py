@@ -6,22 +6,28 @@ import copy
 import json
 import re
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from .base import FakeServer, Handler
+from .base import ANSWERED, FakeServer, Handler
 
 ACCESS_TOKEN = "shpat_test_token"
-API_VERSION = "2025-07"
+API_VERSION = "2026-10"
 OWNER = re.compile(r"^gid://shopify/Order/\d+$")
 
 
 class FakeShopify(FakeServer):
-    def __init__(self) -> None:
-        super().__init__()
+    # Faults count every call; "throttled" answers GraphQL's Throttled error with an empty bucket.
+    FAULT_ANSWERS = {
+        "429": (429, {"errors": "Exceeded 2 calls per second for api client."}, {"Retry-After": "1"}),
+        "500": (500, {"errors": "Internal Server Error"}, {}),
+    }
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        super().__init__(clock)
         self.metafields: dict[tuple[str, str, str], dict[str, Any]] = {}
         self.calls = 0
-        self.faults: list[str] = []  # one per coming call: "429", "throttled", "500"
         self.orders: dict[str, dict[str, Any]] = {}
         self.queries: list[str] = []
         # The leaky bucket of query cost: a query may start when its requested cost is in the
@@ -39,10 +45,6 @@ class FakeShopify(FakeServer):
     def api_url(self) -> str:
         return f"{self.url}/admin/api/{API_VERSION}"
 
-    def fail_next(self, *faults: str) -> None:
-        with self.lock:
-            self.faults.extend(faults)
-
     def value(self, order_id: str, key: str = "certificates") -> Any:
         field = self.metafields.get((f"gid://shopify/Order/{order_id}", "certhook", key))
         if field is None:
@@ -58,12 +60,8 @@ class FakeShopify(FakeServer):
                                                      "(unrecognized login or wrong password)"})
         with self.lock:
             self.calls += 1
-            fault = self.faults.pop(0) if self.faults else None
-        if fault == "429":
-            return request.send_json(429, {"errors": "Exceeded 2 calls per second for api client."},
-                                     {"Retry-After": "1"})
-        if fault == "500":
-            return request.send_json(500, {"errors": "Internal Server Error"})
+        if (fault := self.take_fault(request)) == ANSWERED:
+            return
         try:
             body = json.loads(raw)
         except ValueError:

@@ -6,11 +6,13 @@ import base64
 import copy
 import json
 import re
+import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from .base import FakeServer, Handler
+from .base import ANSWERED, FakeServer, Handler
 
 CONSUMER_KEY = "ck_test_0123456789"
 CONSUMER_SECRET = "cs_test_0123456789"
@@ -22,21 +24,20 @@ def error(code: str, message: str, status: int) -> tuple[int, dict[str, Any]]:
 
 
 class FakeWooCommerce(FakeServer):
-    def __init__(self) -> None:
-        super().__init__()
+    # Faults count the writes: PUTs and POSTs.
+    FAULT_ANSWERS = {"500": error("internal_server_error", "There has been a critical error on this "
+                                  "website.", 500) + ({},)}
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        super().__init__(clock)
         self.orders: dict[int, dict[str, Any]] = {}
         self.notes: dict[int, list[dict[str, Any]]] = {}
-        self.faults: list[str | None] = []  # one per coming write (PUT or POST): "500", "drop", None
         self.writes = 0
         self.lists = 0
 
     @property
     def api_url(self) -> str:
         return f"{self.url}{PREFIX}"
-
-    def fail_next(self, *faults: str) -> None:
-        with self.lock:
-            self.faults.extend(faults)
 
     def add_order(self, order: dict[str, Any], modified: datetime) -> None:
         order = copy.deepcopy(order)
@@ -65,10 +66,8 @@ class FakeWooCommerce(FakeServer):
         if method in ("PUT", "POST"):
             with self.lock:
                 self.writes += 1
-                fault = self.faults.pop(0) if self.faults else None
-            if fault == "500":
-                return request.send_json(*error("internal_server_error", "There has been a critical "
-                                                "error on this website.", 500))
+            if (fault := self.take_fault(request)) == ANSWERED:
+                return
         try:
             body = json.loads(raw) if raw else {}
         except ValueError:

@@ -1,4 +1,4 @@
-"""The Shopify Admin GraphQL API: write certificates back, find paid orders to reconcile."""
+"""Shopify's Admin GraphQL API: one call, its throttle, and the queries certhook sends."""
 from __future__ import annotations
 
 import json
@@ -8,11 +8,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-import requests
-
-from ..issuers.errors import RateLimited, Rejected, Transient, call, error_for
+from ..http import Client, RateLimited, Rejected, body_of
 from ..orders import LineItem, Order, money, text_id
-from ..settings import Shop
 
 SERVICE = "Shopify"
 THROTTLE_RETRIES = 5
@@ -57,24 +54,14 @@ query certhookOrder($id: ID!, $after: String) {
 """.strip()
 
 
-def graphql(shop: Shop, query: str, variables: dict[str, Any],
-            timeout: tuple[float, float]) -> dict[str, Any]:
-    """One GraphQL call; HTTP errors, top-level `errors` and throttling become exceptions."""
-    with requests.Session() as session:
-        response = call(session, "POST", f"{shop.api_url}/graphql.json", SERVICE, timeout,
-                        json={"query": query, "variables": variables},
-                        headers={"X-Shopify-Access-Token": shop.access_token})
-    if response.status_code != 200:
-        raise error_for(response, SERVICE)
-    try:
-        body = response.json()
-    except ValueError:
-        raise Transient(f"{SERVICE}: the answer is not JSON", 200, response.text) from None
+def call(http: Client, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+    """One GraphQL call; HTTP errors, top-level `errors` and throttling become ApiErrors."""
+    response = http.request("POST", "/graphql.json", json={"query": query, "variables": variables})
+    body = body_of(response, SERVICE)
     errors = body.get("errors") or []
     if errors:
         if any(_throttled(e) for e in errors if isinstance(e, dict)):
-            raise RateLimited(f"{SERVICE}: Throttled", 200, response.text,
-                              retry_after=_throttle_wait(body))
+            raise RateLimited(f"{SERVICE}: Throttled", 200, response.text, retry_after=throttle_wait(body))
         messages = "; ".join(str(e.get("message", e)) for e in errors if isinstance(e, dict))
         raise Rejected(f"{SERVICE}: {messages or errors}", 200, response.text)
     body.setdefault("data", {})
@@ -86,31 +73,21 @@ def _throttled(error: dict[str, Any]) -> bool:
     return error.get("message") == "Throttled" or code == "THROTTLED"
 
 
-def _throttle_wait(body: dict[str, Any], cost: float | None = None) -> float | None:
+def throttle_wait(body: dict[str, Any]) -> float | None:
     """Seconds until the bucket holds what a call costs, from extensions.cost.throttleStatus."""
     info = (body.get("extensions") or {}).get("cost") or {}
     status = info.get("throttleStatus") or {}
     try:
-        wanted = cost if cost is not None else float(info.get("requestedQueryCost", 10))
-        needed = wanted - float(status["currentlyAvailable"])
+        needed = float(info.get("requestedQueryCost", 10)) - float(status["currentlyAvailable"])
         return max(needed / float(status["restoreRate"]), 0.0)
     except (KeyError, TypeError, ValueError, ZeroDivisionError):
         return None
 
 
-def write_back(shop: Shop, order_id: str, certificates: list[dict[str, Any]],
-               timeout: tuple[float, float], customer_url: str | None = None) -> None:
-    """Set certhook.certificates (JSON) and certhook.customer_url in one metafieldsSet call."""
-    owner = f"gid://shopify/Order/{order_id}"
-    metafields = [{"ownerId": owner, "namespace": "certhook", "key": "certificates", "type": "json",
-                   "value": json.dumps(certificates, ensure_ascii=False)}]
-    if customer_url:
-        metafields.append({"ownerId": owner, "namespace": "certhook", "key": "customer_url",
-                           "type": "url", "value": customer_url})
-    variables = {"metafields": metafields}
-    body = graphql(shop, METAFIELDS_SET, variables, timeout)
-    result = body["data"].get("metafieldsSet") or {}
-    user_errors = result.get("userErrors") or []
+def set_metafields(http: Client, metafields: list[dict[str, Any]]) -> None:
+    """metafieldsSet, atomic; its userErrors become one Rejected naming each field."""
+    body = call(http, METAFIELDS_SET, {"metafields": metafields})
+    user_errors = (body["data"].get("metafieldsSet") or {}).get("userErrors") or []
     if user_errors:
         raise Rejected(f"{SERVICE}: " + "; ".join(
             f"{'.'.join(map(str, e.get('field') or []))}: {e.get('message')}".lstrip(": ")
@@ -120,9 +97,8 @@ def write_back(shop: Shop, order_id: str, certificates: list[dict[str, Any]],
 class Budget:
     """Keep a series of queries within the shop's query-cost bucket: wait rather than be throttled."""
 
-    def __init__(self, shop: Shop, timeout: tuple[float, float],
-                 sleep: Callable[[float], None] = time.sleep):
-        self.shop, self.timeout, self.sleep = shop, timeout, sleep
+    def __init__(self, http: Client, sleep: Callable[[float], None] = time.sleep):
+        self.http, self.sleep = http, sleep
         self.wait = 0.0
 
     def query(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
@@ -130,11 +106,11 @@ class Budget:
             if self.wait > 0:
                 self.sleep(self.wait)
             try:
-                body = graphql(self.shop, query, variables, self.timeout)
+                body = call(self.http, query, variables)
             except RateLimited as exc:
                 self.wait = exc.retry_after if exc.retry_after is not None else 2.0
                 continue
-            self.wait = _throttle_wait(body) or 0.0
+            self.wait = throttle_wait(body) or 0.0
             return body["data"]
         raise RateLimited(f"{SERVICE}: still throttled after {THROTTLE_RETRIES} tries")
 
@@ -157,6 +133,20 @@ def paid_order_ids(budget: Budget, since: datetime, until: datetime) -> Iterator
         after = page["pageInfo"]["endCursor"]
 
 
+def _line_item(node: dict[str, Any]) -> LineItem:
+    return LineItem(
+        id=str(node["id"]).rsplit("/", 1)[-1],
+        product_id=text_id((node.get("product") or {}).get("legacyResourceId")),
+        variant_id=text_id((node.get("variant") or {}).get("legacyResourceId")),
+        sku=str(node.get("sku") or ""),
+        title=str(node.get("title") or ""),
+        quantity=int(node.get("quantity") or 0),
+        price=money(_amount(node.get("originalUnitPriceSet")), "originalUnitPriceSet"),
+        discount=money(_amount(node.get("totalDiscountSet")), "totalDiscountSet"),
+        gift_card=bool(node.get("isGiftCard")),
+    )
+
+
 def fetch_order(budget: Budget, shop_id: str, order_id: str) -> Order:
     """One order, with all its line items, as the platform-neutral Order."""
     items: list[LineItem] = []
@@ -165,18 +155,7 @@ def fetch_order(budget: Budget, shop_id: str, order_id: str) -> Order:
         node = budget.query(ORDER, {"id": f"gid://shopify/Order/{order_id}", "after": after})["order"]
         if node is None:
             raise Rejected(f"{SERVICE}: order {order_id} not found")
-        for li in node["lineItems"]["nodes"]:
-            items.append(LineItem(
-                id=str(li["id"]).rsplit("/", 1)[-1],
-                product_id=text_id((li.get("product") or {}).get("legacyResourceId")),
-                variant_id=text_id((li.get("variant") or {}).get("legacyResourceId")),
-                sku=str(li.get("sku") or ""),
-                title=str(li.get("title") or ""),
-                quantity=int(li.get("quantity") or 0),
-                price=money(_amount(li.get("originalUnitPriceSet")), "originalUnitPriceSet"),
-                discount=money(_amount(li.get("totalDiscountSet")), "totalDiscountSet"),
-                gift_card=bool(li.get("isGiftCard")),
-            ))
+        items.extend(_line_item(li) for li in node["lineItems"]["nodes"])
         if not node["lineItems"]["pageInfo"]["hasNextPage"]:
             break
         after = node["lineItems"]["pageInfo"]["endCursor"]

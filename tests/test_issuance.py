@@ -1,22 +1,16 @@
-"""The exactly-once promise: one certificate per (order, allocation), whatever happens."""
+"""The issue job: one certificate per (order, allocation), whatever happens on the way."""
 from __future__ import annotations
 
 import threading
 
 from sqlalchemy import select
 
-from certhook.issuance import external_unique_id
-from certhook.models import certificates, orders
+from certhook import pipeline
+from certhook.evaluation import external_unique_id
+from certhook.issuers import dots
+from certhook.models import items, jobs, orders
 
-from .conftest import deliver, drain, order_payload
-
-
-def order_of(client, order_id: int = 5551234) -> dict:  # type: ignore[no-untyped-def]
-    from .conftest import ADMIN_TOKEN
-
-    r = client.get(f"/api/orders/acme/{order_id}", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
-    assert r.status_code == 200, r.json
-    return r.json
+from .helpers import AUTH, deliver, drain, make_ch, order_of, order_payload
 
 
 def assert_once(fake_dots, order_id: int = 5551234) -> None:  # type: ignore[no-untyped-def]
@@ -68,7 +62,7 @@ def test_ten_concurrent_deliveries_issue_once(app, ch, fake_dots):
     assert_once(fake_dots)
     with ch.db.read() as conn:
         assert len(conn.execute(select(orders)).all()) == 1
-        assert len(conn.execute(select(certificates)).all()) == 2
+        assert len(conn.execute(select(items)).all()) == 2
 
 
 def test_first_three_posts_answer_500(client, ch, fake_dots):
@@ -93,6 +87,22 @@ def test_connection_drops_after_the_provider_created_it(client, ch, fake_dots):
         c["certificate_id"] for c in fake_dots.certificates}
 
 
+def test_an_answer_without_a_certificate_is_looked_up_not_recorded_as_issued(client, ch, fake_dots,
+                                                                              fake_shopify):
+    fake_dots.fail_next("empty")  # created, then answered 200 with no certificate id or URL
+    deliver(client, order_payload())
+    pipeline.worker(ch, 1).run_one()  # evaluate
+    pipeline.worker(ch, 1).run_one()  # issue: one answer empty
+    empty = next(c for c in order_of(client)["certificates"] if c["allocation_id"] == 14)
+    assert empty["status"] == "pending" and empty["certificate_url"] is None
+    assert "names no certificate" in empty["error"]
+    drain(ch)
+    assert_once(fake_dots)
+    assert fake_dots.posts == 2 and fake_dots.gets == 1  # found by its external id
+    written = fake_shopify.value("5551234")
+    assert all(w["url"] and w["certificate_id"] for w in written)
+
+
 def test_already_exists_is_adopted(client, ch, fake_dots):
     eid = external_unique_id("acme", "5551234", 14)
     status, made = fake_dots.create({"app_token": "6-c2b4554f", "impact_qty": 2, "allocation_id": 14,
@@ -107,63 +117,26 @@ def test_already_exists_is_adopted(client, ch, fake_dots):
 def test_out_of_balance_waits_then_issues(client, ch, fake_dots):
     fake_dots.out_of_balance = True
     deliver(client, order_payload())
-    for _ in range(3):  # the order job, then one try per certificate, each answered 429
-        from certhook.jobs.worker import Worker
-        Worker(ch, 1).run_one()
+    for _ in range(3):  # the evaluation, then one try of the order's certificates (both 429)
+        pipeline.worker(ch, 1).run_one()
     order = order_of(client)
     assert order["status"] == "pending"
     assert all("out of balance" in (c["error"] or "") for c in order["certificates"])
     assert all(c["status"] == "pending" for c in order["certificates"])
     for _ in range(20):  # still out of balance: it keeps waiting, and never fails
         ch.clock.now += ch.settings.retry_max_seconds
-        Worker(ch, 1).run_one()
+        pipeline.worker(ch, 1).run_one()
     assert order_of(client)["status"] == "pending"
+    with ch.db.read() as conn:
+        assert conn.execute(select(jobs.c.attempts).where(jobs.c.kind == "issue")).scalar() == 0
     fake_dots.out_of_balance = False
     drain(ch)
     assert_once(fake_dots)
     assert order_of(client)["status"] == "done"
 
 
-def test_writeback_answers_429_twice(client, ch, fake_dots, fake_shopify):
-    fake_shopify.fail_next("429", "429")
-    deliver(client, order_payload())
-    drain(ch)
-    assert_once(fake_dots)
-    assert fake_shopify.calls == 3
-    assert fake_dots.posts == 2
-    assert order_of(client)["writeback"] == {"status": "done", "error": None}
-
-
-def test_writeback_throttled_and_500_are_retried_without_reissuing(client, ch, fake_dots, fake_shopify):
-    fake_shopify.fail_next("throttled", "500")
-    deliver(client, order_payload())
-    drain(ch)
-    assert_once(fake_dots)
-    assert fake_shopify.calls == 3
-    assert fake_shopify.value("5551234") is not None
-    assert order_of(client)["status"] == "done"
-
-
-def test_writeback_user_errors_fail_it_with_their_message(client, ch, fake_dots, fake_shopify, monkeypatch):
-    from certhook.platforms import shopify_admin as shopify
-
-    real = shopify.write_back
-    monkeypatch.setattr(shopify, "write_back",
-                        lambda shop, order_id, *rest: real(shop, "not-a-number", *rest))
-    deliver(client, order_payload())
-    drain(ch)
-    order = order_of(client)
-    assert order["status"] == "failed"
-    assert order["writeback"]["status"] == "failed"
-    assert "Owner does not exist." in order["writeback"]["error"]
-    assert all(c["status"] == "issued" for c in order["certificates"])
-    assert fake_dots.posts == 2
-
-
 def test_a_rejected_allocation_fails_with_the_message_after_one_post(tmp_path, db_url, fake_dots,
                                                                      fake_shopify):
-    from .conftest import make_ch
-
     bad_rules = "rules:\n  - name: Foreign\n    allocation_id: 99\n    per_order: 1\n"
     with make_ch(tmp_path, db_url, fake_dots, fake_shopify, rules=bad_rules) as (ch, client):
         deliver(client, order_payload())
@@ -173,7 +146,7 @@ def test_a_rejected_allocation_fails_with_the_message_after_one_post(tmp_path, d
         [cert] = order["certificates"]
         assert cert["status"] == "failed"
         assert "Given allocation can not be used with your application." in cert["error"]
-        assert fake_dots.posts <= 2
+        assert fake_dots.posts == 1
         assert len(fake_dots.certificates) == 0
 
 
@@ -186,9 +159,7 @@ def test_transient_errors_fail_after_max_attempts_and_retry_recovers(client, ch,
     assert all(c["status"] == "failed" and "Server Error" in c["error"] for c in order["certificates"])
     assert fake_dots.posts == ch.settings.max_attempts * 2
     fake_dots.faults.clear()
-    from .conftest import ADMIN_TOKEN
-
-    r = client.post("/api/orders/acme/5551234/retry", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    r = client.post("/api/orders/acme/5551234/retry", headers=AUTH)
     assert r.status_code == 200 and r.json["retried"] == 2
     drain(ch)
     assert_once(fake_dots)
@@ -215,44 +186,18 @@ def test_a_guest_is_known_by_email(client, ch, fake_dots):
     assert fake_dots.requests[0]["remote_user_email"] == "guest@example.com"
 
 
-def test_an_order_that_earns_nothing_is_skipped(client, ch, fake_dots):
-    payload = order_payload(line_items=[{"id": 1, "sku": "STICKER", "title": "Sticker", "quantity": 1,
-                                         "price": "3.00", "total_discount": "0.00"}])
-    deliver(client, payload)
-    drain(ch)
-    order = order_of(client)
-    assert order["status"] == "skipped"
-    assert order["reason"] == "the matched rules earned 0"
-    assert fake_dots.posts == 0
-
-
-def test_shadow_mode_records_and_issues_nothing(tmp_path, db_url, fake_dots, fake_shopify):
-    from .conftest import make_ch
-
-    with make_ch(tmp_path, db_url, fake_dots, fake_shopify, shop={"mode": "shadow"}) as (ch, client):
-        deliver(client, order_payload())
-        drain(ch)
-        order = order_of(client)
-        assert order["status"] == "skipped"
-        assert order["reason"] == "shadow mode: would issue 2 × allocation 14, 2 × allocation 32"
-        assert [(e["allocation_id"], e["impact_qty"]) for e in order["earned"]] == [(14, 2), (32, 2)]
-        assert fake_dots.posts == 0 and fake_shopify.calls == 0
-
-
-def test_a_job_that_keeps_crashing_ends_failed_and_retry_takes_it_up(client, ch, fake_dots, monkeypatch):
-    from certhook import issuance
-
-    real = issuance.certificate_fields
-    monkeypatch.setattr(issuance, "certificate_fields", lambda order, item: 1 / 0)
+def test_an_issue_job_that_keeps_crashing_fails_its_items_and_retry_takes_them_up(
+        client, ch, fake_dots, monkeypatch):
+    real = dots.Certificates.create_one
+    monkeypatch.setattr(dots.Certificates, "create_one", lambda self, item: 1 / 0)
     deliver(client, order_payload())
     drain(ch)
     order = order_of(client)
     assert order["status"] == "failed"
-    assert all("ZeroDivisionError" in c["error"] for c in order["certificates"])
-    monkeypatch.setattr(issuance, "certificate_fields", real)
-    from .conftest import ADMIN_TOKEN
-
-    client.post("/api/orders/acme/5551234/retry", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    assert all("ZeroDivisionError" in c["error"] and c["status"] == "failed"
+               for c in order["certificates"])
+    monkeypatch.setattr(dots.Certificates, "create_one", real)
+    client.post("/api/orders/acme/5551234/retry", headers=AUTH)
     drain(ch)
     assert order_of(client)["status"] == "done"
     assert_once(fake_dots)

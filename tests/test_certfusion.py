@@ -1,7 +1,7 @@
-"""Course certificates through CertFusion: the buyer added to a list and issued, exactly once."""
+"""CertFusion certificates: the buyer added to a list and issued, exactly once."""
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
 from typing import Any
 
 import pytest
@@ -9,25 +9,19 @@ from click.testing import CliRunner
 
 from certhook.cli import main
 
-from .conftest import ADMIN_TOKEN, deliver, drain, make_ch, order_payload, write_config
-from .fakes.certfusion import FakeCertFusion
-from .test_offerings import GIFT_RULES
+from .helpers import (
+    AUTH,
+    CERTFUSION_RULE,
+    OFFERING_RULES,
+    deliver,
+    drain,
+    make_ch,
+    order_payload,
+    sign_in,
+    write_config,
+)
 
-AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-COURSE = """\
-  - name: Course certificate
-    match: {sku: "COURSE-*"}
-    certfusion:
-      list_id: 3
-      custom_fields: {course_name: "{title}", purchase_date: "{order_date}"}
-"""
-
-
-@pytest.fixture
-def fake_cf() -> Iterator[FakeCertFusion]:
-    fake = FakeCertFusion()
-    yield fake
-    fake.close()
+COURSE = CERTFUSION_RULE
 
 
 def course_order(order_id: int = 8001, *extra: dict[str, Any]):  # type: ignore[no-untyped-def]
@@ -42,7 +36,7 @@ def course_order(order_id: int = 8001, *extra: dict[str, Any]):  # type: ignore[
 
 @pytest.fixture
 def shop(tmp_path, db_url, fake_dots, fake_shopify, fake_cf):  # type: ignore[no-untyped-def]
-    with make_ch(tmp_path, db_url, fake_dots, fake_shopify, rules=GIFT_RULES + COURSE,
+    with make_ch(tmp_path, db_url, fake_dots, fake_shopify, rules=OFFERING_RULES + COURSE,
                  certfusion_url=fake_cf.url) as made:
         yield made
 
@@ -170,11 +164,7 @@ def test_a_recipient_left_unissued_is_tried_again_not_dropped(shop, fake_cf, mon
     assert client.get("/api/orders/acme/8001", headers=AUTH).json["status"] == "done"
 
 
-def test_impact_totals_keep_gifts_and_courses_apart(shop):
-    import time
-
-    from .test_dashboard import sign_in
-
+def test_impact_totals_keep_offerings_and_certfusion_apart(shop):
     ch, client = shop
     deliver(client, course_order())
     drain(ch)
@@ -184,3 +174,15 @@ def test_impact_totals_keep_gifts_and_courses_apart(shop):
     assert "<td>certfusion</td>" in page and "list 3" in page
     assert "<td>offering</td>" in page and "A turtle for you" in page
     assert "Save a Sea Turtle" in page
+
+
+@pytest.mark.parametrize("suffix", ["", "/api", "/api/"])
+def test_the_api_url_works_with_or_without_its_api_path(tmp_path, db_url, fake_dots, fake_shopify,
+                                                         fake_cf, suffix):
+    with make_ch(tmp_path, db_url, fake_dots, fake_shopify, rules="rules:\n" + COURSE,
+                 certfusion_url=fake_cf.url + suffix) as (ch, client):
+        assert ch.settings.certfusion.api_url == fake_cf.url
+        deliver(client, course_order())
+        drain(ch)
+        assert client.get("/api/orders/acme/8001", headers=AUTH).json["status"] == "done"
+        assert fake_cf.issues == [1]

@@ -1,6 +1,8 @@
-"""Gift impact: one Dots.eco eco club offering (redeem code and claim URL) per gift line item."""
+"""Dots.eco: certificate answers read, and eco club offerings (a gift's redeem code and claim URL),
+one per gift line item, exactly once."""
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -9,23 +11,22 @@ from click.testing import CliRunner
 from freezegun import freeze_time
 
 from certhook.cli import main
-from certhook.issuance import external_unique_id
+from certhook.evaluation import external_unique_id
+from certhook.http import Transient
+from certhook.issuers.dots import certificate, offering, on_the_grid
+from certhook.links import customer_token
 
-from .conftest import ADMIN_TOKEN, deliver, drain, make_ch, order_payload
-from .test_dashboard import sign_in
-from .test_reconcile import run_due
-
-AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-GIFT_RULES = """\
-rules:
-  - name: A sea turtle with every hoodie
-    match: {sku: "HOODIE-*"}
-    allocation_id: 14
-    per_item: 1
-  - name: Gift a turtle
-    match: {sku: GIFT-TURTLE}
-    offering: {per_item: 5, limit_allocations: [14, 32], valid_days: 365, title: "A turtle for you"}
-"""
+from .helpers import (
+    AUTH,
+    OFFERING_RULES,
+    deliver,
+    drain,
+    make_ch,
+    order_payload,
+    run_due,
+    sign_in,
+    write_config,
+)
 
 
 def gift_order(order_id: int = 7001, **overrides):  # type: ignore[no-untyped-def]
@@ -41,14 +42,14 @@ def gift_order(order_id: int = 7001, **overrides):  # type: ignore[no-untyped-de
 
 @pytest.fixture
 def gifts(tmp_path, db_url, fake_dots, fake_shopify):  # type: ignore[no-untyped-def]
-    with make_ch(tmp_path, db_url, fake_dots, fake_shopify, rules=GIFT_RULES) as made:
+    with make_ch(tmp_path, db_url, fake_dots, fake_shopify, rules=OFFERING_RULES) as made:
         yield made
 
 
 def test_a_gift_of_2_units_at_5_each_is_one_offering_of_10_expiring_on_the_grid(gifts, fake_dots,
                                                                                fake_shopify):
     ch, client = gifts
-    ch.clock = None
+    ch.clock.now = None  # the wall clock, which freezegun holds
     with freeze_time("2026-11-22 23:53:00"):
         assert deliver(client, gift_order()).json == {"status": "accepted"}
         run_due(ch)
@@ -58,7 +59,7 @@ def test_a_gift_of_2_units_at_5_each_is_one_offering_of_10_expiring_on_the_grid(
     # 23:53 + 365 days is 2027-11-22 23:53, whose nearest quarter hour is the next day's 00:00.
     assert (sent["expiration_date"], sent["expiration_hour"]) == ("2027-11-23", "00:00:00")
     assert "mail" not in sent and "remote_user_id" not in sent  # a code-only club
-    assert sent["external_unique_id"] == external_unique_id("acme", "7001", 0, "gift_2")
+    assert sent["external_unique_id"] == external_unique_id("acme", "7001", "offering_2")
     order = client.get("/api/orders/acme/7001", headers=AUTH).json
     assert order["status"] == "done"
     gift = next(c for c in order["certificates"] if c["kind"] == "offering")
@@ -123,9 +124,7 @@ def test_the_order_page_shows_code_and_claims_refreshed_once_a_minute(gifts, fak
 
 
 def test_check_wants_the_offering_app_token(tmp_path, db_url, fake_dots, fake_shopify):
-    from .conftest import write_config
-
-    path = write_config(tmp_path, db_url, fake_dots.api_url, fake_shopify.api_url, rules=GIFT_RULES)
+    path = write_config(tmp_path, db_url, fake_dots.api_url, fake_shopify.api_url, rules=OFFERING_RULES)
     config = yaml.safe_load(path.read_text())
     del config["dots"]["offering_app_token"]
     path.write_text(yaml.safe_dump(config))
@@ -136,8 +135,6 @@ def test_check_wants_the_offering_app_token(tmp_path, db_url, fake_dots, fake_sh
 
 
 def test_expiry_is_rounded_to_the_nearest_quarter_hour():
-    from certhook.issuance import on_the_grid
-
     def at(text: str) -> str:
         return on_the_grid(datetime.fromisoformat(text).replace(tzinfo=UTC)).strftime("%Y-%m-%d %H:%M:%S")
 
@@ -147,8 +144,6 @@ def test_expiry_is_rounded_to_the_nearest_quarter_hour():
 
 
 def test_the_customer_page_shows_the_gift_code(gifts, fake_dots):
-    from certhook.links import customer_token
-
     ch, client = gifts
     deliver(client, gift_order())
     drain(ch)
@@ -158,16 +153,47 @@ def test_the_customer_page_shows_the_gift_code(gifts, fake_dots):
 
 
 def test_preview_shows_the_offering(tmp_path, db_url, fake_dots, fake_shopify):
-    import json
-
-    from .conftest import write_config
-
-    path = write_config(tmp_path, db_url, fake_dots.api_url, fake_shopify.api_url, rules=GIFT_RULES)
+    path = write_config(tmp_path, db_url, fake_dots.api_url, fake_shopify.api_url, rules=OFFERING_RULES)
     order = tmp_path / "gift.json"
     order.write_text(json.dumps(gift_order()))
     result = CliRunner().invoke(main, ["preview", "--config", str(path), "--shop", "acme", str(order)])
     assert result.exit_code == 0, result.output
-    assert "rule 'Gift a turtle': 10 for gifts (1 line item(s))" in result.output
+    assert "rule 'Gift a turtle': 10 for offerings (1 line item(s))" in result.output
     assert "offering: quantity 10 for line item 2, limited to allocations [14, 32], valid 365 days" \
         in result.output
     assert fake_dots.offering_posts == 0
+
+
+def test_an_offering_of_another_order_is_never_adopted(gifts, fake_dots):
+    """The list endpoint's own sample has offerings with a null external id: not ours."""
+    ch, client = gifts
+    fake_dots.offerings.append({"uuid": "someone-elses", "quantity": 10, "code": "e-stranger",
+                                "claim_url": f"{fake_dots.url}/claim", "external_unique_id": None,
+                                "no_of_claims": 0, "title": None})
+    fake_dots.list_ignores_filter = True
+    fake_dots.fail_next(None, "500")  # the certificate, then the offering's add fails
+    deliver(client, gift_order())
+    drain(ch)
+    gift = next(c for c in client.get("/api/orders/acme/7001", headers=AUTH).json["certificates"]
+                if c["kind"] == "offering")
+    assert gift["status"] == "issued" and gift["code"] != "e-stranger"
+    assert len(fake_dots.offerings) == 2
+
+
+@pytest.mark.parametrize("answer", [{}, {"certificate_id": "1-6-5"}, {"certificate_url": "https://x"},
+                                    [], None])
+def test_a_certificate_answer_that_names_none_is_not_yet_known(answer):
+    with pytest.raises(Transient, match="names no certificate"):
+        certificate(answer)
+
+
+def test_answers_are_read_into_one_result():
+    cert = certificate({"certificate_id": "134411-6-5", "certificate_url": "https://c/1",
+                        "certificate_image_url": "https://c/1.jpg", "impact_type_name": "Save a Sea Turtle"})
+    assert (cert.certificate_id, cert.impact, cert.code) == ("134411-6-5", "Save a Sea Turtle", None)
+    gift = offering({"uuid": "u-1", "code": "e-100", "claim_url": "https://d/claim?lang=en",
+                     "no_of_claims": "2", "title": None})
+    assert gift.claim_url == "https://d/claim?lang=en&ac=e-100" and gift.certificate_url == gift.claim_url
+    assert (gift.code, gift.claims, gift.impact) == ("e-100", 2, "Gift")
+    with pytest.raises(Transient):
+        offering({"uuid": "u-2", "claim_url": "https://d/claim"})  # no code yet

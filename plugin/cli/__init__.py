@@ -1,0 +1,17 @@
+"""The `certhook` command: one click group, a module per family of commands."""
+from __future__ import annotations
+
+import click
+
+from . import check, orders, serve
+
+
+@click.group()
+@click.version_option(package_name="certhook", message="certhook %(version)s")
+def main() -> None:
+    """certhook: impact certificates for paid orders, exactly once."""
+
+
+for family in (serve, check, orders):
+    for command in family.COMMANDS:
+        main.add_command(command)

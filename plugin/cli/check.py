@@ -1,0 +1,122 @@
+"""certhook check and certhook preview: the settings and rules, and what an order would earn."""
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .. import issuers
+from ..context import rules_for, warnings
+from ..evaluation import external_unique_id
+from ..http import ApiError, Pool
+from ..models import ItemKind
+from ..orders import Order, PayloadError
+from ..platforms import ADAPTERS
+from ..rules import Evaluation, Rule, RulesError, evaluate
+from ..settings import Settings, SettingsError, load_settings
+from .common import config_option, context
+
+
+@click.command()
+@config_option
+@click.option("--online", is_flag=True, help="also ask CertFusion whether the rules' lists exist")
+def check(config: str | None, online: bool) -> None:
+    """Validate the settings and every rules file."""
+    try:
+        settings = load_settings(config)
+        rules = rules_for(settings)
+        if online:
+            _check_lists(settings, rules)
+    except (SettingsError, RulesError) as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    for warning in warnings(settings):
+        click.echo(f"warning: {warning}", err=True)
+    click.echo("ok")
+
+
+def _check_lists(settings: Settings, rules: dict[str, tuple[Rule, ...]]) -> None:
+    wanted = [(shop, r) for shop in settings.shops for r in rules[shop.id] if r.certfusion]
+    if not wanted or settings.certfusion is None:
+        return
+    pool = Pool()
+    try:
+        lists = issuers.build(settings, pool)[ItemKind.CERTFUSION].lists()  # type: ignore[attr-defined]
+        known = {int(lst["id"]) for lst in lists}
+    except ApiError as exc:
+        raise RulesError([f"cannot ask CertFusion for its lists: {exc.message}"]) from None
+    finally:
+        pool.close()
+    errors = [f'{shop.rules}:{r.line}: rule "{r.name}": CertFusion list {r.certfusion.list_id} '
+              "does not exist" for shop, r in wanted if r.certfusion and r.certfusion.list_id not in known]
+    if errors:
+        raise RulesError(errors)
+
+
+def _read_order(order_file: str, platform: str, shop_id: str) -> Order:
+    try:
+        payload = json.loads(Path(order_file).read_text(encoding="utf-8"))
+        if not isinstance(payload, dict):
+            raise PayloadError("the file is not a JSON object")
+        return ADAPTERS[platform].normalize(shop_id, payload)
+    except (ValueError, PayloadError) as exc:
+        raise click.ClickException(f"{order_file}: {exc}") from None
+
+
+TARGETS = {ItemKind.OFFERING: "offerings", ItemKind.CERTFUSION: "a CertFusion certificate"}
+
+
+def _print(order: Order, result: Evaluation, certificates: list[dict[str, Any]], shadow: bool) -> None:
+    click.echo(f"order {order.order_name} ({order.order_id}) for shop {order.shop}")
+    if order.test:
+        click.echo("  a test order: certhook ignores it and issues nothing")
+    for fired in result.fired:
+        target = f"allocation {fired.allocation_id}" if fired.allocation_id else TARGETS[fired.kind]
+        click.echo(f"  rule {fired.rule!r}: {fired.impact_qty} for {target} "
+                   f"({len(fired.line_item_ids)} line item(s))")
+    for alloc in result.allocations:
+        click.echo(f"  allocation {alloc.allocation_id}: impact_qty {alloc.impact_qty}")
+    for cert in certificates:
+        click.echo(f"  certificate: {json.dumps(cert, ensure_ascii=False)}")
+    for offering in result.offerings:
+        click.echo(f"  offering: quantity {offering.quantity} for line item {offering.line_item_id}"
+                   + (f", limited to allocations {list(offering.limit_allocations)}"
+                      if offering.limit_allocations else "")
+                   + (f", valid {offering.valid_days} days" if offering.valid_days else ""))
+    for cf in result.certfusion:
+        click.echo(f"  CertFusion certificate: list {cf.list_id}, custom fields {dict(cf.custom_fields)}")
+    if not result.earns_something:
+        click.echo(f"  nothing to issue: {result.reason}")
+    if shadow:
+        click.echo("  (the shop is in shadow mode: it records this and issues nothing)")
+
+
+@click.command()
+@config_option
+@click.option("--shop", "shop_id", required=True, help="the shop's id in certhook.yaml")
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+@click.argument("order_file", type=click.Path(exists=True, dir_okay=False))
+def preview(config: str | None, shop_id: str, as_json: bool, order_file: str) -> None:
+    """What ORDER_FILE (a webhook payload) would issue. Nothing is issued."""
+    with context(config) as ch:
+        shop = ch.shop(shop_id)
+        if shop is None:
+            raise click.ClickException(f"no shop {shop_id!r} in the settings")
+        order = _read_order(order_file, shop.platform, shop.id)
+        result = evaluate(ch.rules[shop.id], order)
+        issuer = ch.issuers[ItemKind.CERTIFICATE]
+        certificates = [issuer.request(order, a, external_unique_id(shop.id, order.order_id,
+                                                                    a.allocation_id), ch.now())
+                        for a in result.allocations]
+    if as_json:
+        click.echo(json.dumps({"order_id": order.order_id, "test": order.test, **asdict(result),
+                               "certificates": certificates}, indent=2))
+    else:
+        _print(order, result, certificates, shop.shadow)
+
+
+COMMANDS = (check, preview)

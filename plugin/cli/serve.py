@@ -1,0 +1,44 @@
+"""certhook serve and certhook worker: the web server and the background workers."""
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+
+import click
+
+from .. import create_app
+from ..pipeline import start_worker
+from ..server import Server
+from .common import config_option, context
+
+
+@click.command()
+@config_option
+@click.option("--bind", default="127.0.0.1:8000", show_default=True, help="HOST:PORT")
+@click.option("--web-workers", type=int, default=None,
+              help="web processes (default: 1 on SQLite, which has one writer; else 2)")
+def serve(config: str | None, bind: str, web_workers: int | None) -> None:
+    """The web server and the background workers, in one command."""
+    with context(config) as ch:
+        ch.db.upgrade()
+        path = str(ch.settings.path)
+        web_workers = web_workers or (1 if ch.db.is_sqlite else 2)
+    Server(lambda: create_app(path), {"bind": bind, "workers": web_workers}).run()
+
+
+@click.command()
+@config_option
+def worker(config: str | None) -> None:
+    """Only the background workers (for more machines or processes)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    stopped = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stopped.set())
+    with context(config) as ch:
+        jobs = start_worker(ch)
+        stopped.wait()
+        jobs.stop(wait=True)
+
+
+COMMANDS = (serve, worker)

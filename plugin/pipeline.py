@@ -1,0 +1,33 @@
+"""The job table: what each kind of job runs, and what its failure means for its order.
+
+An order goes evaluate → issue → writeback; reconcile brings in orders whose webhook never came.
+"""
+from __future__ import annotations
+
+from .context import Certhook
+from .evaluation import run_evaluate_job
+from .issuance import run_issue_job
+from .jobs.worker import Handler, Worker
+from .models import JobKind
+from .reconcile import ensure_jobs, run_reconcile_job
+from .store import items
+from .writeback import run_writeback_job
+
+HANDLERS = {
+    JobKind.EVALUATE: Handler(run_evaluate_job, items.evaluation_failed),
+    JobKind.ISSUE: Handler(run_issue_job, items.issue_failed),
+    JobKind.WRITEBACK: Handler(run_writeback_job, items.writeback_failed),
+    JobKind.RECONCILE: Handler(run_reconcile_job, items.nothing_to_record),
+}
+
+
+def worker(ch: Certhook, concurrency: int | None = None) -> Worker:
+    return Worker(ch, HANDLERS, concurrency)
+
+
+def start_worker(ch: Certhook) -> Worker:
+    """The background workers of a process, with every shop's reconciliation due at once."""
+    ensure_jobs(ch)
+    jobs = worker(ch)
+    jobs.start()
+    return jobs

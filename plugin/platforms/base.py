@@ -1,0 +1,107 @@
+"""The one shape of a store: its webhooks (verify, topics, normalize) and its admin API."""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from ..orders import Order
+from ..settings import Shop
+from . import signatures
+
+
+class Topic(StrEnum):
+    HANDLED = "handled"  # an order to record
+    PRIVACY = "privacy"  # erase what certhook holds
+    IGNORED = "ignored"  # answered 200 and logged, so the store stops sending it
+    UNKNOWN = "unknown"  # the same, and worth a line in the log
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """What a delivery's headers say: whose it is, its signature, topic and event id."""
+
+    domain: str
+    signature: str | None
+    topic: str
+    event_id: str | None
+
+
+@dataclass(frozen=True)
+class Erasure:
+    """What a privacy topic asks certhook to forget."""
+
+    whole_shop: bool = False
+    order_ids: tuple[str, ...] = ()
+    email: str = ""
+
+
+# (order id, how to fetch the whole order): the paid orders of a window, fetched one by one.
+PaidOrder = tuple[str, Callable[[], Order]]
+
+
+class StoreApi(ABC):
+    """One shop's admin API."""
+
+    # Whether the store emails the customer a note with the links (posted once per order).
+    customer_note: ClassVar[bool] = False
+
+    @abstractmethod
+    def write_back(self, order_id: str, entries: list[dict[str, Any]],
+                   customer_url: str | None) -> None:
+        """Put the links onto the order; safe to repeat (an upsert)."""
+
+    def note_sent(self, order_id: str, entries: list[dict[str, Any]]) -> bool:
+        """Whether a note with these links is on the order already (an answer may have been lost)."""
+        raise NotImplementedError
+
+    def send_note(self, order_id: str, entries: list[dict[str, Any]], customer_url: str | None) -> None:
+        raise NotImplementedError
+
+    @abstractmethod
+    def paid_orders(self, since: datetime, until: datetime) -> list[PaidOrder]:
+        """Every order paid (in a trigger status) and updated within [since, until]."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+
+class Adapter(ABC):
+    """One store platform: the webhook's headers and topics, its orders, its admin API."""
+
+    name: ClassVar[str]  # as in certhook.yaml and /webhooks/<name>
+    topics: ClassVar[Mapping[str, Topic]]
+
+    def is_ping(self, body: bytes, headers: Mapping[str, str]) -> bool:
+        """An unsigned delivery the store sends to test the URL, answered 200 and recorded nowhere."""
+        return False
+
+    @abstractmethod
+    def webhook(self, headers: Mapping[str, str]) -> Webhook: ...
+
+    def verify(self, body: bytes, secret: str, signature: str | None) -> bool:
+        return signatures.verify(body, secret, signature)
+
+    def topic(self, topic: str) -> Topic:
+        return self.topics.get(topic, Topic.UNKNOWN)
+
+    def ignore(self, shop: Shop, payload: dict[str, Any]) -> str | None:
+        """Why an order of a handled topic is still not acted on, or None."""
+        return None
+
+    def erasure(self, topic: str, payload: dict[str, Any]) -> Erasure:
+        raise NotImplementedError(f"{self.name} has no privacy topics")
+
+    @abstractmethod
+    def normalize(self, shop_id: str, payload: dict[str, Any]) -> Order:
+        """The store's order as the platform-neutral Order; PayloadError names a bad field."""
+
+    @abstractmethod
+    def api(self, shop: Shop) -> StoreApi: ...
+
+    def warning(self, shop: Shop, today: date) -> str | None:
+        """Something in the shop's settings that works today but wants changing."""
+        return None

@@ -1,0 +1,92 @@
+"""An order's items: its status rolled up from them, what giving up means per job, retrying."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, select, update
+
+from ..models import ItemStatus, JobKind, OrderStatus, WritebackStatus, items, orders
+from .orders import add_event, find_order
+
+if TYPE_CHECKING:  # the context is built on top of the store; only its type is needed here
+    from ..context import Certhook
+
+
+def refresh_status(conn: Connection, now: float, order_pk: int) -> str:
+    """Derive an evaluated order's status from its items and its write-back."""
+    order = conn.execute(select(orders).where(orders.c.id == order_pk)).one()
+    if order.status == OrderStatus.SKIPPED or order.evaluation_json is None:
+        return order.status  # skipped, or not evaluated yet: pending, or failed evaluating
+    statuses = conn.execute(select(items.c.status).where(items.c.order_pk == order_pk)).scalars().all()
+    if ItemStatus.FAILED in statuses or order.writeback_status == WritebackStatus.FAILED:
+        status = OrderStatus.FAILED
+    elif statuses and all(s == ItemStatus.ISSUED for s in statuses) \
+            and order.writeback_status == WritebackStatus.DONE:
+        status = OrderStatus.DONE
+    else:
+        status = OrderStatus.PENDING
+    if status != order.status:
+        conn.execute(update(orders).where(orders.c.id == order_pk).values(status=status, updated_at=now))
+    return status
+
+
+def evaluation_failed(ch: Certhook, conn: Connection, ref: str, message: str, final: bool) -> None:
+    """The rules could not be applied: after the last try the order fails with the reason."""
+    if final:
+        conn.execute(update(orders).where(orders.c.id == int(ref), orders.c.status == OrderStatus.PENDING)
+                     .values(status=OrderStatus.FAILED, reason=message, updated_at=ch.now()))
+        add_event(conn, ch.now(), int(ref), "failed", message)
+
+
+def issue_failed(ch: Certhook, conn: Connection, ref: str, message: str, final: bool) -> None:
+    """The issue job crashed: its pending items say why, and fail after the last try."""
+    order_pk, now = int(ref), ch.now()
+    values: dict[str, Any] = {"error": message, "updated_at": now}
+    if final:
+        values["status"] = ItemStatus.FAILED
+    conn.execute(update(items).where(items.c.order_pk == order_pk, items.c.status == ItemStatus.PENDING)
+                 .values(**values))
+    add_event(conn, now, order_pk, "failed" if final else "attempt",
+              message if final else f"{message} (will try again)")
+    refresh_status(conn, now, order_pk)
+
+
+def writeback_failed(ch: Certhook, conn: Connection, ref: str, message: str, final: bool) -> None:
+    order_pk, now = int(ref), ch.now()
+    conn.execute(update(orders).where(
+        orders.c.id == order_pk, orders.c.writeback_status == WritebackStatus.PENDING
+    ).values(writeback_status=WritebackStatus.FAILED if final else WritebackStatus.PENDING,
+             writeback_error=message, updated_at=now))
+    add_event(conn, now, order_pk, "write-back", message if final else f"{message} (will try again)")
+    refresh_status(conn, now, order_pk)
+
+
+def nothing_to_record(ch: Certhook, conn: Connection, ref: str, message: str, final: bool) -> None:
+    """A job that keeps its own record (reconciliation), or whose order has none."""
+
+
+def retry_order(ch: Certhook, shop: str, order_id: str) -> int | None:
+    """Queue again what failed (and wake what waits); None if the order is unknown."""
+    now = ch.now()
+    with ch.db.write() as conn:
+        order = find_order(conn, shop, order_id)
+        if order is None:
+            return None
+        conn.execute(update(items).where(items.c.order_pk == order.id, items.c.status == ItemStatus.FAILED)
+                     .values(status=ItemStatus.PENDING, error=None, updated_at=now))
+        retried = len(conn.execute(select(items.c.id).where(
+            items.c.order_pk == order.id, items.c.status == ItemStatus.PENDING)).all())
+        if retried:
+            ch.queue.enqueue(conn, JobKind.ISSUE, str(order.id), now)
+        if order.writeback_status in (WritebackStatus.FAILED, WritebackStatus.PENDING):
+            conn.execute(update(orders).where(orders.c.id == order.id)
+                         .values(writeback_status=WritebackStatus.PENDING, writeback_error=None))
+            ch.queue.enqueue(conn, JobKind.WRITEBACK, str(order.id), now)
+            retried += 1
+        if order.evaluation_json is None and order.status != OrderStatus.SKIPPED:
+            conn.execute(update(orders).where(orders.c.id == order.id)
+                         .values(status=OrderStatus.PENDING, reason=None, updated_at=now))
+            ch.queue.enqueue(conn, JobKind.EVALUATE, str(order.id), now)
+            retried += 1
+        refresh_status(conn, now, order.id)
+        return retried

@@ -1,0 +1,148 @@
+"""The one HTTP client: errors mapped onto one hierarchy, GETs alone retried, no redirects, pages."""
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from certhook.http import (
+    AuthError,
+    Client,
+    OutOfBalance,
+    Pool,
+    RateLimited,
+    Rejected,
+    Transient,
+    body_of,
+    error_for,
+)
+
+from .fakes.base import FakeServer, Handler
+
+
+def response(status: int, body: Any = None, headers: dict[str, str] | None = None) -> requests.Response:
+    made = requests.Response()
+    made.status_code = status
+    made._content = json.dumps(body).encode() if body is not None else b"<html>oops</html>"
+    made.headers.update(headers or {})
+    return made
+
+
+@pytest.mark.parametrize(("status", "body", "headers", "kind", "message"), [
+    (500, {"message": "Server Error"}, {}, Transient, "Svc: Server Error"),
+    (502, None, {}, Transient, "Svc: HTTP 502"),
+    (408, None, {}, Transient, "Svc: HTTP 408"),
+    (409, {"message": "busy"}, {}, Transient, "Svc: busy"),
+    (429, {"message": "slow down"}, {"Retry-After": "7"}, RateLimited, "Svc: slow down"),
+    (401, {"message": "Unauthenticated."}, {}, AuthError, "Svc: credentials rejected (401)"),
+    (403, None, {}, AuthError, "Svc: credentials rejected (403): HTTP 403"),
+    (422, {"message": "The app_token is invalid."}, {}, Rejected, "Svc: The app_token is invalid."),
+    (404, {"message": "Not Found"}, {}, Rejected, "Svc: Not Found"),
+    (301, None, {"Location": "https://elsewhere.example/"}, Rejected,
+     "Svc: answered 301, redirecting to https://elsewhere.example/"),
+])
+def test_error_mapping(status, body, headers, kind, message):
+    error = error_for(response(status, body, headers), "Svc")
+    assert type(error) is kind and error.message.startswith(message) and error.status == status
+    if kind is RateLimited:
+        assert error.retry_after == 7.0
+
+
+def test_a_service_can_name_its_429():
+    error = error_for(response(429, {"message": "out of balance"}), "Dots.eco", OutOfBalance)
+    assert type(error) is OutOfBalance
+
+
+def test_an_answer_that_is_not_json_is_transient():
+    with pytest.raises(Transient, match="not JSON"):
+        body_of(response(200), "Svc")
+
+
+class Flaky(FakeServer):
+    """Answers each path from a script of statuses, and records who asked with what header."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.script: dict[str, list[int]] = {}
+        self.seen: list[tuple[str, str, str | None]] = []
+
+    def handle(self, request: Handler, method: str) -> None:
+        request.body()
+        self.seen.append((method, request.path, request.headers.get("X-Token")))
+        path = request.path.split("?")[0]
+        if path == "/slow":
+            time.sleep(0.5)
+        if path == "/moved":
+            request.send_response(302)
+            request.send_header("Location", f"{self.url}/elsewhere")
+            request.send_header("Content-Length", "0")
+            request.end_headers()
+            return
+        if path == "/pages":
+            page = int(request.path.split("page=")[1])
+            return request.send_json(200, {"data": [page * 10, page * 10 + 1], "last": 3})
+        statuses = self.script.get(path) or [200]
+        request.send_json(statuses.pop(0) if len(statuses) > 1 else statuses[0], {"message": "hi"})
+
+
+@pytest.fixture
+def flaky() -> Iterator[Flaky]:
+    fake = Flaky()
+    yield fake
+    fake.close()
+
+
+def client(fake: Flaky, timeout: tuple[float, float] = (2, 5)) -> Client:
+    return Client("Svc", fake.url, timeout, headers={"X-Token": "secret"})
+
+
+def test_a_get_is_retried_on_503_and_a_post_never(flaky):
+    flaky.script = {"/get": [503, 503, 200], "/post": [503, 200]}
+    http = client(flaky)
+    assert http.json("GET", "/get") == {"message": "hi"}
+    with pytest.raises(Transient):
+        http.request("POST", "/post")
+    assert [m for m, _, _ in flaky.seen] == ["GET", "GET", "GET", "POST"]
+
+
+def test_redirects_are_never_followed_with_the_credentials(flaky):
+    with pytest.raises(Rejected, match="redirecting to"):
+        client(flaky).request("GET", "/moved")
+    assert [p for _, p, _ in flaky.seen] == ["/moved"]
+
+
+def test_a_status_can_be_allowed_instead_of_raised(flaky):
+    flaky.script = {"/missing": [404]}
+    assert client(flaky).request("GET", "/missing", allow=(404,)).status_code == 404
+
+
+def test_timeouts_and_refused_connections_are_transient(flaky):
+    with pytest.raises(Transient, match="Svc: timed out"):
+        client(flaky, (2, 0.1)).request("POST", "/slow")
+    closed = Client("Svc", "http://127.0.0.1:9", (0.5, 0.5))
+    with pytest.raises(Transient, match="connection failed"):
+        closed.request("POST", "/")
+
+
+def test_pages_are_read_until_the_last(flaky):
+    got = list(client(flaky).pages("/pages", {"q": "x"},
+                                   lambda r: (r.json()["data"], r.json()["last"])))
+    assert got == [10, 11, 20, 21, 30, 31]
+
+
+def test_a_pool_keeps_one_per_key_and_closes_all(flaky):
+    pool, made = Pool(), []
+
+    def make() -> Client:
+        made.append(client(flaky))
+        return made[-1]
+
+    assert pool.get(("svc", "acme"), make) is pool.get(("svc", "acme"), make)
+    assert pool.get(("svc", "other"), make) is not made[0]
+    made[0].request("GET", "/x")
+    pool.close()
+    assert len(made) == 2 and made[0]._sessions == []

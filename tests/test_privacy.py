@@ -1,0 +1,119 @@
+"""Privacy topics: customers/redact erases every copy of the customer; shop/redact forgets a shop."""
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import func, select
+
+from certhook.models import deliveries, events, items, jobs, orders
+
+from .helpers import (
+    AUTH,
+    CERTFUSION_RULE,
+    DOMAIN,
+    OFFERING_RULES,
+    deliver,
+    drain,
+    make_ch,
+    order_of,
+    order_payload,
+    run_due,
+)
+
+PERSONAL = ("ana@example.com", "Ana Núñez", "Núñez", "207119551", "Zoë Ørsted", "zoe@example.com")
+
+
+def redact(client, order_ids: list[int], email: str = "ana@example.com"):  # type: ignore[no-untyped-def]
+    return deliver(client, {"shop_id": 954889, "shop_domain": DOMAIN, "orders_to_redact": order_ids,
+                            "customer": {"id": 207119551, "email": email, "phone": None}},
+                   topic="customers/redact")
+
+
+def readable(value: object) -> str:
+    """A column as text, JSON decoded so that no escaped character hides a name."""
+    text = str(value)
+    if text.startswith(("[", "{")):
+        text = json.dumps(json.loads(text), ensure_ascii=False)
+    return text
+
+
+def everything_held(ch, order_id: str) -> str:  # type: ignore[no-untyped-def]
+    """Every column of the order, its items and its timeline, as one text."""
+    with ch.db.read() as conn:
+        order = conn.execute(select(orders).where(orders.c.order_id == order_id)).one()
+        rows = [order, *conn.execute(select(items).where(items.c.order_pk == order.id)),
+                *conn.execute(select(events).where(events.c.order_pk == order.id))]
+    return "\n".join(readable(v) for row in rows for v in row)
+
+
+def test_customers_redact_erases_the_customer_from_their_orders(client, ch):
+    deliver(client, order_payload(order_id=1))
+    deliver(client, order_payload(order_id=2, email="other@example.com",
+                                  customer={"id": 9, "first_name": "Bo", "email": "other@example.com"}))
+    drain(ch)
+    assert redact(client, [1]).json == {"status": "accepted"}
+    first = order_of(client, 1)
+    assert first["customer"] == {"name": "", "email": ""}
+    assert first["certificates"]  # the certificates themselves stay
+    assert not any(p in everything_held(ch, "1") for p in PERSONAL)
+    assert order_of(client, 2)["customer"]["email"] == "other@example.com"
+
+
+def test_every_copy_is_erased_requests_evaluation_and_what_the_buyer_filled_in(
+        tmp_path, db_url, fake_dots, fake_shopify, fake_cf):
+    rules = OFFERING_RULES + CERTFUSION_RULE.replace('"{title}"', '"{title} for {customer_name}"') \
+        .replace('"{order_date}"', '"{email}"')
+    payload = order_payload(order_id=4242, line_items=[
+        {"id": 1, "sku": "HOODIE-BLUE-S", "title": "Blue Hoodie", "quantity": 1, "price": "40.00"},
+        {"id": 2, "sku": "GIFT-TURTLE", "title": "Gift a sea turtle", "quantity": 1, "price": "10.00",
+         "properties": [{"name": "Recipient name", "value": "Zoë Ørsted"},
+                        {"name": "Recipient email", "value": "zoe@example.com"}]},
+        {"id": 3, "sku": "COURSE-AI", "title": "Introduction to AI", "quantity": 1, "price": "99.00"}])
+    with make_ch(tmp_path, db_url, fake_dots, fake_shopify, rules=rules,
+                 certfusion_url=fake_cf.url) as (ch, client):
+        deliver(client, payload)
+        drain(ch)
+        held = everything_held(ch, "4242")
+        assert all(p in held for p in ("ana@example.com", "Ana Núñez", "Zoë Ørsted", "zoe@example.com"))
+        redact(client, [4242])
+        held = everything_held(ch, "4242")
+        assert not any(p in held for p in PERSONAL), held
+        order = order_of(client, 4242)
+        assert order["status"] == "done" and len(order["certificates"]) == 3
+
+
+def test_an_item_still_waiting_is_issued_without_the_customer(client, ch, fake_dots):
+    fake_dots.out_of_balance = True
+    deliver(client, order_payload())
+    run_due(ch)
+    redact(client, [5551234])
+    tried = len(fake_dots.requests)  # two tries, answered "out of balance"
+    fake_dots.out_of_balance = False
+    drain(ch)
+    assert order_of(client)["status"] == "done"
+    assert len(fake_dots.requests) == tried + 2
+    for sent in fake_dots.requests[tried:]:
+        assert sent["remote_user_id"] == "acme-order-5551234"
+        assert "name_on_certificate" not in sent and "remote_user_email" not in sent
+        assert sent["external_unique_id"].startswith("certhook_acme_5551234_")
+
+
+def test_orders_to_redact_that_is_not_a_list_is_no_error(client, ch):
+    deliver(client, order_payload(order_id=1))
+    r = deliver(client, {"orders_to_redact": 5, "customer": {"email": "ana@example.com"}},
+                topic="customers/redact")
+    assert r.status_code == 200 and order_of(client, 1)["customer"]["email"] == ""
+
+
+def test_shop_redact_deletes_everything_held_for_the_shop(client, ch):
+    deliver(client, order_payload(order_id=1))
+    drain(ch)
+    r = deliver(client, {"shop_id": 954889, "shop_domain": DOMAIN}, topic="shop/redact")
+    assert r.json == {"status": "accepted"}
+    assert client.get("/api/orders/acme/1", headers=AUTH).status_code == 404
+    with ch.db.read() as conn:
+        left = [conn.execute(select(func.count()).select_from(t)).scalar_one()
+                for t in (orders, items, events, deliveries)]
+        order_jobs = conn.execute(select(func.count()).select_from(jobs)
+                                  .where(jobs.c.kind != "reconcile")).scalar_one()
+    assert left == [0, 0, 0, 1] and order_jobs == 0  # the one delivery left is the shop/redact

@@ -1,0 +1,91 @@
+"""The job queue: enqueued once, claimed under a lease, taken over when the lease runs out,
+every transition guarded, and the retry decision carried out."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from certhook.jobs.queue import LeaseLost
+from certhook.jobs.retry import Action, Decision
+from certhook.models import JobKind, JobStatus, jobs
+
+
+def row(ch, kind: JobKind = JobKind.ISSUE, ref: str = "1"):  # type: ignore[no-untyped-def]
+    with ch.db.read() as conn:
+        return conn.execute(select(jobs).where(jobs.c.kind == kind, jobs.c.ref == ref)).one()
+
+
+def enqueue(ch, ref: str = "1", at: float | None = None) -> None:  # type: ignore[no-untyped-def]
+    with ch.db.write() as conn:
+        ch.queue.enqueue(conn, JobKind.ISSUE, ref, ch.now() if at is None else at)
+
+
+def test_a_job_is_queued_once_and_an_enqueue_brings_a_waiting_one_forward(ch):
+    enqueue(ch, at=ch.now() + 600)
+    enqueue(ch)
+    with ch.db.read() as conn:
+        assert len(conn.execute(select(jobs)).all()) == 1
+    assert row(ch).run_at == ch.now()
+
+
+def test_claim_takes_only_what_is_due_and_only_once(ch):
+    enqueue(ch, at=ch.now() + 10)
+    assert ch.queue.claim("a", ch.now()) is None
+    ch.clock.now += 10
+    job = ch.queue.claim("a", ch.now())
+    assert job is not None and (job.kind, job.ref, job.owner) == (JobKind.ISSUE, "1", "a")
+    assert ch.queue.claim("b", ch.now()) is None  # under a's lease
+    assert row(ch).status == JobStatus.RUNNING
+
+
+def test_a_lease_that_ran_out_is_taken_over_and_the_old_owner_can_settle_nothing(ch):
+    enqueue(ch)
+    first = ch.queue.claim("a", ch.now())
+    ch.clock.now += ch.settings.lease_seconds + 1  # a died mid-job
+    second = ch.queue.claim("b", ch.now())
+    assert second is not None and second.id == first.id and second.owner == "b"
+    with pytest.raises(LeaseLost), ch.db.write() as conn:
+        ch.queue.still_ours(conn, first)
+    with pytest.raises(LeaseLost), ch.db.write() as conn:
+        ch.queue.done(conn, first, ch.now())
+    with ch.db.write() as conn:
+        ch.queue.done(conn, second, ch.now())
+    assert row(ch).status == JobStatus.DONE
+
+
+@pytest.mark.parametrize(("decision", "status", "attempts", "delay"), [
+    (Decision(Action.RETRY, 30), JobStatus.QUEUED, 1, 30),
+    (Decision(Action.WAIT, 3600), JobStatus.QUEUED, 0, 3600),
+    (Decision(Action.FAIL), JobStatus.FAILED, 1, None),
+])
+def test_settle_carries_out_the_decision(ch, decision, status, attempts, delay):
+    enqueue(ch)
+    job = ch.queue.claim("a", ch.now())
+    with ch.db.write() as conn:
+        ch.queue.settle(conn, job, ch.now(), decision, "Dots.eco: Server Error")
+    done = row(ch)
+    assert (done.status, done.attempts, done.last_error) == (status, attempts, "Dots.eco: Server Error")
+    assert done.lease_owner is None
+    if delay is not None:
+        assert done.run_at == ch.now() + delay
+
+
+def test_a_finished_job_enqueued_again_starts_afresh(ch):
+    enqueue(ch)
+    job = ch.queue.claim("a", ch.now())
+    with ch.db.write() as conn:
+        ch.queue.settle(conn, job, ch.now(), Decision(Action.FAIL), "gave up")
+    enqueue(ch)
+    again = row(ch)
+    assert (again.status, again.attempts, again.last_error) == (JobStatus.QUEUED, 0, None)
+
+
+def test_a_recurring_job_is_rescheduled_with_its_attempts_reset(ch):
+    with ch.db.write() as conn:
+        ch.queue.enqueue(conn, JobKind.RECONCILE, "acme", ch.now())
+    job = ch.queue.claim("a", ch.now())
+    with ch.db.write() as conn:
+        ch.queue.reschedule(conn, job, ch.now(), ch.now() + 600, "store down")
+    again = row(ch, JobKind.RECONCILE, "acme")
+    assert (again.status, again.run_at, again.attempts, again.last_error) == (
+        JobStatus.QUEUED, ch.now() + 600, 0, "store down")
