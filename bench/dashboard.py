@@ -17,7 +17,7 @@ from pathlib import Path
 
 from certhook import create_app
 from certhook.context import build
-from certhook.models import certificates, orders
+from certhook.models import items, orders
 from certhook.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,7 +49,7 @@ def fill(ch, n: int) -> None:  # type: ignore[no-untyped-def]
                               "updated_at": start + i * 60})
         with ch.db.write() as conn:
             conn.execute(orders.insert(), rows)
-            conn.execute(certificates.insert(), certs)
+            conn.execute(items.insert(), certs)
 
 
 def timed(client, path: str, runs: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]

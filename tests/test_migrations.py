@@ -65,8 +65,9 @@ def test_upgrading_from_0004_keeps_work_in_flight(tmp_path):
                 "(:pk, 1, :kind, 'dots', :alloc, 2, '[]', :eid, :status, 1, 1, 1, '')"),
                 {"pk": pk, "kind": kind, "alloc": alloc, "eid": f"certhook_acme_7_{pk}", "status": status})
         for kind, ref in (("certificate", "1"), ("certfusion", "1"), ("order", "1")):
-            conn.execute(text("INSERT INTO jobs (kind, ref, status, run_at, attempts, created_at, updated_at) "
-                              "VALUES (:kind, :ref, 'queued', 1, 3, 1, 1)"), {"kind": kind, "ref": ref})
+            conn.execute(text("INSERT INTO jobs (kind, ref, status, run_at, attempts, created_at, "
+                              "updated_at) VALUES (:kind, :ref, 'queued', 1, 3, 1, 1)"),
+                         {"kind": kind, "ref": ref})
     engine.dispose()
     db = Database(url)
     db.upgrade()

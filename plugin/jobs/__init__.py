@@ -1,0 +1,1 @@
+"""The background jobs: the queue in the database, the one retry decision, the worker."""

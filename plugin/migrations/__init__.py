@@ -1,0 +1,1 @@
+"""Alembic migrations of certhook's schema, applied by `certhook serve` (and Database.upgrade)."""

@@ -1,3 +1,4 @@
+"""Alembic's environment: run the migrations on the connection certhook hands over."""
 from alembic import context
 
 connection = context.config.attributes["connection"]

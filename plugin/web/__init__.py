@@ -1,0 +1,1 @@
+"""The web side: store webhooks, the JSON API, the dashboard and the customer's page."""
