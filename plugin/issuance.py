@@ -8,7 +8,6 @@ once everything is issued, and settle the job.
 from __future__ import annotations
 
 import logging
-from itertools import groupby
 from typing import Any
 
 from sqlalchemy import Connection, func, select, update
@@ -62,10 +61,12 @@ def run_issue_job(ch: Certhook, job: Job) -> None:
     with ch.db.read() as conn:
         rows = conn.execute(select(items).where(items.c.order_pk == order_pk,
                                                 items.c.status == ItemStatus.PENDING)
-                            .order_by(items.c.kind, items.c.id)).all()
+                            .order_by(items.c.id)).all()
+    by_kind: dict[ItemKind, list[Item]] = {}  # in the order the rules earned them
+    for row in rows:
+        by_kind.setdefault(ItemKind(row.kind), []).append(Item.of(row))
     outcomes: dict[int, Outcome] = {}
-    for kind, group in groupby(rows, key=lambda r: ItemKind(r.kind)):
-        batch = [Item.of(r) for r in group]
+    for kind, batch in by_kind.items():
         issuer = ch.issuers.get(kind)
         if issuer is None:
             outcomes |= {i.id: Rejected(f"{kind}: its issuer is not in the settings any more")

@@ -38,22 +38,19 @@ WOO_SECRET = "woo-webhook-secret"
 PUBLIC_URL = "https://certhook.example"
 WOO_DOMAIN = "shop.example.com"
 WOO_RULES = "rules:\n  - name: A tree for every 5 spent\n    allocation_id: 32\n    per_amount: 5\n"
-RULES = """\
+TURTLE_RULE = """\
 rules:
   - name: A sea turtle with every hoodie
     match: {sku: "HOODIE-*"}
     allocation_id: 14
     per_item: 1
+"""
+RULES = TURTLE_RULE + """\
   - name: A tree for every 25 spent
     allocation_id: 32
     per_amount: 25
 """
-OFFERING_RULES = """\
-rules:
-  - name: A sea turtle with every hoodie
-    match: {sku: "HOODIE-*"}
-    allocation_id: 14
-    per_item: 1
+OFFERING_RULES = TURTLE_RULE + """\
   - name: Gift a turtle
     match: {sku: GIFT-TURTLE}
     offering: {per_item: 5, limit_allocations: [14, 32], valid_days: 365, title: "A turtle for you"}

@@ -1,6 +1,8 @@
 """The JSON API: bearer token, filters and paging newest first, detail, retry."""
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from .helpers import ADMIN_TOKEN, AUTH, PUBLIC_URL, deliver, drain, order_payload
@@ -45,6 +47,11 @@ def test_detail_has_the_contract_shape_and_a_working_customer_link(client, ch):
     assert {"shop", "order_id", "order_name", "status", "customer_url", "certificates",
             "writeback"} <= set(order)
     assert order["order_name"] == "#1001"
+    assert list(order)[:7] == ["shop", "order_id", "order_name", "status", "customer_url", "certificates",
+                               "writeback"]  # the contract's order
+    assert (order["reason"], order["cancelled_at"], order["refunded"]) == (None, None, "none")
+    assert order["created_at"] == datetime.fromtimestamp(ch.clock.now, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert datetime.strptime(order["created_at"], "%Y-%m-%dT%H:%M:%SZ")
     assert set(order["certificates"][0]) >= {
         "kind", "issuer", "allocation_id", "impact_qty", "external_unique_id", "certificate_id",
         "certificate_url", "certificate_image_url", "status", "error"}

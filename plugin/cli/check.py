@@ -9,10 +9,10 @@ from typing import Any
 
 import click
 
-from .. import issuers
 from ..context import rules_for, warnings
 from ..evaluation import external_unique_id
-from ..http import ApiError, Pool
+from ..http import ApiError
+from ..issuers import certfusion
 from ..models import ItemKind
 from ..orders import Order, PayloadError
 from ..platforms import ADAPTERS
@@ -43,14 +43,13 @@ def _check_lists(settings: Settings, rules: dict[str, tuple[Rule, ...]]) -> None
     wanted = [(shop, r) for shop in settings.shops for r in rules[shop.id] if r.certfusion]
     if not wanted or settings.certfusion is None:
         return
-    pool = Pool()
+    api = certfusion.CertFusion(settings.certfusion, certfusion.client(settings.certfusion))
     try:
-        lists = issuers.build(settings, pool)[ItemKind.CERTFUSION].lists()  # type: ignore[attr-defined]
-        known = {int(lst["id"]) for lst in lists}
+        known = {int(lst["id"]) for lst in api.lists()}
     except ApiError as exc:
         raise RulesError([f"cannot ask CertFusion for its lists: {exc.message}"]) from None
     finally:
-        pool.close()
+        api.http.close()
     errors = [f'{shop.rules}:{r.line}: rule "{r.name}": CertFusion list {r.certfusion.list_id} '
               "does not exist" for shop, r in wanted if r.certfusion and r.certfusion.list_id not in known]
     if errors:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
-from ..http import ApiError
+from ..http import ApiError, Client
 from ..models import IssuerName, ItemKind
 from ..orders import Order
 
@@ -65,6 +65,9 @@ class Issuer(ABC):
 
     kind: ClassVar[ItemKind]
     name: ClassVar[IssuerName]
+
+    def __init__(self, settings: Any, http: Client):
+        self.settings, self.http = settings, http  # the provider's settings, its one HTTP client
 
     @abstractmethod
     def request(self, order: Order, earned: Any, external_unique_id: str, now: float) -> dict[str, Any]:

@@ -34,9 +34,7 @@ def _page(response: requests.Response) -> tuple[list[Any], int]:
 
 class CertFusion(Issuer):
     kind, name = ItemKind.CERTFUSION, IssuerName.CERTFUSION
-
-    def __init__(self, settings: CertFusionSettings, http: Client):
-        self.settings, self.http = settings, http
+    settings: CertFusionSettings
 
     def request(self, order: Order, earned: Earned, external_unique_id: str,
                 now: float) -> dict[str, Any]:

@@ -53,9 +53,7 @@ def offering(answer: Any) -> Issued:
 
 class Certificates(Issuer):
     kind, name = ItemKind.CERTIFICATE, IssuerName.DOTS
-
-    def __init__(self, settings: DotsSettings, http: Client):
-        self.settings, self.http = settings, http
+    settings: DotsSettings
 
     def request(self, order: Order, earned: Allocation, external_unique_id: str,
                 now: float) -> dict[str, Any]:
@@ -96,9 +94,7 @@ class Certificates(Issuer):
 
 class Offerings(Issuer):
     kind, name = ItemKind.OFFERING, IssuerName.DOTS
-
-    def __init__(self, settings: DotsSettings, http: Client):
-        self.settings, self.http = settings, http
+    settings: DotsSettings
 
     def request(self, order: Order, earned: Offering, external_unique_id: str,
                 now: float) -> dict[str, Any]:

@@ -12,6 +12,13 @@ depends_on = None
 
 
 def upgrade() -> None:
+    _orders()
+    _certificates()
+    _jobs()
+    _deliveries()
+
+
+def _orders() -> None:
     op.create_table(
         "orders",
         sa.Column("id", sa.Integer, primary_key=True),
@@ -30,6 +37,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("shop", "order_id", name="uq_orders_shop_order"),
     )
     op.create_index("ix_orders_created", "orders", ["created_at"])
+
+
+def _certificates() -> None:
     op.create_table(
         "certificates",
         sa.Column("id", sa.Integer, primary_key=True),
@@ -53,6 +63,9 @@ def upgrade() -> None:
             "order_pk", "kind", "allocation_id", name="uq_certificates_order_allocation"
         ),
     )
+
+
+def _jobs() -> None:
     op.create_table(
         "jobs",
         sa.Column("id", sa.Integer, primary_key=True),
@@ -69,6 +82,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("kind", "ref", name="uq_jobs_kind_ref"),
     )
     op.create_index("ix_jobs_due", "jobs", ["status", "run_at"])
+
+
+def _deliveries() -> None:
     op.create_table(
         "deliveries",
         sa.Column("id", sa.Integer, primary_key=True),
