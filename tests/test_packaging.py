@@ -1,6 +1,7 @@
 """`pip install .` gives the import package `certhook` (from the folder plugin/), nothing named plugin."""
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import venv
@@ -14,19 +15,23 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_a_fresh_venv_imports_certhook_and_has_no_plugin_package(tmp_path: Path):
-    # The test tools come from the system; certhook itself is installed from this folder.
+    # The test tools come from the system; certhook itself is installed from a clean copy of this
+    # folder (a build/ left by an earlier install would add its stale files).
+    source = tmp_path / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", "build", "*.egg-info", "__pycache__", ".venv", "tests", "*.db*"))
     venv.EnvBuilder(system_site_packages=True, with_pip=False).create(tmp_path / "venv")
     python = tmp_path / "venv" / "bin" / "python"
     subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps",
-                    "--quiet", str(ROOT)], check=True, capture_output=True)
+                    "--quiet", str(source)], check=True, capture_output=True)
     where = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
     site = Path(subprocess.run([str(python), "-c", where], check=True, capture_output=True,
                                text=True).stdout.strip())
     assert (site / "certhook" / "__init__.py").exists()
     assert not (site / "plugin").exists()
     installed = {p.relative_to(site / "certhook") for p in (site / "certhook").rglob("*.py")}
-    source = {p.relative_to(ROOT / "plugin") for p in (ROOT / "plugin").rglob("*.py")}
-    assert source <= installed  # every module, the migrations and templates' package included
+    modules = {p.relative_to(ROOT / "plugin") for p in (ROOT / "plugin").rglob("*.py")}
+    assert installed == modules  # every module and migration, and nothing else
     assert (site / "certhook" / "web" / "templates" / "order.html").exists()
     done = subprocess.run([str(python), "-c", "import certhook, certhook.cli; print(certhook.__file__)"],
                           cwd=tmp_path, check=True, capture_output=True, text=True)
