@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import requests
 
 from ..http import Client, body_of
+from ..models import ItemKind
 from ..orders import LineItem, Order, line_quantity, money, order_id_and_items, properties, text_id
 from ..settings import Shop
 from .base import Adapter, PaidOrder, StoreApi, Topic, Webhook
@@ -72,7 +73,7 @@ def normalize(shop_id: str, payload: dict[str, Any]) -> Order:
 def note_text(entries: list[dict[str, Any]], customer_url: str | None = None) -> str:
     lines = ["Thank you! Your order earned these impact certificates:"]
     lines += [f"- A gift of {c['quantity']} ({c['impact']}): code {c['code']}, claim it at {c['claim_url']}"
-              if c.get("kind") == "offering" else
+              if c.get("kind") == ItemKind.OFFERING else
               f"- {c['quantity']} × {c['impact'] or 'impact'}: {c['url']}" for c in entries]
     if customer_url:
         lines.append(f"All of them on one page: {customer_url}")
