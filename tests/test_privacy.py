@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 from sqlalchemy import func, select
 
 from certhook.models import deliveries, events, items, jobs, orders
+from certhook.orders import LineItem, Order
+from certhook.store.privacy import Personal
 
 from .helpers import (
     AUTH,
@@ -117,3 +120,19 @@ def test_shop_redact_deletes_everything_held_for_the_shop(client, ch):
         order_jobs = conn.execute(select(func.count()).select_from(jobs)
                                   .where(jobs.c.kind != "reconcile")).scalar_one()
     assert left == [0, 0, 0, 1] and order_jobs == 0  # the one delivery left is the shop/redact
+
+
+def test_only_what_names_the_customer_is_scrubbed():
+    gift = LineItem(id="2", product_id="", variant_id="", sku="GIFT", title="Gift", quantity=1,
+                    price=Decimal("10"), properties=(("Gift wrap", "yes"), ("Recipient name", "Zoë")))
+    order = Order(shop="acme", order_id="1", order_name="#1", email="ana@example.com",
+                  customer_name="Ana Núñez", customer_id="207119551", line_items=(gift,))
+    personal = Personal(order)
+    request = {"send_email_on_activation_date": "yes", "name_on_certificate": "Zoë", "title": "A turtle",
+               "external_unique_id": "certhook_acme_1_offering_2", "remote_user_id": "207119551",
+               "custom_fields": {"course": "AI for Ana Núñez", "date": "2026-11-20"}, "quantity": 5}
+    assert personal.scrub(request) == {
+        "send_email_on_activation_date": "yes", "title": "A turtle",
+        "external_unique_id": "certhook_acme_1_offering_2", "custom_fields": {"date": "2026-11-20"},
+        "quantity": 5}
+    assert personal.scrub(["ANA@example.com", "Plant a Tree"]) == ["", "Plant a Tree"]

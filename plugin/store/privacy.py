@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, or_, select, update
 
 from ..models import JobKind, deliveries, events, items, jobs, orders
-from ..orders import Order
+from ..orders import Order, valid_email
 from .orders import add_event
 
 if TYPE_CHECKING:  # the context is built on top of the store; only its type is needed here
@@ -19,12 +19,17 @@ IDENTITY = frozenset({"external_unique_id", "certificate_info", "shop", "order_i
                       "line_item_id", "id", "sku", "product_id", "variant_id"})
 
 
+def _filled_in(order: Order) -> list[str]:
+    """The names and emails the buyer filled in on line items (a gift recipient's, an engraving)."""
+    return [value for item in order.line_items for key, value in item.properties
+            if "name" in key.casefold() or "mail" in key.casefold() or valid_email(value)]
+
+
 class Personal:
-    """What names a customer: their email, name and id, and what they filled in (a gift's
-    recipient name and email, in line item properties)."""
+    """What names a customer: their email, name and id, and the names and emails they filled in."""
 
     def __init__(self, order: Order, email: str = ""):
-        filled_in = [value for item in order.line_items for _, value in item.properties]
+        filled_in = _filled_in(order)
         self.parts = {v.casefold() for v in (order.email, email, order.customer_name, *filled_in)
                       if len(v.strip()) >= 3}
         self.whole = {v.casefold() for v in (order.customer_id, *filled_in) if v.strip()}
