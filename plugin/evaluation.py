@@ -41,7 +41,7 @@ def earned_text(result: Evaluation) -> str:
                      + [f"a CertFusion certificate (list {c.list_id})" for c in result.certfusion])
 
 
-def _earned(shop: Shop, order: Order, result: Evaluation) -> Iterator[tuple[ItemKind, Any, str, dict]]:
+def earned_items(shop: Shop, order: Order, result: Evaluation) -> Iterator[tuple[ItemKind, Any, str, dict]]:
     """(kind, what was earned, external id, the item's own columns) for each item to create."""
     def eid(what: int | str) -> str:
         return external_unique_id(shop.id, order.order_id, what)
@@ -59,7 +59,7 @@ def _earned(shop: Shop, order: Order, result: Evaluation) -> Iterator[tuple[Item
 
 def _create_items(ch: Certhook, conn: Connection, order_pk: int, shop: Shop, order: Order,
                   result: Evaluation, now: float) -> None:
-    for kind, earned, eid, columns in _earned(shop, order, result):
+    for kind, earned, eid, columns in earned_items(shop, order, result):
         issuer = ch.issuers[kind]
         conn.execute(items.insert().values(
             order_pk=order_pk, kind=kind, issuer=issuer.name, external_unique_id=eid,

@@ -122,7 +122,7 @@ def make_ch(tmp_path: Path, db_url: str, fake_dots: Any, fake_shopify: Any,
             **config: Any) -> Iterator[tuple[Certhook, Any]]:  # pass woo_url= for a WooCommerce shop
     """A certhook with its own settings, on the fakes' clock, and a test client for it."""
     path = write_config(tmp_path, db_url, fake_dots.api_url, fake_shopify.api_url, **config)
-    certhook = start(path, fake_dots.clock if isinstance(fake_dots.clock, Clock) else None)
+    certhook = start(path, fake_dots.clock)
     try:
         yield certhook, create_app(ch=certhook).test_client()
     finally:

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from ..context import rules_for, warnings
-from ..evaluation import external_unique_id
+from ..evaluation import earned_items
 from ..http import ApiError
 from ..issuers import certfusion
 from ..models import ItemKind
@@ -107,10 +107,9 @@ def preview(config: str | None, shop_id: str, as_json: bool, order_file: str) ->
             raise click.ClickException(f"no shop {shop_id!r} in the settings")
         order = _read_order(order_file, shop.platform, shop.id)
         result = evaluate(ch.rules[shop.id], order)
-        issuer = ch.issuers[ItemKind.CERTIFICATE]
-        certificates = [issuer.request(order, a, external_unique_id(shop.id, order.order_id,
-                                                                    a.allocation_id), ch.now())
-                        for a in result.allocations]
+        certificates = [ch.issuers[kind].request(order, earned, eid, ch.now())  # as evaluated
+                        for kind, earned, eid, _ in earned_items(shop, order, result)
+                        if kind == ItemKind.CERTIFICATE]
     if as_json:
         click.echo(json.dumps({"order_id": order.order_id, "test": order.test, **asdict(result),
                                "certificates": certificates}, indent=2))

@@ -35,7 +35,8 @@ class Handler:
     failed: Callable[[Certhook, Connection, str, str, bool], None]
 
 
-def message_of(exc: Exception) -> str:
+def reason_of(exc: Exception) -> str:
+    """What the order shows: the service's message, or which crash of our own."""
     if isinstance(exc, ApiError):
         return exc.message
     return f"internal error: {type(exc).__name__}: {exc}"[:500]
@@ -76,7 +77,7 @@ class Worker:
             self._failed(job, handler, exc)
 
     def _failed(self, job: Job, handler: Handler, exc: Exception) -> None:
-        message = message_of(exc)
+        message = reason_of(exc)
         decision = decide(exc, job.attempts + 1, self.ch.policy)
         try:
             with self.ch.db.write() as conn:

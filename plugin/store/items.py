@@ -33,9 +33,10 @@ def refresh_status(conn: Connection, now: float, order_pk: int) -> str:
 def evaluation_failed(ch: Certhook, conn: Connection, ref: str, message: str, final: bool) -> None:
     """The rules could not be applied: after the last try the order fails with the reason."""
     if final:
-        conn.execute(update(orders).where(orders.c.id == int(ref), orders.c.status == OrderStatus.PENDING)
-                     .values(status=OrderStatus.FAILED, reason=message, updated_at=ch.now()))
-        add_event(conn, ch.now(), int(ref), "failed", message)
+        order_pk, now = int(ref), ch.now()
+        conn.execute(update(orders).where(orders.c.id == order_pk, orders.c.status == OrderStatus.PENDING)
+                     .values(status=OrderStatus.FAILED, reason=message, updated_at=now))
+        add_event(conn, now, order_pk, "failed", message)
 
 
 def issue_failed(ch: Certhook, conn: Connection, ref: str, message: str, final: bool) -> None:
