@@ -11,7 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from .context import Certhook, build
 from .settings import load_settings
-from .web import api, customer, dashboard, webhooks
+from .web import api, customer, dashboard, metrics, webhooks
 
 
 class _Sessions(SecureCookieSessionInterface):
@@ -41,6 +41,7 @@ def create_app(config: str | os.PathLike[str] | None = None, ch: Certhook | None
     app.register_blueprint(api.bp)
     app.register_blueprint(customer.bp)
     app.register_blueprint(dashboard.bp)
+    app.register_blueprint(metrics.bp)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]

@@ -2,16 +2,17 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, Insert, Table, create_engine, event, text
+from sqlalchemy import Connection, Engine, Insert, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+AFTER_COMMIT = "certhook_after_commit"
 
 
 def _sqlite_engine(url: str, begin: str) -> Engine:
@@ -49,17 +50,25 @@ class Database:
             self.engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
             self.read_engine = self.engine
 
-
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        if not self.is_sqlite:
-            with self.engine.begin() as conn:
-                yield conn
-            return
+        """A write transaction; what after_commit() asked for runs once it has committed."""
+        callbacks: list[Callable[[], None]] = []
         # SQLite has one writer. Threads of one process queue here, in turn, rather than in
         # SQLite's busy handler, which sleeps in steps and makes the slowest answers slower.
-        with self._write_lock, self.engine.begin() as conn:
-            yield conn
+        with self._write_lock if self.is_sqlite else nullcontext(), self.engine.begin() as conn:
+            conn.info[AFTER_COMMIT] = callbacks
+            try:
+                yield conn
+            finally:
+                del conn.info[AFTER_COMMIT]
+        for callback in callbacks:
+            callback()
+
+    @staticmethod
+    def after_commit(conn: Connection, callback: Callable[[], None]) -> None:
+        """Run callback once conn's write() transaction has committed (never, if it rolls back)."""
+        conn.info[AFTER_COMMIT].append(callback)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -78,10 +87,6 @@ class Database:
             self._statements[key] = (insert(table).on_conflict_do_nothing(index_elements=list(unique))
                                      .returning(table.c.id))
         return self._statements[key]
-
-    def ping(self) -> bool:
-        with self.read() as conn:
-            return conn.execute(text("SELECT 1")).scalar() == 1
 
     def upgrade(self) -> None:
         """Create or upgrade the schema with the Alembic migrations."""

@@ -186,3 +186,23 @@ reconciliations = Table(
     Column("enqueued", Integer, nullable=False, default=0),
     Column("error", Text, nullable=True),
 )
+
+# Every process running jobs, and when it last said it was alive (its heartbeat).
+processes = Table(
+    "processes",
+    metadata,
+    Column("id", String(64), primary_key=True),  # host:pid:random, the prefix of its leases
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("role", String(16), nullable=False),  # serve or worker
+    Column("started_at", Float, nullable=False),
+    Column("heartbeat_at", Float, nullable=False),
+)
+
+# One row /healthz writes to, so "healthy" means the database takes a write.
+health = Table(
+    "health",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("checked_at", Float, nullable=False),
+)

@@ -9,7 +9,7 @@ from .evaluation import run_evaluate_job
 from .issuance import run_issue_job
 from .jobs.worker import Handler, Worker
 from .models import JobKind
-from .reconcile import ensure_jobs, run_reconcile_job
+from .reconcile import ensure_jobs, reconcile_failed, run_reconcile_job
 from .store import items
 from .writeback import run_writeback_job
 
@@ -17,17 +17,17 @@ HANDLERS = {
     JobKind.EVALUATE: Handler(run_evaluate_job, items.evaluation_failed),
     JobKind.ISSUE: Handler(run_issue_job, items.issue_failed),
     JobKind.WRITEBACK: Handler(run_writeback_job, items.writeback_failed),
-    JobKind.RECONCILE: Handler(run_reconcile_job, items.nothing_to_record),
+    JobKind.RECONCILE: Handler(run_reconcile_job, reconcile_failed, recurring=True),
 }
 
 
-def worker(ch: Certhook, concurrency: int | None = None) -> Worker:
-    return Worker(ch, HANDLERS, concurrency)
+def worker(ch: Certhook, concurrency: int | None = None, role: str = "worker") -> Worker:
+    return Worker(ch, HANDLERS, concurrency, role)
 
 
-def start_worker(ch: Certhook) -> Worker:
+def start_worker(ch: Certhook, role: str = "worker") -> Worker:
     """The background workers of a process, with every shop's reconciliation due at once."""
     ensure_jobs(ch)
-    jobs = worker(ch)
+    jobs = worker(ch, role=role)
     jobs.start()
     return jobs

@@ -11,11 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from .context import Certhook
 from .http import ApiError
 from .jobs.queue import Job
+from .jobs.worker import reason_of
 from .models import JobKind, orders, reconciliations
 from .orders import PayloadError
 from .settings import Shop
@@ -83,6 +84,18 @@ def _utc(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
 
 
+def _record(conn: Connection, shop_id: str, **values: object) -> None:
+    updated = conn.execute(reconciliations.update().where(
+        reconciliations.c.shop == shop_id).values(**values)).rowcount
+    if not updated:
+        conn.execute(reconciliations.insert().values(shop=shop_id, **values))
+
+
+def reconcile_failed(ch: Certhook, conn: Connection, ref: str, message: str, final: bool) -> None:
+    """The job itself crashed (say, our database was away): the dashboard shows why."""
+    _record(conn, ref, last_started_at=ch.now(), error=message)
+
+
 def run_reconcile_job(ch: Certhook, job: Job) -> None:
     shop, now = ch.shop(job.ref), ch.now()
     if shop is None:  # the shop left the settings: its job ends with it
@@ -99,15 +112,15 @@ def run_reconcile_job(ch: Certhook, job: Job) -> None:
         summary = sync(ch, shop, _utc(start) - LOOKBACK, _utc(now))
     except ApiError as exc:
         error, summary = exc.message, Summary()
+    except Exception as exc:  # a shape we didn't expect: shown, and tried again next time
+        log.exception("reconcile %s crashed", shop.id)
+        error, summary = reason_of(exc), Summary()
     values = {"last_started_at": now, "error": error}
     if error is None:
         values.update(last_success_at=ch.now(), window_start=now, found=summary.found,
                       enqueued=summary.enqueued)
     with ch.db.write() as conn:
-        updated = conn.execute(reconciliations.update().where(
-            reconciliations.c.shop == shop.id).values(**values)).rowcount
-        if not updated:
-            conn.execute(reconciliations.insert().values(shop=shop.id, **values))
+        _record(conn, shop.id, **values)
         ch.queue.reschedule(conn, job, ch.now(), now + shop.reconcile_minutes * 60, error)
     if error:
         log.warning("reconcile %s: %s", shop.id, error)

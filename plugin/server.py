@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -9,6 +11,7 @@ from gunicorn.app.base import BaseApplication
 from .pipeline import start_worker
 
 log = logging.getLogger(__name__)
+STOP_MARGIN = 3  # seconds kept from gunicorn's graceful timeout to hand back leases
 
 DEFAULTS: dict[str, Any] = {
     "bind": "127.0.0.1:8000",
@@ -24,14 +27,29 @@ DEFAULTS: dict[str, Any] = {
 
 
 def post_worker_init(worker: Any) -> None:
-    """Start the background job workers beside the web app, once it's loaded."""
-    worker.certhook_jobs = start_worker(worker.wsgi.extensions["certhook"])
+    """Start the background job workers beside the web app, once it's loaded.
+
+    On SIGTERM they begin to stop at once, beside gunicorn finishing its requests, within the
+    same graceful timeout (less a margin to hand back the leases before gunicorn's kill).
+    """
+    jobs = worker.certhook_jobs = start_worker(worker.wsgi.extensions["certhook"], role="serve")
+    grace = max(worker.cfg.graceful_timeout - STOP_MARGIN, 0)
+    stopping = threading.Thread(target=jobs.stop, args=(grace,), name="certhook-stop")
+    gunicorn_exit = signal.getsignal(signal.SIGTERM)
+
+    def on_sigterm(sig: int, frame: Any) -> None:
+        if not stopping.is_alive() and stopping.ident is None:
+            stopping.start()
+        gunicorn_exit(sig, frame)  # type: ignore[operator]
+
+    signal.signal(signal.SIGTERM, on_sigterm)
 
 
 def worker_exit(server: Any, worker: Any) -> None:
+    """The worker process ends (after SIGTERM, or a quick stop): hand back what's unfinished."""
     jobs = getattr(worker, "certhook_jobs", None)
     if jobs is not None:
-        jobs.stop(wait=True)
+        jobs.stop(grace=max(worker.cfg.graceful_timeout - STOP_MARGIN, 0))
 
 
 class Server(BaseApplication):  # type: ignore[misc]

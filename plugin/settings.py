@@ -84,7 +84,8 @@ class Settings:
     retry_base_seconds: float = 30
     retry_max_seconds: float = 3600
     max_attempts: int = 12
-    lease_seconds: float = 300
+    lease_seconds: float = 30
+    metrics_token: str = ""  # empty: GET /metrics answers 404
     public_url: str = ""
     dots: DotsSettings = field(default_factory=DotsSettings)
     certfusion: CertFusionSettings | None = None
@@ -173,6 +174,7 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
         data["certfusion"] = CertFusionSettings(**{
             **cf, "api_url": cf["api_url"].rstrip("/").removesuffix("/api").rstrip("/")})
     data["database_url"] = _database_url(data["database_url"], path.parent)
+    data["metrics_token"] = data["metrics_token"] or ""  # `metrics_token:` left blank is unset
     return Settings(path=path, **data)
 
 

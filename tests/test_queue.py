@@ -33,7 +33,8 @@ def test_claim_takes_only_what_is_due_and_only_once(ch):
     assert ch.queue.claim("a", ch.now()) is None
     ch.clock.now += 10
     job = ch.queue.claim("a", ch.now())
-    assert job is not None and (job.kind, job.ref, job.owner) == (JobKind.ISSUE, "1", "a")
+    assert job is not None and (job.kind, job.ref) == (JobKind.ISSUE, "1")
+    assert job.owner.startswith("a/")
     assert ch.queue.claim("b", ch.now()) is None  # under a's lease
     assert row(ch).status == JobStatus.RUNNING
 
@@ -43,7 +44,7 @@ def test_a_lease_that_ran_out_is_taken_over_and_the_old_owner_can_settle_nothing
     first = ch.queue.claim("a", ch.now())
     ch.clock.now += ch.settings.lease_seconds + 1  # a died mid-job
     second = ch.queue.claim("b", ch.now())
-    assert second is not None and second.id == first.id and second.owner == "b"
+    assert second is not None and second.id == first.id and second.owner.startswith("b/")
     with pytest.raises(LeaseLost), ch.db.write() as conn:
         ch.queue.still_ours(conn, first)
     with pytest.raises(LeaseLost), ch.db.write() as conn:
@@ -89,3 +90,65 @@ def test_a_recurring_job_is_rescheduled_with_its_attempts_reset(ch):
     again = row(ch, JobKind.RECONCILE, "acme")
     assert (again.status, again.run_at, again.attempts, again.last_error) == (
         JobStatus.QUEUED, ch.now() + 600, 0, "store down")
+
+
+def test_every_claim_has_its_own_token_so_a_process_cannot_settle_its_own_lost_claim(ch):
+    enqueue(ch)
+    first = ch.queue.claim("a", ch.now())
+    ch.clock.now += ch.settings.lease_seconds + 1
+    second = ch.queue.claim("a", ch.now())  # the same process, another thread, after the lease
+    assert second.id == first.id and second.owner != first.owner
+    with pytest.raises(LeaseLost), ch.db.write() as conn:
+        ch.queue.done(conn, first, ch.now())
+
+
+def test_a_renewed_lease_is_not_taken_over(ch):
+    enqueue(ch)
+    job = ch.queue.claim("a", ch.now())
+    for _ in range(5):  # the heartbeat, every third of a lease
+        ch.clock.now += ch.settings.lease_seconds / 3
+        with ch.db.write() as conn:
+            ch.queue.renew(conn, [job.owner], ch.now())
+    assert ch.queue.claim("b", ch.now()) is None
+    with ch.db.write() as conn:
+        ch.queue.still_ours(conn, job)
+
+
+def test_released_jobs_are_due_at_once_with_no_attempt_spent(ch):
+    enqueue(ch)
+    enqueue(ch, ref="2")
+    job, other = ch.queue.claim("a", ch.now()), ch.queue.claim("a", ch.now())
+    with ch.db.write() as conn:
+        assert ch.queue.release(conn, [job.owner], ch.now()) == 1
+    back = row(ch)
+    assert (back.status, back.run_at, back.attempts, back.lease_owner) == (
+        JobStatus.QUEUED, ch.now(), 0, None)
+    assert row(ch, ref="2").status == JobStatus.RUNNING  # not ours to hand back
+    with pytest.raises(LeaseLost), ch.db.write() as conn:
+        ch.queue.done(conn, job, ch.now())
+    assert ch.queue.claim("b", ch.now()).id == job.id
+    assert other is not None
+
+
+def test_an_enqueue_wakes_listeners_once_committed_and_never_if_rolled_back(ch):
+    woken: list[int] = []
+    ch.queue.on_enqueue(lambda: woken.append(row_count(ch)))
+    enqueue(ch)
+    assert woken == [1]  # the listener already sees the job
+    with pytest.raises(RuntimeError), ch.db.write() as conn:
+        ch.queue.enqueue(conn, JobKind.ISSUE, "2", ch.now())
+        raise RuntimeError("the request failed after the enqueue")
+    assert woken == [1] and row_count(ch) == 1
+
+
+def row_count(ch) -> int:  # type: ignore[no-untyped-def]
+    with ch.db.read() as conn:
+        return len(conn.execute(select(jobs.c.id)).all())
+
+
+def test_next_due_is_the_soonest_run_or_lease_end(ch):
+    assert ch.queue.next_due(ch.now()) is None
+    enqueue(ch, at=ch.now() + 100)
+    enqueue(ch, ref="2", at=ch.now())
+    ch.queue.claim("a", ch.now())  # job 2, leased for lease_seconds
+    assert ch.queue.next_due(ch.now()) == min(ch.now() + 100, ch.now() + ch.settings.lease_seconds)

@@ -8,6 +8,7 @@ import threading
 import click
 
 from .. import create_app
+from ..jobs.worker import GRACE_SECONDS
 from ..pipeline import start_worker
 from ..server import Server
 from .common import config_option, context
@@ -29,16 +30,19 @@ def serve(config: str | None, bind: str, web_workers: int | None) -> None:
 
 @click.command()
 @config_option
-def worker(config: str | None) -> None:
+@click.option("--graceful-timeout", type=float, default=GRACE_SECONDS, show_default=True,
+              help="seconds running jobs get to finish on SIGTERM; the rest are handed back")
+def worker(config: str | None, graceful_timeout: float) -> None:
     """Only the background workers (for more machines or processes)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     stopped = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stopped.set())
     with context(config) as ch:
+        ch.db.upgrade()
         jobs = start_worker(ch)
         stopped.wait()
-        jobs.stop(wait=True)
+        jobs.stop(grace=graceful_timeout)
 
 
 COMMANDS = (serve, worker)

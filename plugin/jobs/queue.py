@@ -1,9 +1,17 @@
-"""The job queue in the database: enqueue once, claim with a lease, every transition guarded."""
+"""The job queue in the database: enqueue once, claim with a lease, every transition guarded.
+
+Each claim gets an owner token of its own (its process's id, then a count). The process renews
+its leases while the jobs run and hands back what it did not finish when it stops; a job whose
+lease ran out (its process died) is taken over by whoever claims next.
+"""
 from __future__ import annotations
 
+import itertools
+import threading
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, and_, or_, select, update
+from sqlalchemy import Connection, and_, func, or_, select, text, update
 
 from ..db import Database
 from ..models import JobKind, JobStatus, jobs
@@ -23,13 +31,34 @@ class Job:
     owner: str
 
 
+CHANNEL = "certhook_jobs"  # PostgreSQL's NOTIFY channel: a job is due now
+
+
 class Queue:
     def __init__(self, db: Database, lease_seconds: float):
         self.db = db
         self.lease_seconds = lease_seconds
+        self._listeners: list[Callable[[], None]] = []
+        self._claims = itertools.count(1)
+        self._claims_lock = threading.Lock()
+
+    def on_enqueue(self, listener: Callable[[], None]) -> None:
+        """Call listener whenever a job of this process becomes due (after its commit)."""
+        self._listeners.append(listener)
+
+    def _wake(self) -> None:
+        for listener in self._listeners:
+            listener()
 
     def enqueue(self, conn: Connection, kind: JobKind, ref: str, now: float) -> None:
-        """Queue (kind, ref) once: a finished job is queued again, a waiting one runs now."""
+        """Queue (kind, ref) once: a finished job is queued again, a waiting one runs now.
+
+        Idle workers are woken when the transaction commits: this process's at once, other
+        processes' through NOTIFY on PostgreSQL (SQLite's poll for themselves).
+        """
+        self.db.after_commit(conn, self._wake)
+        if not self.db.is_sqlite:
+            conn.execute(text(f"NOTIFY {CHANNEL}"))
         inserted = conn.execute(  # psycopg's rowcount is -1 here; a returned row is certain
             self.db.insert_new(jobs, "kind", "ref"),
             {"kind": kind, "ref": ref, "status": JobStatus.QUEUED, "run_at": now, "attempts": 0,
@@ -51,7 +80,7 @@ class Queue:
             .values(run_at=now, updated_at=now)
         )
 
-    def claim(self, owner: str, now: float) -> Job | None:
+    def claim(self, process: str, now: float) -> Job | None:
         """Take the next due job, or one whose worker's lease ran out (it died)."""
         due = select(jobs.c.id, jobs.c.kind, jobs.c.ref, jobs.c.attempts).where(or_(
             and_(jobs.c.status == JobStatus.QUEUED, jobs.c.run_at <= now),
@@ -60,6 +89,8 @@ class Queue:
         with self.db.read() as conn:  # a look first, so an idle poll takes no write lock
             if conn.execute(due).first() is None:
                 return None
+        with self._claims_lock:
+            owner = f"{process}/{next(self._claims)}"
         with self.db.write() as conn:
             row = conn.execute(due.with_for_update(skip_locked=True)).first()
             if row is None:
@@ -108,3 +139,34 @@ class Queue:
         """Done for now; run again at run_at (a recurring job)."""
         self._settle(conn, job, now, status=JobStatus.QUEUED, run_at=run_at, attempts=0,
                      last_error=error)
+
+    def next_due(self, now: float) -> float | None:
+        """When the next job falls due, or a running one's lease runs out; None if never."""
+        with self.db.read() as conn:
+            queued = conn.execute(select(func.min(jobs.c.run_at))
+                                  .where(jobs.c.status == JobStatus.QUEUED)).scalar()
+            leased = conn.execute(select(func.min(jobs.c.lease_expires))
+                                  .where(jobs.c.status == JobStatus.RUNNING)).scalar()
+        times = [t for t in (queued, leased) if t is not None]
+        return min(times) if times else None
+
+    def renew(self, conn: Connection, owners: Collection[str], now: float) -> None:
+        """Keep the leases of these running jobs for another lease_seconds."""
+        if owners:
+            conn.execute(update(jobs).where(jobs.c.status == JobStatus.RUNNING,
+                                            jobs.c.lease_owner.in_(list(owners)))
+                         .values(lease_expires=now + self.lease_seconds))
+
+    def release(self, conn: Connection, owners: Collection[str], now: float) -> int:
+        """Hand these running jobs back, due at once and with no attempt spent: their process
+        is stopping before it could finish them."""
+        if not owners:
+            return 0
+        released = conn.execute(
+            update(jobs).where(jobs.c.status == JobStatus.RUNNING,
+                               jobs.c.lease_owner.in_(list(owners)))
+            .values(status=JobStatus.QUEUED, run_at=now, lease_owner=None, lease_expires=None,
+                    updated_at=now)).rowcount
+        if released and not self.db.is_sqlite:
+            conn.execute(text(f"NOTIFY {CHANNEL}"))
+        return released

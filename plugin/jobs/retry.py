@@ -40,17 +40,18 @@ def backoff(attempts: int, policy: Policy, retry_after: float | None = None,
 
 
 def decide(error: BaseException, attempts: int, policy: Policy,
-           rand: Callable[[], float] = random.random) -> Decision:
+           rand: Callable[[], float] = random.random, forever: bool = False) -> Decision:
     """What to do after the `attempts`-th failed try ended in `error`.
 
     Out of balance waits (without spending an attempt) until the merchant tops up; a rejected
     request or rejected credentials fail at once; anything else, a throttle, a 5xx, a timeout
-    or a crash of our own, is retried with backoff until the attempts are spent.
+    or a crash of our own, is retried with backoff until the attempts are spent. A job that
+    runs `forever` (a shop's reconciliation) never fails: where others fail, it waits the cap.
     """
     if isinstance(error, OutOfBalance):
         return Decision(Action.WAIT, policy.cap)
     if isinstance(error, Rejected | AuthError) or attempts >= policy.max_attempts:
-        return Decision(Action.FAIL)
+        return Decision(Action.WAIT, policy.cap) if forever else Decision(Action.FAIL)
     retry_after = error.retry_after if isinstance(error, RateLimited) else None
     return Decision(Action.RETRY, backoff(attempts, policy, retry_after, rand))
 

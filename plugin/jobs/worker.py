@@ -6,10 +6,8 @@ through the one retry decision here, and its `failed` records what that means fo
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
-import uuid
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -19,6 +17,8 @@ from sqlalchemy import Connection
 
 from ..http import ApiError
 from ..models import JobKind
+from . import processes, wakeups
+from .processes import process_id
 from .queue import Job, LeaseLost
 from .retry import Action, decide
 
@@ -26,6 +26,10 @@ if TYPE_CHECKING:  # the context builds a worker's queue; only its type is neede
     from ..context import Certhook
 
 log = logging.getLogger(__name__)
+SQLITE_POLL = 0.5   # seconds between looks for other processes' jobs on SQLite
+NOTIFY_POLL = 5.0   # on PostgreSQL NOTIFY wakes us; the poll only covers a lost connection
+MIN_WAIT = 0.05     # a due job another worker holds locked: look again this soon
+GRACE_SECONDS = 20.0
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,7 @@ class Handler:
     run: Callable[[Certhook, Job], None]
     # (ch, conn, job ref, message, final): record why it failed, in the job's transaction
     failed: Callable[[Certhook, Connection, str, str, bool], None]
+    recurring: bool = False  # never fails for good: it backs off, then comes back
 
 
 def reason_of(exc: Exception) -> str:
@@ -43,20 +48,32 @@ def reason_of(exc: Exception) -> str:
 
 
 class Worker:
+    """Up to `concurrency` jobs at once; woken by enqueues, else polling as the database needs.
+
+    A heartbeat thread renews the leases of the jobs running here every third of a lease. On
+    stop it claims nothing more, lets running jobs finish within the grace period, and hands
+    back the leases of the rest, so a restart takes them up at once.
+    """
+
     def __init__(self, ch: Certhook, handlers: Mapping[JobKind, Handler],
-                 concurrency: int | None = None, poll_seconds: float = 0.5):
-        self.ch, self.handlers = ch, handlers
+                 concurrency: int | None = None, role: str = "worker"):
+        self.ch, self.handlers, self.role = ch, handlers, role
         self.concurrency = concurrency or ch.settings.workers
-        self.poll_seconds = poll_seconds
-        self.owner = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self._stop = threading.Event()
+        # SQLite has no NOTIFY: another process's enqueue is seen at the next poll.
+        self.poll_seconds = SQLITE_POLL if ch.db.is_sqlite else NOTIFY_POLL
+        self.process = process_id()
+        self._held: set[str] = set()  # the owner tokens of the jobs running here
+        self._idle = threading.Condition()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._stopped = threading.Event()
         self._slots = threading.BoundedSemaphore(self.concurrency)
         self._pool: ThreadPoolExecutor | None = None
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
     def run_one(self) -> bool:
         """Claim and run one due job in this thread; False when none is due."""
-        job = self.ch.queue.claim(self.owner, self.ch.now())
+        job = self.ch.queue.claim(self.process, self.ch.now())
         if job is None:
             return False
         self._run(job)
@@ -78,7 +95,7 @@ class Worker:
 
     def _failed(self, job: Job, handler: Handler, exc: Exception) -> None:
         message = reason_of(exc)
-        decision = decide(exc, job.attempts + 1, self.ch.policy)
+        decision = decide(exc, job.attempts + 1, self.ch.policy, forever=handler.recurring)
         try:
             with self.ch.db.write() as conn:
                 self.ch.queue.settle(conn, job, self.ch.now(), decision, message)
@@ -89,35 +106,89 @@ class Worker:
             log.exception("job %s: could not record the failure; its lease will expire", job.id)
 
     def start(self) -> None:
+        processes.register(self.ch.db, self.process, self.role, self.ch.now())
+        self.ch.queue.on_enqueue(self._wake.set)
         self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="certhook-job")
-        self._thread = threading.Thread(target=self._loop, name="certhook-poller", daemon=True)
-        self._thread.start()
+        for target, name in ((self._loop, "certhook-claim"), (self._beat, "certhook-heartbeat")):
+            self._threads.append(threading.Thread(target=target, name=name, daemon=True))
+            self._threads[-1].start()
+        if not self.ch.db.is_sqlite:
+            self._threads.append(wakeups.listen(self.ch.db, self._wake.set, self._stopped))
 
     def _loop(self) -> None:
         assert self._pool is not None
-        while not self._stop.is_set():
+        while not self._stopping.is_set():
             if not self._slots.acquire(timeout=self.poll_seconds):
                 continue
-            try:
-                job = self.ch.queue.claim(self.owner, self.ch.now())
-            except Exception:
-                log.exception("could not claim a job")
-                job = None
+            self._wake.clear()  # set again by any enqueue committed from here on
+            job = None if self._stopping.is_set() else self._claim()
             if job is None:
                 self._slots.release()
-                self._stop.wait(self.poll_seconds)
+                self._wake.wait(self._idle_seconds())
                 continue
+            with self._idle:
+                self._held.add(job.owner)
             self._pool.submit(self._run_and_release, job)
+
+    def _claim(self) -> Job | None:
+        try:
+            return self.ch.queue.claim(self.process, self.ch.now())
+        except Exception:
+            log.exception("could not claim a job")
+            return None
+
+    def _idle_seconds(self) -> float:
+        """Until the next job is due, at most a poll interval."""
+        try:
+            due = self.ch.queue.next_due(self.ch.now())
+        except Exception:
+            log.exception("could not read when the next job is due")
+            due = None
+        if due is None:
+            return self.poll_seconds
+        return min(max(due - self.ch.now(), MIN_WAIT), self.poll_seconds)
 
     def _run_and_release(self, job: Job) -> None:
         try:
             self._run(job)
         finally:
+            with self._idle:
+                self._held.discard(job.owner)
+                self._idle.notify_all()
             self._slots.release()
 
-    def stop(self, wait: bool = True) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+    def _beat(self) -> None:
+        while not self._stopped.wait(self.ch.settings.lease_seconds / 3):
+            with self._idle:
+                owners = set(self._held)
+            try:
+                processes.beat(self.ch.queue, self.process, self.role, owners, self.ch.now())
+            except Exception:
+                log.exception("heartbeat failed; leases run out unless the next one succeeds")
+
+    def stop(self, grace: float = GRACE_SECONDS) -> None:
+        """Claim nothing more; let running jobs finish within `grace` seconds; hand back the
+        rest. A second call waits for the first."""
+        if self._stopping.is_set():
+            self._stopped.wait(grace + 5)
+            return
+        self._stopping.set()
+        self._wake.set()
+        deadline = time.monotonic() + grace
+        if self._threads:  # the claim loop: what it claims from now on is in _held
+            self._threads[0].join(timeout=self.poll_seconds + 1)
+        with self._idle:
+            self._idle.wait_for(lambda: not self._held, timeout=max(deadline - time.monotonic(), 0))
+            unfinished = set(self._held)
+        try:
+            released = processes.leave(self.ch.queue, self.process, unfinished, self.ch.now())
+        except Exception:
+            log.exception("could not hand back %d job(s); their leases will run out", len(unfinished))
+        else:
+            if released:
+                log.warning("stopping: %d job(s) not finished in %.0f s handed back", released, grace)
+        self._stopped.set()
+        for thread in self._threads:
+            thread.join(timeout=max(deadline - time.monotonic(), 1))
         if self._pool is not None:
-            self._pool.shutdown(wait=wait, cancel_futures=True)
+            self._pool.shutdown(wait=False, cancel_futures=True)

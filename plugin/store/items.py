@@ -62,10 +62,6 @@ def writeback_failed(ch: Certhook, conn: Connection, ref: str, message: str, fin
     refresh_status(conn, now, order_pk)
 
 
-def nothing_to_record(ch: Certhook, conn: Connection, ref: str, message: str, final: bool) -> None:
-    """A job that keeps its own record (reconciliation), or whose order has none."""
-
-
 def retry_order(ch: Certhook, shop: str, order_id: str) -> int | None:
     """Queue again what failed (and wake what waits); None if the order is unknown."""
     now = ch.now()

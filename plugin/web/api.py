@@ -2,16 +2,20 @@
 from __future__ import annotations
 
 import hmac
+import logging
 
 from flask import Blueprint, abort, current_app, jsonify, request
+from sqlalchemy import update
 
 from .. import links
 from ..context import Certhook
-from ..models import OrderStatus
+from ..jobs import processes
+from ..models import OrderStatus, health
 from ..store.items import retry_order
-from ..store.orders import find_order, items_of, list_orders, order_json
+from ..store.orders import find_order, iso, items_of, list_orders, order_json
 
 bp = Blueprint("api", __name__)
+log = logging.getLogger(__name__)
 
 
 def _ch() -> Certhook:
@@ -30,11 +34,22 @@ def bearer() -> None:
 
 @bp.get("/healthz")
 def healthz():  # type: ignore[no-untyped-def]
+    """200 when the database takes a write; it names the job processes whose heartbeat stopped."""
+    ch = _ch()
+    now = ch.now()
     try:
-        ok = _ch().db.ping()
-    except Exception:
-        ok = False
-    return jsonify(status="ok" if ok else "database unavailable"), 200 if ok else 503
+        with ch.db.write() as conn:
+            if not conn.execute(update(health).where(health.c.id == 1)
+                                .values(checked_at=now)).rowcount:
+                conn.execute(ch.db.insert_new(health, "id"), {"id": 1, "checked_at": now})
+            alive, silent = processes.census(conn, now, ch.settings.lease_seconds)
+    except Exception as exc:  # a full disk, a read-only or unreachable database
+        log.error("healthz: the database takes no write: %s", exc)
+        return jsonify(status="database unavailable",
+                       error="the database does not take a write; see the log"), 503
+    stopped = [{"id": p.id, "role": p.role, "last_heartbeat": iso(p.heartbeat_at)} for p in silent]
+    return jsonify(status="degraded" if stopped else "ok", database="ok",
+                   processes={"alive": alive, "heartbeat_stopped": stopped})
 
 
 def customer_url(shop: str, order_id: str) -> str | None:
