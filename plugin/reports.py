@@ -9,12 +9,13 @@ from sqlalchemy import Connection, Integer, and_, cast, func, or_, select
 
 from .models import (
     ItemStatus,
+    JobKind,
     OrderStatus,
     WritebackStatus,
     events,
     items,
+    jobs,
     orders,
-    reconciliations,
 )
 
 STUCK_SECONDS = 3600
@@ -23,11 +24,13 @@ STUCK_SECONDS = 3600
 @dataclass(frozen=True)
 class Attention:
     out_of_balance: bool
-    credentials: list[str]  # "acme: Shopify: credentials rejected (401): ..."
-    stuck_orders: int       # failed, or still pending after an hour
+    credentials: list[str]     # "acme: Shopify: credentials rejected (401): ..."
+    stuck_orders: int          # failed, or still pending after an hour
+    reconciliation: list[str]  # "acme: internal error: ...": its last run failed
 
     def __bool__(self) -> bool:
-        return self.out_of_balance or bool(self.credentials) or self.stuck_orders > 0
+        return (self.out_of_balance or bool(self.credentials) or self.stuck_orders > 0
+                or bool(self.reconciliation))
 
 
 def attention(conn: Connection, now: float) -> Attention:
@@ -35,9 +38,12 @@ def attention(conn: Connection, now: float) -> Attention:
         items.c.status == ItemStatus.PENDING,
         items.c.error.like("%out of balance%")).limit(1)).first() is not None
     rejected = "%credentials rejected%"
-    credentials = [f"{r.shop}: {r.error}" for r in conn.execute(
-        select(reconciliations.c.shop, reconciliations.c.error)
-        .where(reconciliations.c.error.like(rejected)))]
+    # A reconcile job's last error is its last run's, whether the store answered with it or
+    # the job crashed; a run that works clears it.
+    failing = [(r.ref, r.last_error) for r in conn.execute(
+        select(jobs.c.ref, jobs.c.last_error).where(
+            jobs.c.kind == JobKind.RECONCILE, jobs.c.last_error.is_not(None)).order_by(jobs.c.ref))]
+    credentials = [f"{shop}: {error}" for shop, error in failing if "credentials rejected" in error]
     credentials += [f"{r.shop}: {r.writeback_error}" for r in conn.execute(
         select(orders.c.shop, orders.c.writeback_error)
         .where(orders.c.writeback_status.in_([WritebackStatus.FAILED, WritebackStatus.PENDING]),
@@ -49,7 +55,9 @@ def attention(conn: Connection, now: float) -> Attention:
         orders.c.status == OrderStatus.FAILED,
         and_(orders.c.status == OrderStatus.PENDING, orders.c.created_at < now - STUCK_SECONDS),
     ))).scalar_one()
-    return Attention(balance, sorted(set(credentials)), stuck)
+    return Attention(balance, sorted(set(credentials)), stuck,
+                     [f"{shop}: {error}" for shop, error in failing
+                      if "credentials rejected" not in error])
 
 
 def timeline(conn: Connection, order_pk: int) -> list[Any]:

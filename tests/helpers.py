@@ -285,3 +285,29 @@ class Serve:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(5)
+
+
+# --- A database that refuses writes (a full disk, a read-only volume) -----------------------
+
+def refuse_writes(ch: Certhook, table: str) -> None:
+    """From now on every insert or update of `table` fails, as on a full disk."""
+    with ch.db.write() as conn:
+        if ch.db.is_sqlite:
+            for op in ("INSERT", "UPDATE"):
+                conn.exec_driver_sql(f"CREATE TRIGGER refuse_{op.lower()}_{table} BEFORE {op} ON "
+                                     f"{table} BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END")
+        else:
+            conn.exec_driver_sql(
+                "CREATE OR REPLACE FUNCTION certhook_refuse() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION 'could not extend file: No space left on device'; END $$")
+            conn.exec_driver_sql(f"CREATE TRIGGER refuse_{table} BEFORE INSERT OR UPDATE ON {table} "
+                                 "FOR EACH ROW EXECUTE FUNCTION certhook_refuse()")
+
+
+def allow_writes(ch: Certhook, table: str) -> None:
+    with ch.db.write() as conn:
+        if ch.db.is_sqlite:
+            for op in ("insert", "update"):
+                conn.exec_driver_sql(f"DROP TRIGGER refuse_{op}_{table}")
+        else:
+            conn.exec_driver_sql(f"DROP TRIGGER refuse_{table} ON {table}")

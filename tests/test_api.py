@@ -16,10 +16,6 @@ def test_the_api_needs_the_bearer_token(client, headers):
     assert client.post("/api/orders/acme/1/retry", headers=headers).status_code == 401
 
 
-def test_healthz(client):
-    assert client.get("/healthz").json == {"status": "ok"}
-
-
 def test_list_filters_and_pages_newest_first(client, ch):
     for n in range(5):
         ch.clock.now += 1

@@ -81,3 +81,13 @@ def test_one_job_for_several_items_comes_back_with_the_soonest(decisions, expect
 ])
 def test_retry_after(value, expected):
     assert parse_retry_after(value, now=1445412480.0) == expected
+
+
+@pytest.mark.parametrize(("error", "attempts"), [
+    (Transient("Shopify: 502 Bad Gateway"), 12), (Rejected("Shopify: 400"), 1),
+    (AuthError("Shopify: credentials rejected (401)"), 1), (RuntimeError("KeyError: 'nodes'"), 40),
+])
+def test_a_job_that_runs_forever_waits_the_cap_where_others_fail(error, attempts):
+    assert decide(error, attempts, POLICY, no_jitter) == Decision(Action.FAIL)
+    assert decide(error, attempts, POLICY, no_jitter, forever=True) == Decision(Action.WAIT, 3600)
+    assert decide(Transient("x"), 1, POLICY, no_jitter, forever=True) == Decision(Action.RETRY, 30)

@@ -71,6 +71,11 @@ class Worker:
         self._pool: ThreadPoolExecutor | None = None
         self._threads: list[threading.Thread] = []
 
+    def running(self) -> int:
+        """How many jobs this worker's threads are running (or finishing after a stop)."""
+        with self._idle:
+            return len(self._held)
+
     def run_one(self) -> bool:
         """Claim and run one due job in this thread; False when none is due."""
         job = self.ch.queue.claim(self.process, self.ch.now())
@@ -189,6 +194,6 @@ class Worker:
                 log.warning("stopping: %d job(s) not finished in %.0f s handed back", released, grace)
         self._stopped.set()
         for thread in self._threads:
-            thread.join(timeout=max(deadline - time.monotonic(), 1))
+            thread.join(timeout=max(deadline - time.monotonic(), 2))  # LISTEN looks every 1 s
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)

@@ -22,6 +22,8 @@ class FakeShopify(FakeServer):
     FAULT_ANSWERS = {
         "429": (429, {"errors": "Exceeded 2 calls per second for api client."}, {"Retry-After": "1"}),
         "500": (500, {"errors": "Internal Server Error"}, {}),
+        # A 200 whose data has a shape certhook was never told of (an API change, a proxy).
+        "shape": (200, {"data": {"orders": {"edges": []}}}, {}),
     }
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
