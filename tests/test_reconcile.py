@@ -178,22 +178,30 @@ def test_backfill_rejects_bad_dates_and_unknown_shops(config_path):
     assert unknown.exit_code == 1
 
 
+def acme_state(ch):  # type: ignore[no-untyped-def]
+    with ch.db.read() as conn:
+        return conn.execute(select(reconciliations).where(reconciliations.c.shop == "acme")).one()
+
+
+def acme_job(ch):  # type: ignore[no-untyped-def]
+    with ch.db.read() as conn:
+        return conn.execute(select(jobs).where(jobs.c.kind == JobKind.RECONCILE,
+                                               jobs.c.ref == "acme")).one()
+
+
 def test_a_crashed_reconciliation_is_rescheduled_recorded_and_shown(client, ch, fake_shopify):
     sign_in(client)
     ensure_jobs(ch)
     fake_shopify.fail_next("shape")  # an answer certhook cannot read: a crash, not an API error
     run_due(ch)
-    with ch.db.read() as conn:
-        state = conn.execute(select(reconciliations).where(reconciliations.c.shop == "acme")).one()
-        job = conn.execute(select(jobs).where(jobs.c.kind == JobKind.RECONCILE, jobs.c.ref == "acme")).one()
+    state, job = acme_state(ch), acme_job(ch)
     assert state.error.startswith("internal error: ") and state.last_success_at is None
     assert (job.status, job.run_at) == (JobStatus.QUEUED, ch.now() + 10 * 60)
     page = client.get("/").text
     assert "Reconciliation" in page and "acme" in page and "internal error" in page
     ch.clock.now += 10 * 60
     run_due(ch)  # the next run works: the error is gone from the dashboard
-    with ch.db.read() as conn:
-        assert conn.execute(select(reconciliations.c.error).where(reconciliations.c.shop == "acme")).scalar() is None
+    assert acme_state(ch).error is None
     assert "Reconciliation" not in client.get("/").text
 
 
@@ -203,15 +211,13 @@ def test_a_reconcile_job_that_keeps_crashing_never_fails_for_good(client, ch):
     refuse_writes(ch, "reconciliations")  # its own record of the run cannot be written
     for _ in range(ch.settings.max_attempts + 2):
         run_due(ch)
-        with ch.db.read() as conn:
-            job = conn.execute(select(jobs).where(jobs.c.kind == JobKind.RECONCILE, jobs.c.ref == "acme")).one()
+        job = acme_job(ch)
         assert job.status == JobStatus.QUEUED and job.last_error.startswith("internal error")
         ch.clock.now = job.run_at
     assert job.attempts == ch.settings.max_attempts - 1  # the last would fail: it waits instead
     assert job.run_at - ch.now() <= ch.settings.retry_max_seconds
     allow_writes(ch, "reconciliations")
     run_due(ch)
-    with ch.db.read() as conn:
-        job = conn.execute(select(jobs).where(jobs.c.kind == JobKind.RECONCILE, jobs.c.ref == "acme")).one()
-        assert conn.execute(select(reconciliations.c.error).where(reconciliations.c.shop == "acme")).scalar() is None
+    job = acme_job(ch)
+    assert acme_state(ch).error is None
     assert job.last_error is None and job.attempts == 0
