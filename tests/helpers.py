@@ -251,8 +251,8 @@ def healthy(url: str) -> bool:
 class Serve:
     """`certhook serve` in a process group of its own, so a test can kill -9 all of it."""
 
-    def __init__(self, config: Path, port: int | None = None):
-        self.config = config
+    def __init__(self, config: Path, port: int | None = None, *args: str):
+        self.config, self.args = config, args
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -261,7 +261,7 @@ class Serve:
         log = open(self.config.parent / "serve.log", "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "certhook", "serve", "--config", str(self.config), "--bind",
-             f"127.0.0.1:{self.port}", "--web-workers", "2"],
+             f"127.0.0.1:{self.port}", "--web-workers", "2", *self.args],
             stdout=log, stderr=log, start_new_session=True)
         log.close()
         deadline = time.monotonic() + 30

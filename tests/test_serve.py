@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from .helpers import (
     free_port,
     healthy,
     make_ch,
+    order_of,
     order_payload,
     signed_shopify,
     wait_for,
@@ -77,32 +79,65 @@ def test_two_mib_plain_and_chunked_get_413_under_gunicorn(serve: Serve, db_url: 
     assert counts(db_url)[0] == 1
 
 
-def test_kill_9_while_calls_are_in_flight_loses_nothing_and_issues_once(serve: Serve, fake_dots,
-                                                                        fake_shopify):
-    fake_dots.slow_seconds = 2.0  # each certificate is created, then answered 2 s later
-    ids = list(range(7001, 7007))
+def accept(url: str, ids: list[int]) -> None:
     for order_id in ids:
         body, headers = signed_shopify(order_payload(order_id=order_id))
-        r = requests.post(f"{serve.url}/webhooks/shopify", data=body, headers=headers, timeout=5)
+        r = requests.post(f"{url}/webhooks/shopify", data=body, headers=headers, timeout=5)
         assert r.json() == {"status": "accepted"}
-    wait_for(lambda: fake_dots.posts >= 3, 30)
-    serve.kill9()
-    in_flight = fake_dots.posts
-    fake_dots.slow_seconds = 0
-    serve.start()
 
-    def all_done() -> bool:
-        r = requests.get(f"{serve.url}/api/orders?per_page=100", headers=AUTH, timeout=5).json()
-        return r["meta"]["total"] == len(ids) and all(o["status"] == "done" for o in r["data"])
 
-    wait_for(all_done, 90)
+def all_done(url: str, count: int) -> bool:
+    r = requests.get(f"{url}/api/orders?per_page=100", headers=AUTH, timeout=5).json()
+    return r["meta"]["total"] == count and all(o["status"] == "done" for o in r["data"])
+
+
+def issued_once(fake_dots, fake_shopify, ids: list[int]) -> None:  # type: ignore[no-untyped-def]
     for order_id in ids:
         for alloc in (14, 32):
             assert fake_dots.count_for(external_unique_id("acme", str(order_id), alloc)) == 1
         assert len(fake_shopify.value(str(order_id))) == 2
     assert len(fake_dots.certificates) == 2 * len(ids)
+
+
+def test_kill_9_while_calls_are_in_flight_then_a_restart_is_done_within_a_lease(serve: Serve, fake_dots,
+                                                                                fake_shopify):
+    fake_dots.slow_seconds = 2.0  # each certificate is created, then answered 2 s later
+    ids = list(range(7001, 7007))
+    accept(serve.url, ids)
+    wait_for(lambda: fake_dots.posts >= 3, 30)
+    serve.kill9()
+    in_flight = fake_dots.posts
+    fake_dots.slow_seconds = 0
+    restarted = time.monotonic()
+    serve.start()
+    # lease_seconds (3) + 10 s, from the restart: the dead process's leases ran out meanwhile
+    wait_for(lambda: all_done(serve.url, len(ids)), 3 + 10 - (time.monotonic() - restarted))
+    issued_once(fake_dots, fake_shopify, ids)
     assert in_flight >= 3
     assert fake_dots.gets >= 3  # the interrupted ones were looked up and adopted, not posted again
+
+
+def test_sigterm_mid_call_hands_the_jobs_back_so_a_restart_takes_them_at_once(
+        tmp_path: Path, db_url: str, fake_dots, fake_shopify):
+    config = write_config(tmp_path, db_url, fake_dots.api_url, fake_shopify.api_url,
+                          lease_seconds=300, retry_base_seconds=0.2, retry_max_seconds=1)
+    server = Serve(config, None, "--graceful-timeout", "5")  # jobs get 2 s of it
+    server.start()
+    try:
+        fake_dots.slow_seconds = 8  # longer than the grace: the calls are cut short
+        ids = list(range(7101, 7105))
+        accept(server.url, ids)
+        wait_for(lambda: fake_dots.posts >= 2, 30)
+        server.stop()
+        assert server.proc is not None and server.proc.returncode == 0
+        fake_dots.slow_seconds = 0
+        server.start()
+        wait_for(lambda: all_done(server.url, len(ids)), 60)  # far sooner than the 300 s lease
+    finally:
+        server.stop()
+    issued_once(fake_dots, fake_shopify, ids)
+    log = (tmp_path / "serve.log").read_text()
+    assert "handed back" in log
 
 
 def test_ten_concurrent_deliveries_to_the_real_server(serve: Serve, fake_dots):
@@ -154,3 +189,36 @@ def test_plain_gunicorn_with_the_deploy_config(tmp_path: Path, db_url: str, fake
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(20)
+
+
+def test_four_worker_processes_one_killed_mid_run_issue_every_order_once(tmp_path: Path, db_url: str,
+                                                                        fake_dots, fake_shopify):
+    ids = list(range(9201, 9241))
+    with make_ch(tmp_path, db_url, fake_dots, fake_shopify, lease_seconds=3, workers=4) as (ch, client):
+        ch.clock.now = None  # the wall clock, which the worker processes read too
+        for order_id in ids:
+            assert deliver(client, order_payload(order_id=order_id)).json == {"status": "accepted"}
+        fake_dots.slow_seconds = 0.3
+        config = str(tmp_path / "certhook.yaml")
+        procs = [subprocess.Popen([sys.executable, "-m", "certhook", "worker", "--config", config],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                  start_new_session=True) for _ in range(4)]
+        try:
+            wait_for(lambda: fake_dots.posts >= 20, 60)
+            os.killpg(procs[0].pid, signal.SIGKILL)  # mid-run, calls in flight
+            procs[0].wait(10)
+            wait_for(lambda: all(order_of(client, i)["status"] == "done" for i in ids), 120)
+            # The dead one is named by /healthz once its heartbeat is a lease old.
+            wait_for(lambda: client.get("/healthz").json["processes"]["heartbeat_stopped"], 20)
+            [dead] = client.get("/healthz").json["processes"]["heartbeat_stopped"]
+            assert dead["id"].split(":")[1] == str(procs[0].pid)
+            assert client.get("/healthz").json["processes"]["alive"] == 3
+        finally:
+            for proc in procs[1:]:
+                proc.send_signal(signal.SIGTERM)
+            for proc in procs[1:]:
+                assert proc.wait(30) == 0
+    for order_id in ids:
+        for alloc in (14, 32):
+            assert fake_dots.count_for(external_unique_id("acme", str(order_id), alloc)) == 1
+    assert len(fake_dots.certificates) == 2 * len(ids)

@@ -19,13 +19,16 @@ from .common import config_option, context
 @click.option("--bind", default="127.0.0.1:8000", show_default=True, help="HOST:PORT")
 @click.option("--web-workers", type=int, default=None,
               help="web processes (default: 1 on SQLite, which has one writer; else 2)")
-def serve(config: str | None, bind: str, web_workers: int | None) -> None:
+@click.option("--graceful-timeout", type=int, default=int(GRACE_SECONDS), show_default=True,
+              help="seconds requests and running jobs get to finish on SIGTERM")
+def serve(config: str | None, bind: str, web_workers: int | None, graceful_timeout: int) -> None:
     """The web server and the background workers, in one command."""
     with context(config) as ch:
         ch.db.upgrade()
         path = str(ch.settings.path)
         web_workers = web_workers or (1 if ch.db.is_sqlite else 2)
-    Server(lambda: create_app(path), {"bind": bind, "workers": web_workers}).run()
+    Server(lambda: create_app(path), {"bind": bind, "workers": web_workers,
+                                      "graceful_timeout": graceful_timeout}).run()
 
 
 @click.command()
