@@ -57,8 +57,9 @@ def earned_items(shop: Shop, order: Order, result: Evaluation) -> Iterator[tuple
             "list_id": c.list_id, "impact_qty": 1, "impact": c.title[:255], "rules": [c.rule]}
 
 
-def _create_items(ch: Certhook, conn: Connection, order_pk: int, shop: Shop, order: Order,
+def _create_items(ch: Certhook, conn: Connection, job: Job, shop: Shop, order: Order,
                   result: Evaluation, now: float) -> None:
+    order_pk = int(job.ref)
     for kind, earned, eid, columns in earned_items(shop, order, result):
         issuer = ch.issuers[kind]
         conn.execute(items.insert().values(
@@ -66,7 +67,7 @@ def _create_items(ch: Certhook, conn: Connection, order_pk: int, shop: Shop, ord
             request_json=json.dumps(issuer.request(order, earned, eid, now), ensure_ascii=False),
             status=ItemStatus.PENDING, posts=0, created_at=now, updated_at=now,
             **{**columns, "rules": json.dumps(columns["rules"], ensure_ascii=False)}))
-    ch.queue.enqueue(conn, JobKind.ISSUE, str(order_pk), now)
+    ch.queue.enqueue(conn, JobKind.ISSUE, str(order_pk), now, after=job)
 
 
 def run_evaluate_job(ch: Certhook, job: Job) -> None:
@@ -94,7 +95,7 @@ def run_evaluate_job(ch: Certhook, job: Job) -> None:
         add_event(conn, now, order_pk, "evaluated",
                   values.get("reason") or f"rules give {earned_text(result)}")
         if "status" not in values:
-            _create_items(ch, conn, order_pk, shop, order, result, now)
+            _create_items(ch, conn, job, shop, order, result, now)
         ch.queue.done(conn, job, now)
     log.info("order %s/%s evaluated: %d allocation(s), %d offering(s), %d CertFusion list(s)",
              row.shop, row.order_id, len(result.allocations), len(result.offerings),

@@ -117,16 +117,17 @@ def settle(ch: Certhook, job: Job, order_pk: int, rows: list[Any], outcomes: dic
         else:
             ch.queue.done(conn, job, now)
         if any(isinstance(o, Issued) for o in outcomes.values()):
-            queue_writeback_when_complete(ch, conn, order_pk, now)
+            queue_writeback_when_complete(ch, conn, order_pk, now, after=job)
         refresh_status(conn, now, order_pk)
 
 
-def queue_writeback_when_complete(ch: Certhook, conn: Connection, order_pk: int, now: float) -> None:
-    """Once every item of the order is issued, its write-back is queued (the order's row is
-    locked, so this happens once)."""
+def queue_writeback_when_complete(ch: Certhook, conn: Connection, order_pk: int, now: float,
+                                  after: Job) -> None:
+    """Once every item of the order is issued, its write-back is queued for the issue job's
+    worker to take next (the order's row is locked, so this happens once)."""
     waiting = conn.execute(select(func.count()).select_from(items).where(
         items.c.order_pk == order_pk, items.c.status != ItemStatus.ISSUED)).scalar_one()
     if waiting == 0:
         conn.execute(update(orders).where(orders.c.id == order_pk).values(
             writeback_status=WritebackStatus.PENDING, writeback_error=None))
-        ch.queue.enqueue(conn, JobKind.WRITEBACK, str(order_pk), now)
+        ch.queue.enqueue(conn, JobKind.WRITEBACK, str(order_pk), now, after=after)

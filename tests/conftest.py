@@ -2,10 +2,6 @@
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,55 +20,22 @@ from .fakes.dots import FakeDots
 from .fakes.shopify import FakeShopify
 from .fakes.woocommerce import FakeWooCommerce
 from .helpers import Clock, start, write_config
+from .pgcluster import cluster, pg_bin
 
 # --- PostgreSQL: a throwaway cluster, run as an unprivileged user -------------------------
-
-def _pg_bin() -> Path | None:
-    found = shutil.which("initdb")
-    if found:
-        return Path(found).parent
-    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
-    return versions[-1].parent if versions else None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     if os.environ.get("CERTHOOK_TEST_POSTGRES_URL"):
         yield os.environ["CERTHOOK_TEST_POSTGRES_URL"]
         return
-    bindir = _pg_bin()
+    bindir = pg_bin()
     if bindir is None:
         if os.environ.get("CERTHOOK_REQUIRE_POSTGRES"):
             pytest.fail("PostgreSQL is required (CERTHOOK_REQUIRE_POSTGRES) but initdb is missing")
         pytest.skip("PostgreSQL is not installed here (install postgresql to run these)")
-    root = Path(tempfile.mkdtemp(prefix="certhook-pg-"))
-    as_user: list[str] = []
-    if os.geteuid() == 0:  # initdb refuses to run as root
-        shutil.chown(root, "postgres")
-        as_user = ["runuser", "-u", "postgres", "--"]
-    data, port = root / "data", _free_port()
-    run = lambda *cmd: subprocess.run([*as_user, *cmd], check=True, capture_output=True)  # noqa: E731
-    run(str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8")
-    run(str(bindir / "pg_ctl"), "-D", str(data), "-w", "-l", str(root / "log"), "-o",
-        f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off "
-        f"-c synchronous_commit=off -c full_page_writes=off -c max_connections=200", "start")
-    try:
-        admin = create_engine(f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres",
-                              isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text("CREATE DATABASE certhook_test"))
-        admin.dispose()
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/certhook_test"
-    finally:
-        subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate",
-                        "stop"], capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
+    with cluster(bindir) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -9,9 +9,9 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, and_, func, or_, select, text, update
+from sqlalchemy import ColumnElement, Connection, and_, func, or_, select, text, update
 
 from ..db import Database
 from ..models import JobKind, JobStatus, jobs
@@ -29,6 +29,8 @@ class Job:
     ref: str
     attempts: int
     owner: str
+    # What this job queued for its own worker to take next, once committed (an order's next step)
+    then: list[tuple[JobKind, str]] = field(default_factory=list, compare=False, repr=False)
 
 
 CHANNEL = "certhook_jobs"  # PostgreSQL's NOTIFY channel: a job is due now
@@ -50,15 +52,21 @@ class Queue:
         for listener in self._listeners:
             listener()
 
-    def enqueue(self, conn: Connection, kind: JobKind, ref: str, now: float) -> None:
+    def enqueue(self, conn: Connection, kind: JobKind, ref: str, now: float,
+                after: Job | None = None) -> None:
         """Queue (kind, ref) once: a finished job is queued again, a waiting one runs now.
 
-        Idle workers are woken when the transaction commits: this process's at once, other
-        processes' through NOTIFY on PostgreSQL (SQLite's poll for themselves).
+        Queued `after` a running job (the order's next step), the job's own worker takes it next,
+        with no claim to wait for. Otherwise idle workers are woken when the transaction
+        commits: this process's at once, other processes' through NOTIFY on PostgreSQL (SQLite's
+        poll for themselves).
         """
-        self.db.after_commit(conn, self._wake)
-        if not self.db.is_sqlite:
-            conn.execute(text(f"NOTIFY {CHANNEL}"))
+        if after is not None:
+            self.db.after_commit(conn, lambda: after.then.append((kind, ref)))
+        else:
+            self.db.after_commit(conn, self._wake)
+            if not self.db.is_sqlite:
+                conn.execute(text(f"NOTIFY {CHANNEL}"))
         inserted = conn.execute(  # psycopg's rowcount is -1 here; a returned row is certain
             self.db.insert_new(jobs, "kind", "ref"),
             {"kind": kind, "ref": ref, "status": JobStatus.QUEUED, "run_at": now, "attempts": 0,
@@ -80,27 +88,39 @@ class Queue:
             .values(run_at=now, updated_at=now)
         )
 
-    def claim(self, process: str, now: float) -> Job | None:
-        """Take the next due job, or one whose worker's lease ran out (it died)."""
-        due = select(jobs.c.id, jobs.c.kind, jobs.c.ref, jobs.c.attempts).where(or_(
+    def claim(self, process: str, now: float, look: bool = True) -> Job | None:
+        """Take the next due job, or one whose worker's lease ran out (it died).
+
+        With `look`, a read comes first, so an idle poll takes no write lock (SQLite has one).
+        """
+        due = select(jobs.c.id).where(or_(
             and_(jobs.c.status == JobStatus.QUEUED, jobs.c.run_at <= now),
             and_(jobs.c.status == JobStatus.RUNNING, jobs.c.lease_expires < now),
         )).order_by(jobs.c.run_at, jobs.c.id).limit(1)
-        with self.db.read() as conn:  # a look first, so an idle poll takes no write lock
-            if conn.execute(due).first() is None:
-                return None
+        if look:
+            with self.db.read() as conn:
+                if conn.execute(due).first() is None:
+                    return None
+        return self._lease(process, now, jobs.c.id == due.with_for_update(skip_locked=True)
+                           .scalar_subquery())
+
+    def take(self, process: str, kind: JobKind, ref: str, now: float) -> Job | None:
+        """Take this job if it is due and nobody has it (a job's next step, handed on)."""
+        return self._lease(process, now, and_(jobs.c.kind == kind, jobs.c.ref == ref,
+                                              jobs.c.status == JobStatus.QUEUED,
+                                              jobs.c.run_at <= now))
+
+    def _lease(self, process: str, now: float, which: ColumnElement[bool]) -> Job | None:
+        """One statement: lease the job `which` picks to a new owner token, or nothing."""
         with self._claims_lock:
             owner = f"{process}/{next(self._claims)}"
         with self.db.write() as conn:
-            row = conn.execute(due.with_for_update(skip_locked=True)).first()
-            if row is None:
-                return None
-            conn.execute(
-                update(jobs).where(jobs.c.id == row.id).values(
-                    status=JobStatus.RUNNING, lease_owner=owner,
-                    lease_expires=now + self.lease_seconds, updated_at=now)
-            )
-        return Job(row.id, JobKind(row.kind), row.ref, row.attempts, owner)
+            row = conn.execute(
+                update(jobs).where(which)
+                .values(status=JobStatus.RUNNING, lease_owner=owner,
+                        lease_expires=now + self.lease_seconds, updated_at=now)
+                .returning(jobs.c.id, jobs.c.kind, jobs.c.ref, jobs.c.attempts)).first()
+        return None if row is None else Job(row.id, JobKind(row.kind), row.ref, row.attempts, owner)
 
     def _settle(self, conn: Connection, job: Job, now: float, **values: object) -> None:
         done = conn.execute(

@@ -84,7 +84,35 @@ class Worker:
         self._run(job)
         return True
 
-    def _run(self, job: Job) -> None:
+    def _run(self, first: Job) -> None:
+        """Run the job, then each next step it handed on (an order's evaluate → issue →
+        write-back), in this thread, each under its own lease."""
+        job: Job | None = first
+        try:
+            while job is not None:
+                self._run_handler(job)
+                job = self._next(job)
+        finally:
+            if job is not None:
+                with self._idle:
+                    self._held.discard(job.owner)
+                    self._idle.notify_all()
+
+    def _next(self, job: Job) -> Job | None:
+        following = None
+        for kind, ref in [] if self._stopping.is_set() else job.then:  # an order has one next step
+            try:
+                following = self.ch.queue.take(self.process, kind, ref, self.ch.now())
+            except Exception:  # it stays queued: a claim or a poll takes it
+                log.exception("could not take job %s %s", kind, ref)
+        with self._idle:
+            self._held.discard(job.owner)
+            if following is not None:
+                self._held.add(following.owner)
+            self._idle.notify_all()
+        return following
+
+    def _run_handler(self, job: Job) -> None:
         handler = self.handlers[job.kind]
         try:
             handler.run(self.ch, job)
@@ -122,11 +150,13 @@ class Worker:
 
     def _loop(self) -> None:
         assert self._pool is not None
+        busy = False  # a claim just found a job: the next claims skip the look before the write
         while not self._stopping.is_set():
             if not self._slots.acquire(timeout=self.poll_seconds):
                 continue
             self._wake.clear()  # set again by any enqueue committed from here on
-            job = None if self._stopping.is_set() else self._claim()
+            job = None if self._stopping.is_set() else self._claim(look=busy is False)
+            busy = job is not None
             if job is None:
                 self._slots.release()
                 self._wake.wait(self._idle_seconds())
@@ -135,9 +165,9 @@ class Worker:
                 self._held.add(job.owner)
             self._pool.submit(self._run_and_release, job)
 
-    def _claim(self) -> Job | None:
+    def _claim(self, look: bool) -> Job | None:
         try:
-            return self.ch.queue.claim(self.process, self.ch.now())
+            return self.ch.queue.claim(self.process, self.ch.now(), look)
         except Exception:
             log.exception("could not claim a job")
             return None
@@ -157,9 +187,6 @@ class Worker:
         try:
             self._run(job)
         finally:
-            with self._idle:
-                self._held.discard(job.owner)
-                self._idle.notify_all()
             self._slots.release()
 
     def _beat(self) -> None:

@@ -1,0 +1,138 @@
+"""How fast `certhook worker` processes drain a backlog of paid orders, against the bound.
+
+The fake Dots.eco answers each certificate in --latency seconds (100 ms); every order earns one
+certificate, so no worker can do better than one order per latency: the bound for P processes
+of W workers is P × W ÷ latency orders per second. The fake Shopify that takes the write-backs
+is not throttled here: the store's rate limit is not what this measures.
+
+The workers start idle; the orders arrive in one transaction (as a burst of webhooks would),
+and the clock runs from that commit until every order is done.
+
+    python bench/drain.py [--orders 400] [--workers 8] [--latency 0.1]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from certhook.context import build  # noqa: E402
+from certhook.models import OrderStatus, orders  # noqa: E402
+from certhook.orders import Order  # noqa: E402
+from certhook.platforms import ADAPTERS  # noqa: E402
+from certhook.settings import load_settings  # noqa: E402
+from certhook.store.orders import record_order  # noqa: E402
+from tests.fakes.dots import FakeDots  # noqa: E402
+from tests.fakes.shopify import FakeShopify  # noqa: E402
+from tests.helpers import order_payload, write_config  # noqa: E402
+from tests.pgcluster import cluster, pg_bin  # noqa: E402
+
+RULES = "rules:\n  - name: A tree for every 25 spent\n    allocation_id: 32\n    per_amount: 25\n"
+
+
+def backlog(count: int, first_id: int) -> list[Order]:
+    shopify = ADAPTERS["shopify"]
+    return [shopify.normalize("acme", order_payload(order_id=first_id + n)) for n in range(count)]
+
+
+def done(ch, shop_orders: int) -> bool:  # type: ignore[no-untyped-def]
+    with ch.db.read() as conn:
+        finished = conn.execute(select(func.count()).select_from(orders).where(
+            orders.c.status == OrderStatus.DONE)).scalar_one()
+    return finished >= shop_orders
+
+
+def drain(tmp: Path, db_url: str, processes: int, args: argparse.Namespace) -> float:
+    """Orders per second for `processes` worker processes, on a fresh database."""
+    with ExitStack() as stack:
+        dots, shopify = FakeDots(), FakeShopify()
+        stack.callback(dots.close)
+        stack.callback(shopify.close)
+        dots.slow_seconds = args.latency
+        shopify.bucket_max = shopify.bucket = shopify.restore_rate = 1e12  # no throttle
+        run = tmp / f"{processes}-{'sqlite' if db_url.startswith('sqlite') else 'pg'}"
+        run.mkdir()
+        config = write_config(run, db_url, dots.api_url, shopify.api_url, rules=RULES,
+                              workers=args.workers, lease_seconds=30)
+        ch = build(load_settings(config))
+        stack.callback(ch.close)
+        ch.db.upgrade()
+        pending = backlog(args.orders, 10_000)
+        procs = [subprocess.Popen([sys.executable, "-m", "certhook", "worker", "--config", str(config)],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                  start_new_session=True) for _ in range(processes)]
+        stack.callback(stop, procs)
+        time.sleep(3)  # started and idle: the first reconciliation is done
+        with ch.db.write() as conn:
+            for order in pending:
+                record_order(ch, conn, order)
+        t0, cpu0 = time.perf_counter(), cpu_seconds(procs)
+        while not done(ch, args.orders):
+            time.sleep(0.02)
+        elapsed = time.perf_counter() - t0
+        cpu = (cpu_seconds(procs) - cpu0) / args.orders * 1000
+        assert len(dots.certificates) == args.orders, "each order once"
+        print(f"  (worker processes' CPU: {cpu:.1f} ms per order)")
+        return args.orders / elapsed
+
+
+def cpu_seconds(procs: list[subprocess.Popen[bytes]]) -> float:
+    """User and system CPU the processes have used (Linux's /proc)."""
+    total = 0
+    for proc in procs:
+        fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def stop(procs: list[subprocess.Popen[bytes]]) -> None:
+    for proc in procs:
+        os.killpg(proc.pid, signal.SIGTERM)
+    for proc in procs:
+        proc.wait(30)
+
+
+def report(label: str, rate: float, processes: int, args: argparse.Namespace) -> None:
+    bound = processes * args.workers / args.latency
+    print(f"{label:<34} {rate:7.1f} orders/s   bound {bound:6.0f}/s   ratio {rate / bound:.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--orders", type=int, default=400)
+    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--latency", type=float, default=0.1)
+    parser.add_argument("--processes", type=int, default=4)
+    args = parser.parse_args()
+    print(f"{args.orders} orders, one certificate each; {args.workers} workers per process; "
+          f"Dots.eco answers in {args.latency * 1000:.0f} ms")
+    with tempfile.TemporaryDirectory() as tmp_dir:
+        tmp = Path(tmp_dir)
+        one = drain(tmp, f"sqlite:///{tmp / 'drain.db'}", 1, args)
+        report("SQLite, 1 process", one, 1, args)
+        bindir = pg_bin()
+        if bindir is None:
+            print("PostgreSQL is not installed: no multi-process figures")
+            return
+        with cluster(bindir, "certhook_bench") as url:
+            single = drain(tmp, url, 1, args)
+            report("PostgreSQL, 1 process", single, 1, args)
+        with cluster(bindir, "certhook_bench") as url:
+            many = drain(tmp, url, args.processes, args)
+            report(f"PostgreSQL, {args.processes} processes", many, args.processes, args)
+        print(f"{args.processes} processes against 1, on PostgreSQL: {many / single:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
