@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from certhook import reports
-from certhook.models import items, orders, reconciliations
+from certhook.models import JobKind, JobStatus, items, jobs, orders
 
 DAY = 86400.0
 T0 = 1_795_000_000.0  # 2026-11-18
@@ -55,9 +55,13 @@ def test_attention_names_balance_credentials_and_stuck_orders(ch):
         order(conn, 3, "pending", T0 - 60)
         item(conn, 3, "certificate", 1, None, "pending", allocation_id=14,
              error="Dots.eco: This application is out of balance.")
-        conn.execute(reconciliations.insert().values(
-            shop="acme", error="Shopify: credentials rejected (401): Invalid API key"))
+        for shop, error in (("acme", "Shopify: credentials rejected (401): Invalid API key"),
+                            ("woo", "internal error: KeyError: 'nodes'")):
+            conn.execute(jobs.insert().values(  # each shop's reconcile job, after its last run
+                kind=JobKind.RECONCILE, ref=shop, status=JobStatus.QUEUED, run_at=T0, attempts=0,
+                created_at=T0, updated_at=T0, last_error=error))
     with ch.db.read() as conn:
         seen = reports.attention(conn, T0)
     assert seen.out_of_balance and seen.stuck_orders == 2
     assert seen.credentials == ["acme: Shopify: credentials rejected (401): Invalid API key"]
+    assert seen.reconciliation == ["woo: internal error: KeyError: 'nodes'"]

@@ -99,12 +99,16 @@ class Worker:
                     self._idle.notify_all()
 
     def _next(self, job: Job) -> Job | None:
+        """Take the step the job handed on; one not taken stays queued for any worker's claim
+        (or the restart's, when stopping)."""
         following = None
-        for kind, ref in [] if self._stopping.is_set() else job.then:  # an order has one next step
+        for kind, ref in [] if self._stopping.is_set() else job.then:
             try:
                 following = self.ch.queue.take(self.process, kind, ref, self.ch.now())
-            except Exception:  # it stays queued: a claim or a poll takes it
+            except Exception:
                 log.exception("could not take job %s %s", kind, ref)
+            if following is not None:
+                break
         with self._idle:
             self._held.discard(job.owner)
             if following is not None:
