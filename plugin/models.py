@@ -184,7 +184,7 @@ reconciliations = Table(
     Column("window_start", Float, nullable=True),
     Column("found", Integer, nullable=False, default=0),
     Column("enqueued", Integer, nullable=False, default=0),
-    Column("error", Text, nullable=True),
+    # A failed run's error is its job's last_error, the one place the dashboard reads it from.
 )
 
 # Every process running jobs, and when it last said it was alive (its heartbeat).

@@ -115,7 +115,7 @@ def run_reconcile_job(ch: Certhook, job: Job) -> None:
     except Exception as exc:  # a shape we didn't expect: shown, and tried again next time
         log.exception("reconcile %s crashed", shop.id)
         error, summary = reason_of(exc), Summary()
-    values = {"last_started_at": now, "error": error}
+    values: dict[str, object] = {"last_started_at": now}
     if error is None:
         values.update(last_success_at=ch.now(), window_start=now, found=summary.found,
                       enqueued=summary.enqueued)

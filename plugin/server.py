@@ -38,7 +38,7 @@ def post_worker_init(worker: Any) -> None:
     gunicorn_exit = signal.getsignal(signal.SIGTERM)
 
     def on_sigterm(sig: int, frame: Any) -> None:
-        if not stopping.is_alive() and stopping.ident is None:
+        if stopping.ident is None:  # not started yet: a second SIGTERM changes nothing
             stopping.start()
         gunicorn_exit(sig, frame)  # type: ignore[operator]
 

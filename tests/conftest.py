@@ -15,6 +15,7 @@ from certhook.context import Certhook
 from certhook.db import Database
 from certhook.models import metadata
 
+from .fakes.base import FakeServer
 from .fakes.certfusion import FakeCertFusion
 from .fakes.dots import FakeDots
 from .fakes.shopify import FakeShopify
@@ -66,32 +67,20 @@ def clock() -> Clock:
     return Clock()
 
 
-@pytest.fixture
-def fake_dots(clock: Clock) -> Iterator[FakeDots]:
-    fake = FakeDots(clock)
-    yield fake
-    fake.close()
+def _fake(name: str, fake_class: type[FakeServer]):  # type: ignore[no-untyped-def]
+    """A fixture serving a fake outside API on the test's clock, closed after the test."""
+    @pytest.fixture(name=name)
+    def serve(clock: Clock) -> Iterator[FakeServer]:
+        fake = fake_class(clock)
+        yield fake
+        fake.close()
+    return serve
 
 
-@pytest.fixture
-def fake_shopify(clock: Clock) -> Iterator[FakeShopify]:
-    fake = FakeShopify(clock)
-    yield fake
-    fake.close()
-
-
-@pytest.fixture
-def fake_woo(clock: Clock) -> Iterator[FakeWooCommerce]:
-    fake = FakeWooCommerce(clock)
-    yield fake
-    fake.close()
-
-
-@pytest.fixture
-def fake_cf(clock: Clock) -> Iterator[FakeCertFusion]:
-    fake = FakeCertFusion(clock)
-    yield fake
-    fake.close()
+fake_dots = _fake("fake_dots", FakeDots)
+fake_shopify = _fake("fake_shopify", FakeShopify)
+fake_woo = _fake("fake_woo", FakeWooCommerce)
+fake_cf = _fake("fake_cf", FakeCertFusion)
 
 
 @pytest.fixture

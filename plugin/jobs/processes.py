@@ -35,11 +35,14 @@ class Silent:
     heartbeat_at: float
 
 
+def _join(conn: Connection, pid: str, role: str, now: float) -> None:
+    conn.execute(insert(processes).values(id=pid, host=socket.gethostname()[:255], pid=os.getpid(),
+                                          role=role, started_at=now, heartbeat_at=now))
+
+
 def register(db: Database, pid: str, role: str, now: float) -> None:
     with db.write() as conn:
-        conn.execute(insert(processes).values(id=pid, host=socket.gethostname()[:255],
-                                              pid=os.getpid(), role=role, started_at=now,
-                                              heartbeat_at=now))
+        _join(conn, pid, role, now)
 
 
 def beat(queue: Queue, pid: str, role: str, owners: Collection[str], now: float) -> None:
@@ -48,9 +51,7 @@ def beat(queue: Queue, pid: str, role: str, owners: Collection[str], now: float)
         seen = conn.execute(update(processes).where(processes.c.id == pid)
                             .values(heartbeat_at=now)).rowcount
         if not seen:  # forgotten after a long silence (a suspended machine): say so again
-            conn.execute(insert(processes).values(id=pid, host=socket.gethostname()[:255],
-                                                  pid=os.getpid(), role=role,
-                                                  started_at=now, heartbeat_at=now))
+            _join(conn, pid, role, now)
         queue.renew(conn, owners, now)
         conn.execute(delete(processes).where(processes.c.heartbeat_at < now - FORGET_AFTER))
 

@@ -34,6 +34,7 @@ class Job:
 
 
 CHANNEL = "certhook_jobs"  # PostgreSQL's NOTIFY channel: a job is due now
+NOTIFY = text(f"NOTIFY {CHANNEL}")  # delivered when its transaction commits
 
 
 class Queue:
@@ -65,8 +66,7 @@ class Queue:
             self.db.after_commit(conn, lambda: after.then.append((kind, ref)))
         else:
             self.db.after_commit(conn, self._wake)
-            if not self.db.is_sqlite:
-                conn.execute(text(f"NOTIFY {CHANNEL}"))
+            self._notify(conn)
         inserted = conn.execute(  # psycopg's rowcount is -1 here; a returned row is certain
             self.db.insert_new(jobs, "kind", "ref"),
             {"kind": kind, "ref": ref, "status": JobStatus.QUEUED, "run_at": now, "attempts": 0,
@@ -187,6 +187,11 @@ class Queue:
                                jobs.c.lease_owner.in_(list(owners)))
             .values(status=JobStatus.QUEUED, run_at=now, lease_owner=None, lease_expires=None,
                     updated_at=now)).rowcount
-        if released and not self.db.is_sqlite:
-            conn.execute(text(f"NOTIFY {CHANNEL}"))
+        if released:
+            self._notify(conn)
         return released
+
+    def _notify(self, conn: Connection) -> None:
+        """Wake the other processes' idle workers once conn commits (PostgreSQL only)."""
+        if not self.db.is_sqlite:
+            conn.execute(NOTIFY)

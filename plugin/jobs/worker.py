@@ -159,7 +159,7 @@ class Worker:
             if not self._slots.acquire(timeout=self.poll_seconds):
                 continue
             self._wake.clear()  # set again by any enqueue committed from here on
-            job = None if self._stopping.is_set() else self._claim(look=busy is False)
+            job = None if self._stopping.is_set() else self._claim(look=not busy)
             busy = job is not None
             if job is None:
                 self._slots.release()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Iterator
+from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -14,8 +15,6 @@ from sqlalchemy import Connection, and_, func, or_, select
 
 from ..context import Certhook
 from ..models import (
-    IssuerName,
-    ItemKind,
     ItemStatus,
     JobStatus,
     OrderStatus,
@@ -28,12 +27,10 @@ from ..models import (
 
 bp = Blueprint("metrics", __name__)
 OUTCOMES = ("accepted", "duplicate", "ignored")
-ISSUED_BY = {ItemKind.CERTIFICATE: IssuerName.DOTS, ItemKind.OFFERING: IssuerName.DOTS,
-             ItemKind.CERTFUSION: IssuerName.CERTFUSION}
 
 
-def _counts(conn: Connection, *columns: object, where: object = True) -> dict[tuple[str, ...], int]:
-    rows = conn.execute(select(*columns, func.count()).where(where).group_by(*columns))  # type: ignore[arg-type]
+def _counts(conn: Connection, *columns: Any) -> dict[tuple[str, ...], int]:
+    rows = conn.execute(select(*columns, func.count()).group_by(*columns))
     return {tuple(str(v) for v in row[:-1]): row[-1] for row in rows}
 
 
@@ -48,12 +45,12 @@ def _orders(ch: Certhook, conn: Connection) -> Metric:
     return family
 
 
-def _items(conn: Connection) -> Metric:
+def _items(ch: Certhook, conn: Connection) -> Metric:
     family = GaugeMetricFamily("certhook_items", "Certificates, offerings and CertFusion "
                                "certificates by issuer, kind and status.",
                                labels=["issuer", "kind", "status"])
     counts = _counts(conn, items.c.issuer, items.c.kind, items.c.status)
-    known = {(issuer.value, kind.value) for kind, issuer in ISSUED_BY.items()}
+    known = {(issuer.name.value, kind.value) for kind, issuer in ch.issuers.items()}
     for issuer, kind in sorted(known | {(i, k) for i, k, _ in counts}):
         for status in ItemStatus:
             family.add_metric([issuer, kind, status.value], counts.get((issuer, kind, status.value), 0))
@@ -98,9 +95,8 @@ def _balance(ch: Certhook, conn: Connection) -> Metric:
     waiting = {issuer for (issuer,) in conn.execute(
         select(items.c.issuer).where(items.c.status == ItemStatus.PENDING,
                                      items.c.error.like("%out of balance%")).distinct())}
-    issuers = [IssuerName.DOTS] + ([IssuerName.CERTFUSION] if ch.settings.certfusion else [])
-    for issuer in issuers:
-        family.add_metric([issuer.value], 1 if issuer.value in waiting else 0)
+    for issuer in sorted({issuer.name.value for issuer in ch.issuers.values()}):
+        family.add_metric([issuer], 1 if issuer in waiting else 0)
     return family
 
 
@@ -111,7 +107,7 @@ class FromDatabase(Collector):
     def collect(self) -> Iterator[Metric]:
         with self.ch.db.read() as conn:
             yield _orders(self.ch, conn)
-            yield _items(conn)
+            yield _items(self.ch, conn)
             yield from _jobs(conn, self.ch.now())
             yield _webhooks(self.ch, conn)
             # Budgets come with their own settings; until a shop has one, this has no samples.

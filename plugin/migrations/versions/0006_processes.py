@@ -1,4 +1,5 @@
-"""processes with their heartbeats, and the row /healthz writes
+"""processes with their heartbeats, and the row /healthz writes; a reconciliation's error
+lives on its job only
 
 Revision ID: 0006
 Revises: 0005
@@ -27,8 +28,12 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("checked_at", sa.Float, nullable=False),
     )
+    with op.batch_alter_table("reconciliations") as batch:
+        batch.drop_column("error")
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("reconciliations") as batch:
+        batch.add_column(sa.Column("error", sa.Text, nullable=True))
     op.drop_table("health")
     op.drop_table("processes")
