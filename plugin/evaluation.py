@@ -12,18 +12,19 @@ from collections.abc import Iterator
 from dataclasses import asdict
 from typing import Any
 
-from sqlalchemy import Connection, update
+from sqlalchemy import Connection
 
 from .context import Certhook
 from .http import Rejected
 from .jobs.queue import Job
-from .models import ItemKind, ItemStatus, JobKind, OrderStatus, items, orders
+from .models import ItemKind, ItemStatus, JobKind, OrderStatus, items
 from .orders import Order
 from .rules import Evaluation, evaluate
 from .settings import Shop
-from .store.orders import add_event, lock_order
+from .store.orders import add_event, lock_order, update_order
 
 log = logging.getLogger(__name__)
+_INSERT_ITEM = items.insert()
 
 
 def external_unique_id(shop: str, order_id: str, what: int | str) -> str:
@@ -62,11 +63,11 @@ def _create_items(ch: Certhook, conn: Connection, job: Job, shop: Shop, order: O
     order_pk = int(job.ref)
     for kind, earned, eid, columns in earned_items(shop, order, result):
         issuer = ch.issuers[kind]
-        conn.execute(items.insert().values(
-            order_pk=order_pk, kind=kind, issuer=issuer.name, external_unique_id=eid,
-            request_json=json.dumps(issuer.request(order, earned, eid, now), ensure_ascii=False),
-            status=ItemStatus.PENDING, posts=0, created_at=now, updated_at=now,
-            **{**columns, "rules": json.dumps(columns["rules"], ensure_ascii=False)}))
+        conn.execute(_INSERT_ITEM, {
+            "order_pk": order_pk, "kind": kind, "issuer": issuer.name, "external_unique_id": eid,
+            "request_json": json.dumps(issuer.request(order, earned, eid, now), ensure_ascii=False),
+            "status": ItemStatus.PENDING, "posts": 0, "created_at": now, "updated_at": now,
+            **columns, "rules": json.dumps(columns["rules"], ensure_ascii=False)})
     ch.queue.enqueue(conn, JobKind.ISSUE, str(order_pk), now, after=job)
 
 
@@ -74,8 +75,7 @@ def run_evaluate_job(ch: Certhook, job: Job) -> None:
     """Apply the rules once: create the order's items and queue their issue, or skip it."""
     order_pk, now = int(job.ref), ch.now()
     with ch.db.write() as conn:
-        ch.queue.still_ours(conn, job)
-        row = lock_order(conn, order_pk)
+        row = lock_order(conn, order_pk)  # the job's lease is checked when it is settled, below
         if row.status != OrderStatus.PENDING or row.evaluation_json is not None:
             ch.queue.done(conn, job, now)
             return
@@ -91,7 +91,7 @@ def run_evaluate_job(ch: Certhook, job: Job) -> None:
         elif shop.shadow:
             values.update(status=OrderStatus.SKIPPED,
                           reason=f"shadow mode: would issue {earned_text(result)}")
-        conn.execute(update(orders).where(orders.c.id == order_pk).values(**values))
+        update_order(conn, order_pk, **values)
         add_event(conn, now, order_pk, "evaluated",
                   values.get("reason") or f"rules give {earned_text(result)}")
         if "status" not in values:

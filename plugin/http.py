@@ -7,6 +7,7 @@ before sending it again. Redirects are never followed: every call carries creden
 from __future__ import annotations
 
 import email.utils
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -130,6 +131,11 @@ class Client:
             session = requests.Session()
             session.headers.update(self.headers)
             session.auth = self.auth
+            # The environment's proxy and CA settings, read once rather than on every call
+            session.trust_env = False
+            session.proxies = requests.utils.get_environ_proxies(self.base_url)
+            session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get(
+                "CURL_CA_BUNDLE") or True
             for scheme in ("http://", "https://"):
                 session.mount(scheme, HTTPAdapter(max_retries=GET_RETRIES))
             with self._lock:

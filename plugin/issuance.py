@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 
 from .context import Certhook
 from .http import ApiError, Rejected
@@ -18,11 +18,20 @@ from .issuers import Issued, Issuer, Item
 from .issuers.base import Outcome, attempt
 from .jobs.queue import Job
 from .jobs.retry import Action, Decision, decide, soonest
-from .models import ItemKind, ItemStatus, JobKind, WritebackStatus, items, orders
+from .models import ItemKind, ItemStatus, JobKind, WritebackStatus, items
 from .store.items import refresh_status
-from .store.orders import add_event, lock_order
+from .store.orders import add_event, lock_order, update_order
 
 log = logging.getLogger(__name__)
+_PENDING = select(items).where(items.c.order_pk == bindparam("order"),
+                               items.c.status == ItemStatus.PENDING).order_by(items.c.id)
+_COUNT_SENDS = (update(items).where(items.c.id.in_(bindparam("item_ids", expanding=True)))
+                .values(posts=items.c.posts + 1))
+_SET_PENDING_ITEM = update(items).where(items.c.id == bindparam("item_id"),
+                                        items.c.status == ItemStatus.PENDING)
+_COUNT = select(func.count()).select_from(items).where(items.c.order_pk == bindparam("order"))
+_STILL_PENDING = _COUNT.where(items.c.status == ItemStatus.PENDING)
+_NOT_ISSUED = _COUNT.where(items.c.status != ItemStatus.ISSUED)
 
 
 def what(row: Any) -> str:
@@ -37,8 +46,7 @@ def count_sends(ch: Certhook, job: Job, pending: list[Item]) -> None:
     on, every try looks for what those calls may have made before making anything."""
     with ch.db.write() as conn:
         ch.queue.still_ours(conn, job)
-        conn.execute(update(items).where(items.c.id.in_([i.id for i in pending]))
-                     .values(posts=items.c.posts + 1, updated_at=ch.now()))
+        conn.execute(_COUNT_SENDS, {"item_ids": [i.id for i in pending], "updated_at": ch.now()})
 
 
 def issue(ch: Certhook, job: Job, issuer: Issuer, pending: list[Item]) -> dict[int, Outcome]:
@@ -59,9 +67,7 @@ def issue(ch: Certhook, job: Job, issuer: Issuer, pending: list[Item]) -> dict[i
 def run_issue_job(ch: Certhook, job: Job) -> None:
     order_pk = int(job.ref)
     with ch.db.read() as conn:
-        rows = conn.execute(select(items).where(items.c.order_pk == order_pk,
-                                                items.c.status == ItemStatus.PENDING)
-                            .order_by(items.c.id)).all()
+        rows = conn.execute(_PENDING, {"order": order_pk}).all()
     by_kind: dict[ItemKind, list[Item]] = {}  # in the order the rules earned them
     for row in rows:
         by_kind.setdefault(ItemKind(row.kind), []).append(Item.of(row))
@@ -80,18 +86,16 @@ def _record(ch: Certhook, conn: Connection, job: Job, row: Any, outcome: Outcome
     """One item's outcome: issued, or its error and what the retry decision makes of it."""
     now = ch.now()
     if isinstance(outcome, Issued):
-        conn.execute(update(items).where(items.c.id == row.id, items.c.status == ItemStatus.PENDING)
-                     .values(status=ItemStatus.ISSUED, error=None, issued_at=now, updated_at=now,
-                             **outcome.columns()))
+        conn.execute(_SET_PENDING_ITEM, {"item_id": row.id, "status": ItemStatus.ISSUED, "error": None,
+                                         "issued_at": now, "updated_at": now, **outcome.columns()})
         add_event(conn, now, row.order_pk, "issued", f"{what(row)}: {row.kind} {outcome.certificate_id}"
                   " issued" + (f", code {outcome.code}" if outcome.code else ""))
         log.info("%s %s issued for order %s", row.kind, outcome.certificate_id, row.order_pk)
         return None
     decision = decide(outcome, job.attempts + 1, ch.policy)
     failed = decision.action == Action.FAIL
-    conn.execute(update(items).where(items.c.id == row.id, items.c.status == ItemStatus.PENDING)
-                 .values(error=outcome.message, updated_at=now,
-                         **({"status": ItemStatus.FAILED} if failed else {})))
+    conn.execute(_SET_PENDING_ITEM, {"item_id": row.id, "error": outcome.message, "updated_at": now,
+                                     **({"status": ItemStatus.FAILED} if failed else {})})
     add_event(conn, now, row.order_pk, "failed" if failed else "attempt",
               f"{what(row)}: {outcome.message}" + ("" if failed else " (will try again)"))
     log.warning("%s of order %s: %s%s", what(row), row.order_pk, outcome.message,
@@ -104,12 +108,11 @@ def settle(ch: Certhook, job: Job, order_pk: int, rows: list[Any], outcomes: dic
     back when the soonest of its items is due."""
     now = ch.now()
     with ch.db.write() as conn:
-        ch.queue.still_ours(conn, job)
         lock_order(conn, order_pk)  # a Retry pressed meanwhile waits for this transaction
+        # The job's lease is checked as it is settled: if it was lost, all of this rolls back.
         decisions = [_record(ch, conn, job, row, outcomes.get(row.id) or ApiError("no answer"))
                      for row in rows]
-        still = conn.execute(select(func.count()).select_from(items).where(
-            items.c.order_pk == order_pk, items.c.status == ItemStatus.PENDING)).scalar_one()
+        still = conn.execute(_STILL_PENDING, {"order": order_pk}).scalar_one()
         if still:  # retrying, waiting, or reset by a Retry while this ran
             errors = [o.message for o in outcomes.values() if isinstance(o, ApiError)]
             ch.queue.settle(conn, job, now, soonest(d for d in decisions if d is not None),
@@ -125,9 +128,6 @@ def queue_writeback_when_complete(ch: Certhook, conn: Connection, order_pk: int,
                                   after: Job) -> None:
     """Once every item of the order is issued, its write-back is queued for the issue job's
     worker to take next (the order's row is locked, so this happens once)."""
-    waiting = conn.execute(select(func.count()).select_from(items).where(
-        items.c.order_pk == order_pk, items.c.status != ItemStatus.ISSUED)).scalar_one()
-    if waiting == 0:
-        conn.execute(update(orders).where(orders.c.id == order_pk).values(
-            writeback_status=WritebackStatus.PENDING, writeback_error=None))
+    if conn.execute(_NOT_ISSUED, {"order": order_pk}).scalar_one() == 0:
+        update_order(conn, order_pk, writeback_status=WritebackStatus.PENDING, writeback_error=None)
         ch.queue.enqueue(conn, JobKind.WRITEBACK, str(order_pk), now, after=after)

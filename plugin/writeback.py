@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from .context import Certhook
 from .http import Rejected
@@ -20,6 +20,12 @@ from .store.items import refresh_status
 from .store.orders import add_event
 
 log = logging.getLogger(__name__)
+_ORDER = select(orders).where(orders.c.id == bindparam("order_pk"))
+_ISSUED = select(items).where(items.c.order_pk == bindparam("order"), items.c.status == ItemStatus.ISSUED
+                              ).order_by(items.c.kind, items.c.allocation_id, items.c.list_id,
+                                         items.c.line_item_id)
+_WRITTEN = update(orders).where(orders.c.id == bindparam("order_pk"),
+                                orders.c.writeback_status == WritebackStatus.PENDING)
 
 
 def entry(item: Any, page: str | None) -> dict[str, Any]:
@@ -54,10 +60,8 @@ def _note_once(ch: Certhook, job: Job, store: StoreApi, order: Any, entries: lis
 def run_writeback_job(ch: Certhook, job: Job) -> None:
     order_pk = int(job.ref)
     with ch.db.read() as conn:
-        order = conn.execute(select(orders).where(orders.c.id == order_pk)).one()
-        issued = conn.execute(select(items).where(
-            items.c.order_pk == order_pk, items.c.status == ItemStatus.ISSUED
-        ).order_by(items.c.kind, items.c.allocation_id, items.c.list_id, items.c.line_item_id)).all()
+        order = conn.execute(_ORDER, {"order_pk": order_pk}).one()
+        issued = conn.execute(_ISSUED, {"order": order_pk}).all()
     shop = ch.shop(order.shop)
     if shop is None:
         raise Rejected(f"shop {order.shop!r} is not in the settings any more")
@@ -72,8 +76,7 @@ def run_writeback_job(ch: Certhook, job: Job) -> None:
     with ch.db.write() as conn:
         ch.queue.done(conn, job, now)
         if order.writeback_status == WritebackStatus.PENDING:
-            conn.execute(update(orders).where(
-                orders.c.id == order_pk, orders.c.writeback_status == WritebackStatus.PENDING
-            ).values(writeback_status=WritebackStatus.DONE, writeback_error=None, updated_at=now))
+            conn.execute(_WRITTEN, {"order_pk": order_pk, "writeback_status": WritebackStatus.DONE,
+                                    "writeback_error": None, "updated_at": now})
             add_event(conn, now, order_pk, "written back", "written onto the order")
         refresh_status(conn, now, order_pk)

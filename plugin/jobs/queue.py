@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, Connection, and_, func, or_, select, text, update
+from sqlalchemy import Connection, Executable, and_, bindparam, func, or_, select, text, update
 
 from ..db import Database
 from ..models import JobKind, JobStatus, jobs
@@ -29,12 +29,33 @@ class Job:
     ref: str
     attempts: int
     owner: str
-    # What this job queued for its own worker to take next, once committed (an order's next step)
-    then: list[tuple[JobKind, str]] = field(default_factory=list, compare=False, repr=False)
+    # The jobs this one handed on, leased to its process once committed: an order's next step
+    then: list[Job] = field(default_factory=list, compare=False, repr=False)
 
 
 CHANNEL = "certhook_jobs"  # PostgreSQL's NOTIFY channel: a job is due now
 NOTIFY = text(f"NOTIFY {CHANNEL}")  # delivered when its transaction commits
+
+# The hot statements are built once, with bound parameters: building one costs more than
+# running it. An UPDATE without .values() sets the columns named in its execute() parameters.
+_DUE = select(jobs.c.id).where(or_(
+    and_(jobs.c.status == JobStatus.QUEUED, jobs.c.run_at <= bindparam("now")),
+    and_(jobs.c.status == JobStatus.RUNNING, jobs.c.lease_expires < bindparam("now")),
+)).order_by(jobs.c.run_at, jobs.c.id).limit(1)
+_LEASED = (jobs.c.id, jobs.c.kind, jobs.c.ref, jobs.c.attempts)
+_CLAIM = (update(jobs).where(jobs.c.id == _DUE.with_for_update(skip_locked=True).scalar_subquery())
+          .returning(*_LEASED))
+_TAKE = update(jobs).where(jobs.c.kind == bindparam("job_kind"), jobs.c.ref == bindparam("job_ref"),
+                           jobs.c.status == JobStatus.QUEUED,
+                           jobs.c.run_at <= bindparam("now")).returning(*_LEASED)
+_OURS = (jobs.c.id == bindparam("job_id"), jobs.c.status == JobStatus.RUNNING,
+         jobs.c.lease_owner == bindparam("owner"))
+_SETTLE = update(jobs).where(*_OURS)
+_STILL_OURS = select(jobs.c.id).where(*_OURS).with_for_update()
+_REQUEUE = update(jobs).where(jobs.c.kind == bindparam("job_kind"), jobs.c.ref == bindparam("job_ref"),
+                              jobs.c.status.in_([JobStatus.DONE, JobStatus.FAILED]))
+_HURRY = update(jobs).where(jobs.c.kind == bindparam("job_kind"), jobs.c.ref == bindparam("job_ref"),
+                            jobs.c.status == JobStatus.QUEUED, jobs.c.run_at > bindparam("now"))
 
 
 class Queue:
@@ -57,14 +78,12 @@ class Queue:
                 after: Job | None = None) -> None:
         """Queue (kind, ref) once: a finished job is queued again, a waiting one runs now.
 
-        Queued `after` a running job (the order's next step), the job's own worker takes it next,
-        with no claim to wait for. Otherwise idle workers are woken when the transaction
-        commits: this process's at once, other processes' through NOTIFY on PostgreSQL (SQLite's
-        poll for themselves).
+        Queued `after` a running job (the order's next step), it is leased in the same
+        transaction to that job's process and handed to its worker, which runs it next: no
+        claim, no wait. Otherwise idle workers are woken when the transaction commits: this
+        process's at once, other processes' through NOTIFY on PostgreSQL (SQLite's poll).
         """
-        if after is not None:
-            self.db.after_commit(conn, lambda: after.then.append((kind, ref)))
-        else:
+        if after is None:
             self.db.after_commit(conn, self._wake)
             self._notify(conn)
         inserted = conn.execute(  # psycopg's rowcount is -1 here; a returned row is certain
@@ -72,73 +91,48 @@ class Queue:
             {"kind": kind, "ref": ref, "status": JobStatus.QUEUED, "run_at": now, "attempts": 0,
              "created_at": now, "updated_at": now},
         ).first()
-        if inserted is not None:
-            return
-        conn.execute(
-            update(jobs)
-            .where(jobs.c.kind == kind, jobs.c.ref == ref,
-                   jobs.c.status.in_([JobStatus.DONE, JobStatus.FAILED]))
-            .values(status=JobStatus.QUEUED, run_at=now, attempts=0, last_error=None,
-                    lease_owner=None, lease_expires=None, updated_at=now)
-        )
-        conn.execute(
-            update(jobs)
-            .where(jobs.c.kind == kind, jobs.c.ref == ref, jobs.c.status == JobStatus.QUEUED,
-                   jobs.c.run_at > now)
-            .values(run_at=now, updated_at=now)
-        )
+        which = {"job_kind": kind, "job_ref": ref}
+        if inserted is None:
+            conn.execute(_REQUEUE, {**which, "status": JobStatus.QUEUED, "run_at": now,
+                                    "attempts": 0, "last_error": None, "lease_owner": None,
+                                    "lease_expires": None, "updated_at": now})
+            conn.execute(_HURRY, {**which, "now": now, "run_at": now, "updated_at": now})
+        if after is not None:  # unless another worker holds it (it is running)
+            following = self._lease(conn, after.owner.rsplit("/", 1)[0], now, _TAKE, which)
+            if following is not None:
+                self.db.after_commit(conn, lambda: after.then.append(following))
 
     def claim(self, process: str, now: float, look: bool = True) -> Job | None:
         """Take the next due job, or one whose worker's lease ran out (it died).
 
         With `look`, a read comes first, so an idle poll takes no write lock (SQLite has one).
         """
-        due = select(jobs.c.id).where(or_(
-            and_(jobs.c.status == JobStatus.QUEUED, jobs.c.run_at <= now),
-            and_(jobs.c.status == JobStatus.RUNNING, jobs.c.lease_expires < now),
-        )).order_by(jobs.c.run_at, jobs.c.id).limit(1)
         if look:
             with self.db.read() as conn:
-                if conn.execute(due).first() is None:
+                if conn.execute(_DUE, {"now": now}).first() is None:
                     return None
-        return self._lease(process, now, jobs.c.id == due.with_for_update(skip_locked=True)
-                           .scalar_subquery())
+        with self.db.write() as conn:
+            return self._lease(conn, process, now, _CLAIM, {})
 
-    def take(self, process: str, kind: JobKind, ref: str, now: float) -> Job | None:
-        """Take this job if it is due and nobody has it (a job's next step, handed on)."""
-        return self._lease(process, now, and_(jobs.c.kind == kind, jobs.c.ref == ref,
-                                              jobs.c.status == JobStatus.QUEUED,
-                                              jobs.c.run_at <= now))
-
-    def _lease(self, process: str, now: float, which: ColumnElement[bool]) -> Job | None:
-        """One statement: lease the job `which` picks to a new owner token, or nothing."""
+    def _lease(self, conn: Connection, process: str, now: float, statement: Executable,
+               which: dict[str, object]) -> Job | None:
+        """One statement: lease the job it picks to a new owner token, or nothing."""
         with self._claims_lock:
             owner = f"{process}/{next(self._claims)}"
-        with self.db.write() as conn:
-            row = conn.execute(
-                update(jobs).where(which)
-                .values(status=JobStatus.RUNNING, lease_owner=owner,
-                        lease_expires=now + self.lease_seconds, updated_at=now)
-                .returning(jobs.c.id, jobs.c.kind, jobs.c.ref, jobs.c.attempts)).first()
+        row = conn.execute(statement, {
+            **which, "now": now, "status": JobStatus.RUNNING, "lease_owner": owner,
+            "lease_expires": now + self.lease_seconds, "updated_at": now}).first()
         return None if row is None else Job(row.id, JobKind(row.kind), row.ref, row.attempts, owner)
 
     def _settle(self, conn: Connection, job: Job, now: float, **values: object) -> None:
-        done = conn.execute(
-            update(jobs)
-            .where(jobs.c.id == job.id, jobs.c.status == JobStatus.RUNNING,
-                   jobs.c.lease_owner == job.owner)
-            .values(lease_owner=None, lease_expires=None, updated_at=now, **values)
-        ).rowcount
+        done = conn.execute(_SETTLE, {"job_id": job.id, "owner": job.owner, "lease_owner": None,
+                                      "lease_expires": None, "updated_at": now, **values}).rowcount
         if not done:
             raise LeaseLost(f"job {job.id} is no longer ours")
 
     def still_ours(self, conn: Connection, job: Job) -> None:
-        owner = conn.execute(
-            select(jobs.c.lease_owner).where(jobs.c.id == job.id,
-                                             jobs.c.status == JobStatus.RUNNING)
-            .with_for_update()
-        ).scalar()
-        if owner != job.owner:
+        """Lock the job's row for this transaction, or raise LeaseLost if it is not ours."""
+        if conn.execute(_STILL_OURS, {"job_id": job.id, "owner": job.owner}).first() is None:
             raise LeaseLost(f"job {job.id} is no longer ours")
 
     def done(self, conn: Connection, job: Job, now: float) -> None:

@@ -85,36 +85,38 @@ class Worker:
         return True
 
     def _run(self, first: Job) -> None:
-        """Run the job, then each next step it handed on (an order's evaluate → issue →
-        write-back), in this thread, each under its own lease."""
-        job: Job | None = first
-        try:
-            while job is not None:
-                self._run_handler(job)
-                job = self._next(job)
-        finally:
-            if job is not None:
-                with self._idle:
-                    self._held.discard(job.owner)
-                    self._idle.notify_all()
+        """Run the job, then each job it handed on (an order's evaluate → issue → write-back),
+        in this thread; a stopping worker hands those back instead of starting them."""
+        job, handed = first, []
+        while True:
+            self._run_handler(job)
+            handed += job.then
+            self._swap(job.owner, [j.owner for j in job.then])
+            if not handed:
+                return
+            if self._stopping.is_set():
+                self._hand_back(handed)
+                return
+            job = handed.pop(0)
 
-    def _next(self, job: Job) -> Job | None:
-        """Take the step the job handed on; one not taken stays queued for any worker's claim
-        (or the restart's, when stopping)."""
-        following = None
-        for kind, ref in [] if self._stopping.is_set() else job.then:
-            try:
-                following = self.ch.queue.take(self.process, kind, ref, self.ch.now())
-            except Exception:
-                log.exception("could not take job %s %s", kind, ref)
-            if following is not None:
-                break
+    def _swap(self, finished: str, taken: list[str]) -> None:
         with self._idle:
-            self._held.discard(job.owner)
-            if following is not None:
-                self._held.add(following.owner)
+            self._held.discard(finished)
+            self._held.update(taken)
             self._idle.notify_all()
-        return following
+
+    def _hand_back(self, handed: list[Job]) -> None:
+        """Jobs leased here but not started: due again at once, for any worker."""
+        owners = {job.owner for job in handed}
+        try:
+            with self.ch.db.write() as conn:
+                self.ch.queue.release(conn, owners, self.ch.now())
+        except Exception:  # they stay held: stopping tries once more
+            log.exception("could not hand back %d job(s)", len(owners))
+            return
+        with self._idle:
+            self._held -= owners
+            self._idle.notify_all()
 
     def _run_handler(self, job: Job) -> None:
         handler = self.handlers[job.kind]
@@ -187,9 +189,16 @@ class Worker:
             return self.poll_seconds
         return min(max(due - self.ch.now(), MIN_WAIT), self.poll_seconds)
 
-    def _run_and_release(self, job: Job) -> None:
+    def _run_and_release(self, job: Job | None) -> None:
+        """Run the job, then claim the next due one here, until none is due: a busy worker
+        needs no turn of the claim loop between jobs."""
         try:
-            self._run(job)
+            while job is not None:
+                self._run(job)
+                job = None if self._stopping.is_set() else self._claim(look=False)
+                if job is not None:
+                    with self._idle:
+                        self._held.add(job.owner)
         finally:
             self._slots.release()
 

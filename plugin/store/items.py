@@ -3,21 +3,28 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from ..models import ItemStatus, JobKind, OrderStatus, WritebackStatus, items, orders
-from .orders import add_event, find_order
+from .orders import add_event, find_order, update_order
 
 if TYPE_CHECKING:  # the context is built on top of the store; only its type is needed here
     from ..context import Certhook
 
 
+_ORDER_STATE = select(orders.c.status, orders.c.writeback_status,
+                      orders.c.evaluation_json.is_not(None).label("evaluated")
+                      ).where(orders.c.id == bindparam("order_pk"))
+_ITEM_STATUSES = select(items.c.status).where(items.c.order_pk == bindparam("order_pk"))
+
+
 def refresh_status(conn: Connection, now: float, order_pk: int) -> str:
     """Derive an evaluated order's status from its items and its write-back."""
-    order = conn.execute(select(orders).where(orders.c.id == order_pk)).one()
-    if order.status == OrderStatus.SKIPPED or order.evaluation_json is None:
+    which = {"order_pk": order_pk}
+    order = conn.execute(_ORDER_STATE, which).one()
+    if order.status == OrderStatus.SKIPPED or not order.evaluated:
         return order.status  # skipped, or not evaluated yet: pending, or failed evaluating
-    statuses = conn.execute(select(items.c.status).where(items.c.order_pk == order_pk)).scalars().all()
+    statuses = conn.execute(_ITEM_STATUSES, which).scalars().all()
     if ItemStatus.FAILED in statuses or order.writeback_status == WritebackStatus.FAILED:
         status = OrderStatus.FAILED
     elif statuses and all(s == ItemStatus.ISSUED for s in statuses) \
@@ -26,7 +33,7 @@ def refresh_status(conn: Connection, now: float, order_pk: int) -> str:
     else:
         status = OrderStatus.PENDING
     if status != order.status:
-        conn.execute(update(orders).where(orders.c.id == order_pk).values(status=status, updated_at=now))
+        update_order(conn, order_pk, status=status, updated_at=now)
     return status
 
 

@@ -5,7 +5,7 @@ import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, func, or_, select
+from sqlalchemy import Connection, bindparam, func, or_, select, update
 
 from ..models import ItemKind, JobKind, OrderStatus, deliveries, events, items, orders
 from ..orders import Order
@@ -26,9 +26,19 @@ def record_delivery(conn: Connection, now: float, shop: str, topic: str, event_i
         "order_id": order_id, "outcome": outcome, "reason": reason, "received_at": now})
 
 
+_ADD_EVENT = events.insert()
+_LOCK_ORDER = select(orders).where(orders.c.id == bindparam("order_pk")).with_for_update()
+_UPDATE_ORDER = update(orders).where(orders.c.id == bindparam("order_pk"))
+
+
+def update_order(conn: Connection, order_pk: int, **values: Any) -> None:
+    """Set these columns of one order."""
+    conn.execute(_UPDATE_ORDER, {"order_pk": order_pk, **values})
+
+
 def add_event(conn: Connection, now: float, order_pk: int, kind: str, detail: str) -> None:
     """One line of the order's timeline, written in the transaction of what it tells."""
-    conn.execute(events.insert(), {"order_pk": order_pk, "at": now, "kind": kind,
+    conn.execute(_ADD_EVENT, {"order_pk": order_pk, "at": now, "kind": kind,
                                    "detail": detail[:1000]})
 
 
@@ -56,7 +66,7 @@ def find_order(conn: Connection, shop: str, order_id: str) -> Any:
 
 def lock_order(conn: Connection, order_pk: int) -> Any:
     """The order's row, locked for this transaction (on PostgreSQL; SQLite has one writer)."""
-    return conn.execute(select(orders).where(orders.c.id == order_pk).with_for_update()).one()
+    return conn.execute(_LOCK_ORDER, {"order_pk": order_pk}).one()
 
 
 def items_of(conn: Connection, order_pks: list[int]) -> dict[int, list[Any]]:
