@@ -5,10 +5,15 @@ certificate, so no worker can do better than one order per latency: the bound fo
 of W workers is P × W ÷ latency orders per second. The fake Shopify that takes the write-backs
 is not throttled here: the store's rate limit is not what this measures.
 
+Every order costs the worker processes some CPU (the figure printed with each run), and the
+database and the fakes some more: once that fills the machine's cores, more processes cannot
+drain faster. On a 2-core machine, 4 processes of 8 workers are far past that; 4 of 2 are not:
+`--workers 2` measures how processes scale, the default how close one process comes to its bound.
+
 The workers start idle; the orders arrive in one transaction (as a burst of webhooks would),
 and the clock runs from that commit until every order is done.
 
-    python bench/drain.py [--orders 400] [--workers 8] [--latency 0.1]
+    python bench/drain.py [--orders 400] [--workers 8] [--latency 0.1] [--processes 4]
 """
 from __future__ import annotations
 

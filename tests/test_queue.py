@@ -141,6 +141,23 @@ def test_an_enqueue_wakes_listeners_once_committed_and_never_if_rolled_back(ch):
     assert woken == [1] and row_count(ch) == 1
 
 
+def test_a_step_queued_after_a_job_is_leased_to_its_process_once_committed(ch):
+    enqueue(ch)
+    first = ch.queue.claim("a", ch.now())
+    with pytest.raises(RuntimeError), ch.db.write() as conn:
+        ch.queue.enqueue(conn, JobKind.WRITEBACK, "1", ch.now(), after=first)
+        raise RuntimeError("the job failed after the enqueue")
+    assert first.then == []
+    with ch.db.write() as conn:
+        ch.queue.enqueue(conn, JobKind.WRITEBACK, "1", ch.now(), after=first)
+        assert first.then == []  # handed on only once committed
+    [following] = first.then
+    assert (following.kind, following.ref) == (JobKind.WRITEBACK, "1")
+    assert following.owner.startswith("a/") and following.owner != first.owner
+    assert row(ch, JobKind.WRITEBACK).lease_owner == following.owner
+    assert ch.queue.claim("b", ch.now()) is None  # nothing left for another worker
+
+
 def row_count(ch) -> int:  # type: ignore[no-untyped-def]
     with ch.db.read() as conn:
         return len(conn.execute(select(jobs.c.id)).all())

@@ -120,6 +120,10 @@ def test_stop_lets_a_call_finish_within_the_grace(tmp_path: Path, db_url, fake_d
         issue = job(ch, JobKind.ISSUE, "1")
         assert issue.status == JobStatus.DONE
         assert fake_dots.gets == 0 and len(fake_dots.certificates) == 2
+        # The write-back it handed on was not started: it is back in the queue, due at once
+        writeback = job(ch, JobKind.WRITEBACK, "1")
+        assert (writeback.status, writeback.lease_owner) == (JobStatus.QUEUED, None)
+        assert writeback.run_at <= ch.now() and fake_shopify.value("1105") is None
 
 
 def test_a_running_worker_beats_and_a_clean_stop_leaves_the_list(tmp_path: Path, db_url,
