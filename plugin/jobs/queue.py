@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, Executable, and_, bindparam, func, or_, select, text, update
+from sqlalchemy import Connection, Executable, bindparam, func, select, text, update
 
 from ..db import Database
 from ..models import JobKind, JobStatus, jobs
@@ -38,13 +38,18 @@ NOTIFY = text(f"NOTIFY {CHANNEL}")  # delivered when its transaction commits
 
 # The hot statements are built once, with bound parameters: building one costs more than
 # running it. An UPDATE without .values() sets the columns named in its execute() parameters.
-_DUE = select(jobs.c.id).where(or_(
-    and_(jobs.c.status == JobStatus.QUEUED, jobs.c.run_at <= bindparam("now")),
-    and_(jobs.c.status == JobStatus.RUNNING, jobs.c.lease_expires < bindparam("now")),
-)).order_by(jobs.c.run_at, jobs.c.id).limit(1)
+# A job whose lease ran out first (its worker died: it was due long ago), then the next due one;
+# each found by the (status, run_at) index with no sort of the backlog.
+_EXPIRED = (select(jobs.c.id).where(jobs.c.status == JobStatus.RUNNING,
+                                    jobs.c.lease_expires < bindparam("now"))
+            .order_by(jobs.c.lease_expires).limit(1))
+_DUE = (select(jobs.c.id).where(jobs.c.status == JobStatus.QUEUED, jobs.c.run_at <= bindparam("now"))
+        .order_by(jobs.c.run_at, jobs.c.id).limit(1))
+_LOOK = select(func.coalesce(_EXPIRED.scalar_subquery(), _DUE.scalar_subquery()))
 _LEASED = (jobs.c.id, jobs.c.kind, jobs.c.ref, jobs.c.attempts)
-_CLAIM = (update(jobs).where(jobs.c.id == _DUE.with_for_update(skip_locked=True).scalar_subquery())
-          .returning(*_LEASED))
+_CLAIM = update(jobs).where(jobs.c.id == func.coalesce(
+    *(q.with_for_update(skip_locked=True).scalar_subquery() for q in (_EXPIRED, _DUE))
+)).returning(*_LEASED)
 _TAKE = update(jobs).where(jobs.c.kind == bindparam("job_kind"), jobs.c.ref == bindparam("job_ref"),
                            jobs.c.status == JobStatus.QUEUED,
                            jobs.c.run_at <= bindparam("now")).returning(*_LEASED)
@@ -109,7 +114,7 @@ class Queue:
         """
         if look:
             with self.db.read() as conn:
-                if conn.execute(_DUE, {"now": now}).first() is None:
+                if conn.execute(_LOOK, {"now": now}).scalar() is None:
                     return None
         with self.db.write() as conn:
             return self._lease(conn, process, now, _CLAIM, {})
