@@ -173,6 +173,7 @@ deliveries = Table(
     Column("reason", Text, nullable=True),
     Column("received_at", Float, nullable=False),
     Index("ix_deliveries_received", "received_at"),
+    Index("ix_deliveries_event", "shop", "event_id"),
 )
 
 reconciliations = Table(

@@ -1,6 +1,7 @@
 """Shared test helpers: settings, signed deliveries, draining the queue, payloads, a real server."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -134,9 +135,11 @@ def make_ch(tmp_path: Path, db_url: str, fake_dots: Any, fake_shopify: Any,
 def signed_shopify(payload: Any, secret: str = SECRET, topic: str = "orders/paid",
                    domain: str = DOMAIN) -> tuple[bytes, dict[str, str]]:
     body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    # One event per topic and body: a redelivery of the same event repeats its id
+    event = hashlib.sha256(topic.encode() + body).hexdigest()[:16]
     return body, {"X-Shopify-Hmac-Sha256": sign(body, secret), "X-Shopify-Topic": topic,
                   "X-Shopify-Shop-Domain": domain, "Content-Type": "application/json",
-                  "X-Shopify-Event-Id": "evt-1"}
+                  "X-Shopify-Event-Id": f"evt-{event}"}
 
 
 def signed_woo(payload: Any, secret: str = WOO_SECRET, topic: str = "order.updated",

@@ -101,11 +101,19 @@ def test_an_item_still_waiting_is_issued_without_the_customer(client, ch, fake_d
         assert sent["external_unique_id"].startswith("certhook_acme_5551234_")
 
 
-def test_orders_to_redact_that_is_not_a_list_is_no_error(client, ch):
+def test_a_redaction_that_is_not_one_is_refused_and_erases_nothing(client, ch):
     deliver(client, order_payload(order_id=1))
-    r = deliver(client, {"orders_to_redact": 5, "customer": {"email": "ana@example.com"}},
-                topic="customers/redact")
-    assert r.status_code == 200 and order_of(client, 1)["customer"]["email"] == ""
+    for body, topic in [
+            ({"shop_domain": DOMAIN, "orders_to_redact": 5, "customer": {"email": "ana@example.com"}},
+             "customers/redact"),
+            (order_payload(order_id=1), "shop/redact"),  # a signed order body, resent as a redaction
+            (order_payload(order_id=1), "customers/redact"),
+            ({"shop_id": 1, "shop_domain": "another.myshopify.com"}, "shop/redact")]:
+        r = deliver(client, body, topic=topic)
+        assert r.status_code == 400, (topic, r.json)
+    assert order_of(client, 1)["customer"]["email"] == "ana@example.com"
+    with ch.db.read() as conn:
+        assert conn.execute(select(func.count()).select_from(deliveries)).scalar_one() == 1
 
 
 def test_shop_redact_deletes_everything_held_for_the_shop(client, ch):

@@ -13,7 +13,7 @@ from certhook.platforms import ADAPTERS, Erasure, Topic
 from certhook.platforms import shopify_graphql as graphql
 from certhook.settings import SHOPIFY_API_VERSION, load_settings
 
-from .helpers import fixture, order_payload, write_config
+from .helpers import DOMAIN, fixture, order_payload, write_config
 
 SHOPIFY = ADAPTERS["shopify"]
 T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
@@ -39,7 +39,8 @@ def test_the_hoodies_order():
 
 
 @pytest.mark.parametrize(("change", "field"), [
-    ({"id": None}, "no id"), ({"id": "9" * 65}, "too long"), ({"line_items": "x"}, "not a list"),
+    ({"id": None}, "id: is missing"), ({"id": "9" * 65}, "at most 64 digits"),
+    ({"line_items": "x"}, "not a list"),
     ({"line_items": [1]}, "line_items.0"), ({"line_items": [{"quantity": True}]}, "quantity"),
     ({"line_items": [{"quantity": 1, "price": "cheap"}]}, "price"),
 ])
@@ -57,12 +58,23 @@ def test_the_topic_table(topic, kind):
     assert SHOPIFY.topic(topic) == kind
 
 
-def test_privacy_payloads():
-    assert SHOPIFY.erasure("shop/redact", {}) == Erasure(whole_shop=True)
-    asked = SHOPIFY.erasure("customers/redact", {"orders_to_redact": [1, "2", None, {"x": 1}],
-                                                 "customer": {"email": "a@b.co"}})
+def test_privacy_payloads(tmp_path, db_url):
+    shop = load_settings(write_config(tmp_path, db_url, "https://d/api/v1", "https://s/admin")).shops[0]
+    assert SHOPIFY.erasure(shop, "shop/redact", {"shop_domain": DOMAIN.upper()}) == Erasure(whole_shop=True)
+    asked = SHOPIFY.erasure(shop, "customers/redact", {
+        "shop_domain": DOMAIN, "orders_to_redact": [1, "2"], "customer": {"email": "a@b.co"}})
     assert asked == Erasure(order_ids=("1", "2"), email="a@b.co")
-    assert SHOPIFY.erasure("customers/redact", {"orders_to_redact": 5, "customer": "x"}) == Erasure()
+    for topic, payload, field in [
+            ("shop/redact", {}, "shop_domain: is missing"),
+            ("shop/redact", {"shop_domain": "other.myshopify.com"}, "not this shop's domain"),
+            ("customers/redact", {"shop_domain": DOMAIN, "orders_to_redact": 5, "customer": {}},
+             "orders_to_redact: is not a list"),
+            ("customers/redact", {"shop_domain": DOMAIN, "orders_to_redact": [1, None], "customer": {}},
+             "orders_to_redact.1: is missing"),
+            ("customers/redact", {"shop_domain": DOMAIN, "orders_to_redact": [], "customer": "x"},
+             "customer: is not an object")]:
+        with pytest.raises(PayloadError, match=field):
+            SHOPIFY.erasure(shop, topic, payload)
 
 
 def test_the_default_api_version_is_current_and_a_retired_one_warns(tmp_path, db_url):
@@ -85,7 +97,7 @@ def test_queries_wait_for_the_cost_bucket_instead_of_failing(ch, fake_shopify):
     slept: list[float] = []
     budget = graphql.Budget(ch.store(ch.shop("acme")).http,  # type: ignore[attr-defined]
                             sleep=lambda s: (slept.append(s), time.sleep(s)))
-    fetched = [graphql.fetch_order(budget, "acme", str(6200 + n)) for n in range(3)]
+    fetched = [SHOPIFY.normalize("acme", graphql.fetch_order(budget, str(6200 + n))) for n in range(3)]
     assert [o.order_id for o in fetched] == ["6200", "6201", "6202"]
     assert fetched[0].line_items[0].sku == "HOODIE-GREEN-M"
     assert slept and all(0 < s < 1 for s in slept)

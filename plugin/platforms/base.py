@@ -74,6 +74,8 @@ class Adapter(ABC):
 
     name: ClassVar[str]  # as in certhook.yaml and /webhooks/<name>
     topics: ClassVar[Mapping[str, Topic]]
+    # Whether a webhook's event id names one event (a repeat is a duplicate delivery)
+    unique_event_ids: ClassVar[bool] = False
 
     def is_ping(self, body: bytes, headers: Mapping[str, str]) -> bool:
         """An unsigned delivery the store sends to test the URL, answered 200 and recorded nowhere."""
@@ -92,7 +94,9 @@ class Adapter(ABC):
         """Why an order of a handled topic is still not acted on, or None."""
         return None
 
-    def erasure(self, topic: str, payload: dict[str, Any]) -> Erasure:
+    def erasure(self, shop: Shop, topic: str, payload: dict[str, Any]) -> Erasure:
+        """What a privacy topic asks; PayloadError if its body is not that topic's, or not for
+        this shop (a signed order body resent under a privacy topic must erase nothing)."""
         raise NotImplementedError(f"{self.name} has no privacy topics")
 
     @abstractmethod

@@ -5,31 +5,86 @@ import json
 import re
 from collections.abc import Mapping
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
+from marshmallow import fields
+
 from ..http import Client
-from ..orders import LineItem, Order, line_quantity, money, order_id_and_items, properties, text_id
+from ..orders import LineItem, Order, PayloadError
 from ..settings import SHOPIFY_API_VERSION, Shop
 from . import shopify_graphql as graphql
 from .base import Adapter, Erasure, PaidOrder, StoreApi, Topic, Webhook
+from .payloads import Door, Flag, Id, Money, Objects, Quantity, Scalar, Text, load
 
 SERVICE = "Shopify"
 _VERSION = re.compile(r"/admin/api/(\d{4})-(\d{2})(?:/|$)")
 
 
-def _line_item(raw: Any, i: int) -> LineItem:
-    quantity = line_quantity(raw, i)
+class _Customer(Door):
+    id = Id(zero=True)
+    email, first_name, last_name = Text(), Text(), Text()
+
+
+class _Property(Door):
+    name, value = Text(), Scalar()
+
+
+class _Line(Door):
+    id, product_id, variant_id = Id(zero=True), Id(zero=True), Id(zero=True)
+    sku, title, name = Text(), Text(), Text()
+    quantity = Quantity(load_default=0)
+    price, total_discount = Money(), Money()
+    gift_card = Flag()
+    properties = Objects(_Property)
+
+
+class _Order(Door):
+    """The REST Order resource (the orders/paid body), as far as certhook reads it."""
+
+    id = Id(required=True)
+    name, order_number, currency, email, contact_email = Text(), Text(), Text(), Text(), Text()
+    customer = fields.Nested(_Customer, allow_none=True, load_default=None)
+    test = Flag()
+    processed_at, created_at = Text(), Text()
+    line_items = Objects(_Line)
+
+
+class _ShopRedact(Door):
+    shop_domain = Text(required=True)
+
+
+class _CustomerRedact(_ShopRedact):
+    customer = fields.Nested(_Customer, required=True)
+    orders_to_redact = fields.List(Id(), required=True)
+
+
+def _line_item(line: dict[str, Any]) -> LineItem:
     return LineItem(
-        id=text_id(raw.get("id")),
-        product_id=text_id(raw.get("product_id")),
-        variant_id=text_id(raw.get("variant_id")),
-        sku=str(raw.get("sku") or ""),
-        title=str(raw.get("title") or raw.get("name") or ""),
-        quantity=quantity,
-        price=money(raw.get("price"), f"line_items.{i}.price"),
-        discount=money(raw.get("total_discount"), f"line_items.{i}.total_discount"),
-        gift_card=bool(raw.get("gift_card")),
-        properties=properties(raw.get("properties"), "name"),
+        id=line["id"], product_id=line["product_id"], variant_id=line["variant_id"],
+        sku=line["sku"], title=line["title"] or line["name"], quantity=line["quantity"],
+        price=line["price"] or Decimal(0), discount=line["total_discount"] or Decimal(0),
+        gift_card=line["gift_card"],
+        properties=tuple((p["name"][:255], p["value"][:500]) for p in line["properties"]
+                         if p["name"] and p["value"] is not None),
+    )
+
+
+def normalize(shop_id: str, payload: dict[str, Any]) -> Order:
+    """A REST Order resource (the orders/paid body) as the platform-neutral Order."""
+    order = load(_Order(), payload)
+    customer = order["customer"] or {"id": "", "email": "", "first_name": "", "last_name": ""}
+    return Order(
+        shop=shop_id,
+        order_id=order["id"],
+        order_name=order["name"] or f"#{order['order_number'] or order['id']}",
+        currency=order["currency"],
+        email=order["email"] or order["contact_email"] or customer["email"],
+        customer_id=customer["id"],
+        customer_name=" ".join(p for p in (customer["first_name"], customer["last_name"]) if p),
+        test=order["test"],
+        created_at=order["processed_at"] or order["created_at"],
+        line_items=tuple(_line_item(line) for line in order["line_items"]),
     )
 
 
@@ -52,8 +107,8 @@ class ShopifyApi(StoreApi):
 
     def paid_orders(self, since: datetime, until: datetime) -> list[PaidOrder]:
         budget = graphql.Budget(self.http)
-        return [(order_id, lambda order_id=order_id: graphql.fetch_order(budget, self.shop.id, order_id))
-                for order_id in graphql.paid_order_ids(budget, since, until)]
+        return [(order_id, lambda order_id=order_id: normalize(self.shop.id, graphql.fetch_order(
+            budget, order_id))) for order_id in graphql.paid_order_ids(budget, since, until)]
 
     def close(self) -> None:
         self.http.close()
@@ -61,6 +116,7 @@ class ShopifyApi(StoreApi):
 
 class Shopify(Adapter):
     name = "shopify"
+    unique_event_ids = True  # X-Shopify-Event-Id
     topics = {
         "orders/paid": Topic.HANDLED,
         # The privacy topics Shopify requires: erase what certhook holds.
@@ -78,32 +134,17 @@ class Shopify(Adapter):
                        topic=headers.get("X-Shopify-Topic", ""),
                        event_id=headers.get("X-Shopify-Event-Id") or headers.get("X-Shopify-Webhook-Id"))
 
-    def erasure(self, topic: str, payload: dict[str, Any]) -> Erasure:
+    def erasure(self, shop: Shop, topic: str, payload: dict[str, Any]) -> Erasure:
+        """What a privacy topic asks, if its body is that topic's and names this shop."""
+        data = load(_ShopRedact() if topic == "shop/redact" else _CustomerRedact(), payload)
+        if data["shop_domain"].lower() != shop.domain.lower():
+            raise PayloadError("shop_domain: is not this shop's domain")
         if topic == "shop/redact":
             return Erasure(whole_shop=True)
-        customer = payload.get("customer") if isinstance(payload.get("customer"), dict) else {}
-        order_ids = payload.get("orders_to_redact")
-        order_ids = order_ids if isinstance(order_ids, list) else []
-        return Erasure(order_ids=tuple(str(i)[:64] for i in order_ids if isinstance(i, int | str)),
-                       email=str(customer.get("email") or ""))
+        return Erasure(order_ids=tuple(data["orders_to_redact"]), email=data["customer"]["email"])
 
     def normalize(self, shop_id: str, payload: dict[str, Any]) -> Order:
-        """A REST Order resource (the orders/paid body) as the platform-neutral Order."""
-        order_id, items = order_id_and_items(payload)
-        customer = payload.get("customer") if isinstance(payload.get("customer"), dict) else {}
-        return Order(
-            shop=shop_id,
-            order_id=order_id,
-            order_name=str(payload.get("name") or f"#{payload.get('order_number') or order_id}"),
-            currency=str(payload.get("currency") or ""),
-            email=str(payload.get("email") or payload.get("contact_email") or customer.get("email") or ""),
-            customer_id=text_id(customer.get("id")),
-            customer_name=" ".join(str(p) for p in (customer.get("first_name"),
-                                                      customer.get("last_name")) if p),
-            test=bool(payload.get("test")),
-            created_at=str(payload.get("processed_at") or payload.get("created_at") or ""),
-            line_items=tuple(_line_item(raw, i) for i, raw in enumerate(items)),
-        )
+        return normalize(shop_id, payload)
 
     def api(self, shop: Shop) -> StoreApi:
         return ShopifyApi(shop)

@@ -5,11 +5,9 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from ..http import Client, RateLimited, Rejected, body_of
-from ..orders import LineItem, Order, money, text_id
 
 SERVICE = "Shopify"
 THROTTLE_RETRIES = 5
@@ -133,23 +131,22 @@ def paid_order_ids(budget: Budget, since: datetime, until: datetime) -> Iterator
         after = page["pageInfo"]["endCursor"]
 
 
-def _line_item(node: dict[str, Any]) -> LineItem:
-    return LineItem(
-        id=str(node["id"]).rsplit("/", 1)[-1],
-        product_id=text_id((node.get("product") or {}).get("legacyResourceId")),
-        variant_id=text_id((node.get("variant") or {}).get("legacyResourceId")),
-        sku=str(node.get("sku") or ""),
-        title=str(node.get("title") or ""),
-        quantity=int(node.get("quantity") or 0),
-        price=money(_amount(node.get("originalUnitPriceSet")), "originalUnitPriceSet"),
-        discount=money(_amount(node.get("totalDiscountSet")), "totalDiscountSet"),
-        gift_card=bool(node.get("isGiftCard")),
-    )
+def _line_item(node: dict[str, Any]) -> dict[str, Any]:
+    """A GraphQL line item in the REST resource's shape (read by the same schema)."""
+    return {
+        "id": str(node["id"]).rsplit("/", 1)[-1],
+        "product_id": (node.get("product") or {}).get("legacyResourceId"),
+        "variant_id": (node.get("variant") or {}).get("legacyResourceId"),
+        "sku": node.get("sku"), "title": node.get("title"), "quantity": node.get("quantity"),
+        "price": _amount(node.get("originalUnitPriceSet")),
+        "total_discount": _amount(node.get("totalDiscountSet")),
+        "gift_card": node.get("isGiftCard") is True,
+    }
 
 
-def fetch_order(budget: Budget, shop_id: str, order_id: str) -> Order:
-    """One order, with all its line items, as the platform-neutral Order."""
-    items: list[LineItem] = []
+def fetch_order(budget: Budget, order_id: str) -> dict[str, Any]:
+    """One order, with all its line items, in the shape of the REST Order resource."""
+    items: list[dict[str, Any]] = []
     after = None
     while True:
         node = budget.query(ORDER, {"id": f"gid://shopify/Order/{order_id}", "after": after})["order"]
@@ -160,20 +157,14 @@ def fetch_order(budget: Budget, shop_id: str, order_id: str) -> Order:
             break
         after = node["lineItems"]["pageInfo"]["endCursor"]
     customer = node.get("customer") or {}
-    return Order(
-        shop=shop_id,
-        order_id=str(node["legacyResourceId"]),
-        order_name=str(node.get("name") or f"#{order_id}"),
-        currency=str(node.get("currencyCode") or ""),
-        email=str(node.get("email") or customer.get("email") or ""),
-        customer_id=text_id(customer.get("legacyResourceId")),
-        customer_name=" ".join(str(p) for p in (customer.get("firstName"),
-                                                  customer.get("lastName")) if p),
-        test=bool(node.get("test")),
-        line_items=tuple(items),
-        created_at=str(node.get("processedAt") or ""),
-    )
+    return {
+        "id": node["legacyResourceId"], "name": node.get("name"), "currency": node.get("currencyCode"),
+        "email": node.get("email"), "test": node.get("test") is True,
+        "processed_at": node.get("processedAt"), "line_items": items,
+        "customer": {"id": customer.get("legacyResourceId"), "email": customer.get("email"),
+                     "first_name": customer.get("firstName"), "last_name": customer.get("lastName")},
+    }
 
 
-def _amount(money_set: dict[str, Any] | None) -> str | Decimal:
-    return ((money_set or {}).get("shopMoney") or {}).get("amount") or "0"
+def _amount(money_set: dict[str, Any] | None) -> Any:
+    return ((money_set or {}).get("shopMoney") or {}).get("amount")

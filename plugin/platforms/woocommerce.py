@@ -5,16 +5,19 @@ import html
 import re
 from collections.abc import Mapping
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from marshmallow import fields
 
 from ..http import Client, body_of
 from ..models import ItemKind
-from ..orders import LineItem, Order, line_quantity, money, order_id_and_items, properties, text_id
+from ..orders import LineItem, Order
 from ..settings import Shop
 from .base import Adapter, PaidOrder, StoreApi, Topic, Webhook
+from .payloads import Door, Id, Money, Objects, Quantity, Scalar, Text, load
 
 SERVICE = "WooCommerce"
 META_KEY = "certhook_certificates"
@@ -30,43 +33,59 @@ def source_domain(source: str) -> str:
         return ""
 
 
-def _line_item(raw: Any, i: int) -> LineItem:
-    quantity = line_quantity(raw, i)
-    price = money(raw.get("price"), f"line_items.{i}.price")  # a number or a string
+class _Meta(Door):
+    key, value = Text(), Scalar()
+
+
+class _Line(Door):
+    id, product_id, variation_id = Id(zero=True), Id(zero=True), Id(zero=True)
+    sku, name = Text(), Text()
+    quantity = Quantity(load_default=0)
+    price, total = Money(), Money()  # price: the docs say a string, their example a number
+    meta_data = Objects(_Meta)
+
+
+class _Billing(Door):
+    email, first_name, last_name = Text(), Text(), Text()
+
+
+class _Order(Door):
+    """A WooCommerce order (webhook body or REST answer), as far as certhook reads it."""
+
+    id = Id(required=True)
+    number, currency, date_paid_gmt, date_created_gmt = Text(), Text(), Text(), Text()
+    customer_id = Id(zero=True)  # 0 is a guest
+    billing = fields.Nested(_Billing, allow_none=True, load_default=None)
+    line_items = Objects(_Line)
+
+
+def _line_item(line: dict[str, Any]) -> LineItem:
+    price, quantity = line["price"] or Decimal(0), line["quantity"]
     # `total` is what was paid for the line after coupons; the difference is its discount.
-    total = raw.get("total")
-    discount = price * quantity - money(total, f"line_items.{i}.total") if total not in (None, "") \
-        else money(0, "")
-    variation = text_id(raw.get("variation_id"))
+    discount = Decimal(0) if line["total"] is None else price * quantity - line["total"]
     return LineItem(
-        id=text_id(raw.get("id")),
-        product_id=text_id(raw.get("product_id")),
-        variant_id="" if variation == "0" else variation,
-        sku=str(raw.get("sku") or ""),
-        title=html.unescape(str(raw.get("name") or "")),
-        quantity=quantity,
-        price=price,
+        id=line["id"], product_id=line["product_id"], variant_id=line["variation_id"],
+        sku=line["sku"], title=html.unescape(line["name"]), quantity=quantity, price=price,
         discount=discount,
-        properties=properties(raw.get("meta_data"), "key"),
+        properties=tuple((m["key"][:255], m["value"][:500]) for m in line["meta_data"]
+                         if m["key"] and m["value"] is not None),
     )
 
 
 def normalize(shop_id: str, payload: dict[str, Any]) -> Order:
     """A WooCommerce order (webhook body or REST answer) as the platform-neutral Order."""
-    order_id, items = order_id_and_items(payload)
-    billing = payload.get("billing") if isinstance(payload.get("billing"), dict) else {}
-    customer_id = text_id(payload.get("customer_id"))
+    order = load(_Order(), payload)
+    billing = order["billing"] or {"email": "", "first_name": "", "last_name": ""}
     return Order(
         shop=shop_id,
-        order_id=order_id,
-        order_name=f"#{payload.get('number') or order_id}",
-        currency=str(payload.get("currency") or ""),
-        email=str(billing.get("email") or ""),
-        customer_id="" if customer_id == "0" else customer_id,  # 0 is a guest
-        customer_name=" ".join(str(p) for p in (billing.get("first_name"),
-                                                  billing.get("last_name")) if p),
-        line_items=tuple(_line_item(raw, i) for i, raw in enumerate(items)),
-        created_at=str(payload.get("date_paid_gmt") or payload.get("date_created_gmt") or ""),
+        order_id=order["id"],
+        order_name=f"#{order['number'] or order['id']}",
+        currency=order["currency"],
+        email=billing["email"],
+        customer_id=order["customer_id"],
+        customer_name=" ".join(p for p in (billing["first_name"], billing["last_name"]) if p),
+        line_items=tuple(_line_item(line) for line in order["line_items"]),
+        created_at=order["date_paid_gmt"] or order["date_created_gmt"],
     )
 
 
@@ -117,7 +136,7 @@ class WooCommerceApi(StoreApi):
             "modified_after": since.strftime("%Y-%m-%dT%H:%M:%S"),
             "modified_before": until.strftime("%Y-%m-%dT%H:%M:%S"), "dates_are_gmt": "true",
             "per_page": 100, "orderby": "id", "order": "asc"}, _page)
-        return [(text_id(raw.get("id")), lambda raw=raw: normalize(self.shop.id, raw))
+        return [(str(raw.get("id")), lambda raw=raw: normalize(self.shop.id, raw))
                 for raw in list(found) if isinstance(raw, dict)]
 
     def close(self) -> None:

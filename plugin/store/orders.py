@@ -36,6 +36,12 @@ def update_order(conn: Connection, order_pk: int, **values: Any) -> None:
     conn.execute(_UPDATE_ORDER, {"order_pk": order_pk, **values})
 
 
+def delivered(conn: Connection, shop: str, event_id: str) -> bool:
+    """Whether a delivery of this event (the store's id for it) was received before."""
+    return conn.execute(select(deliveries.c.id).where(
+        deliveries.c.shop == shop, deliveries.c.event_id == event_id[:128]).limit(1)).first() is not None
+
+
 def add_event(conn: Connection, now: float, order_pk: int, kind: str, detail: str) -> None:
     """One line of the order's timeline, written in the transaction of what it tells."""
     conn.execute(_ADD_EVENT, {"order_pk": order_pk, "at": now, "kind": kind,

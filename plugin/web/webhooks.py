@@ -15,7 +15,7 @@ from ..context import Certhook
 from ..orders import PayloadError
 from ..platforms import ADAPTERS, Adapter, Topic, Webhook
 from ..settings import Shop
-from ..store.orders import record_delivery, record_order
+from ..store.orders import delivered, record_delivery, record_order
 from ..store.privacy import forget_shop, redact_customer
 
 bp = Blueprint("webhooks", __name__)
@@ -68,7 +68,7 @@ def parse_object(body: bytes) -> dict[str, Any] | None:
 
 def redact(ch: Certhook, adapter: Adapter, shop: Shop, hook: Webhook, payload: dict[str, Any]) -> Answer:
     """A privacy topic: erase a customer's data, or everything held for a shop."""
-    erasure = adapter.erasure(hook.topic, payload)
+    erasure = adapter.erasure(shop, hook.topic, payload)
     with ch.db.write() as conn:
         count = forget_shop(conn, shop.id) if erasure.whole_shop else \
             redact_customer(ch, conn, shop.id, erasure.order_ids, erasure.email)
@@ -79,17 +79,14 @@ def redact(ch: Certhook, adapter: Adapter, shop: Shop, hook: Webhook, payload: d
 
 
 def receive(ch: Certhook, adapter: Adapter, shop: Shop, hook: Webhook, payload: dict[str, Any],
-            ignore: str | None) -> Answer:
+            topic: Topic) -> Answer:
     """Record an authenticated delivery: the order and its job in one transaction, or why not."""
-    order_id = str(payload["id"])[:64] if payload.get("id") is not None else None
-    order = None
-    if ignore is None:
-        try:
-            order = adapter.normalize(shop.id, payload)
-        except PayloadError as exc:
-            return refuse(400, f"cannot read the order: {exc}")
-        if order.test:
-            ignore = "test order"
+    order = adapter.normalize(shop.id, payload) if topic == Topic.HANDLED else None
+    if order is None:
+        ignore: str | None = "topic not handled"
+    else:
+        ignore = adapter.ignore(shop, payload) or ("test order" if order.test else None)
+    order_id = order.order_id if order else None
     with ch.db.write() as conn:
         if order is None or ignore is not None:
             outcome = "ignored"
@@ -98,6 +95,32 @@ def receive(ch: Certhook, adapter: Adapter, shop: Shop, hook: Webhook, payload: 
         record_delivery(conn, ch.now(), shop.id, hook.topic, hook.event_id, order_id, outcome, ignore)
     log.info("shop %s order %s (%s): %s", shop.id, order_id, hook.topic[:64], outcome)
     return answer(outcome)
+
+
+def repeated(ch: Certhook, adapter: Adapter, shop: Shop, hook: Webhook) -> Answer | None:
+    """A delivery of an event already received (the store's id for it says so): "duplicate"."""
+    if not (adapter.unique_event_ids and hook.event_id):
+        return None
+    with ch.db.read() as conn:
+        if not delivered(conn, shop.id, hook.event_id):
+            return None
+    with ch.db.write() as conn:
+        record_delivery(conn, ch.now(), shop.id, hook.topic, hook.event_id, None, "duplicate",
+                        "event already received")
+    return answer("duplicate")
+
+
+def act(ch: Certhook, adapter: Adapter, shop: Shop, hook: Webhook, payload: dict[str, Any]) -> Answer:
+    topic = adapter.topic(hook.topic)
+    if topic == Topic.UNKNOWN:
+        log.info("shop %s: unknown topic %r answered and ignored", shop.id, hook.topic[:64])
+    try:
+        if topic == Topic.PRIVACY:
+            return redact(ch, adapter, shop, hook, payload)
+        return receive(ch, adapter, shop, hook, payload, topic)
+    except PayloadError as exc:  # it names the field, never its value
+        log.info("shop %s: %s refused: %s", shop.id, hook.topic[:64], exc)
+        return refuse(400, f"cannot read the {'request' if topic == Topic.PRIVACY else 'order'}: {exc}")
 
 
 @bp.post("/webhooks/<platform>")
@@ -119,10 +142,4 @@ def webhook(platform: str) -> Answer:
     payload = parse_object(body)
     if payload is None:
         return refuse(400, "the body is not a JSON object")
-    topic = adapter.topic(hook.topic)
-    if topic == Topic.PRIVACY:
-        return redact(ch, adapter, shop, hook, payload)
-    if topic == Topic.UNKNOWN:
-        log.info("shop %s: unknown topic %r answered and ignored", shop.id, hook.topic[:64])
-    ignore = "topic not handled" if topic != Topic.HANDLED else adapter.ignore(shop, payload)
-    return receive(ch, adapter, shop, hook, payload, ignore)
+    return repeated(ch, adapter, shop, hook) or act(ch, adapter, shop, hook, payload)
