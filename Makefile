@@ -1,7 +1,7 @@
 PY ?= python3
 PIP = $(PY) -m pip install -q --root-user-action=ignore
 
-.PHONY: run test install lint bench
+.PHONY: run test install lint bench fuzz
 
 # Install certhook and start it on SQLite with the example settings (shadow mode, no credentials).
 run:
@@ -18,3 +18,8 @@ test: install
 
 bench: install
 	$(PY) bench/ingest.py
+
+# The webhook fuzz test at length: FUZZ_EXAMPLES per door and database (the suite runs 1,000).
+FUZZ_EXAMPLES ?= 20000
+fuzz: install
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q tests/test_fuzz.py

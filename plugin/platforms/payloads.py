@@ -132,9 +132,14 @@ class Door(Schema):
         unknown = EXCLUDE
 
 
-def Objects(schema: type[Schema], **kwargs: Any) -> fields.List:  # noqa: N802 (a field)
-    """A list of objects; null is an empty list."""
-    return fields.List(fields.Nested(schema), allow_none=True, load_default=[], **kwargs)
+class Objects(fields.List):
+    """A list of objects read by `schema`; null or missing is an empty list."""
+
+    def __init__(self, schema: type[Schema], **kwargs: Any):
+        super().__init__(fields.Nested(schema), load_default=list, **kwargs)
+
+    def deserialize(self, value: Any, attr: str | None = None, data: Any = None, **kwargs: Any) -> Any:
+        return [] if value is None else super().deserialize(value, attr, data, **kwargs)
 
 
 def where(errors: Any) -> str:
