@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 from .context import Certhook, build
 from .settings import load_settings
 from .web import api, customer, dashboard, metrics, webhooks
+from .web.security import secure
 
 
 class _Sessions(SecureCookieSessionInterface):
@@ -42,11 +43,15 @@ def create_app(config: str | os.PathLike[str] | None = None, ch: Certhook | None
     app.register_blueprint(customer.bp)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(metrics.bp)
+    secure(app, ch.settings.trusted_proxies)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
         if request.blueprint in ("dashboard", "customer"):
-            return render_template("error.html", error=exc), exc.code
-        return jsonify(error=exc.description), exc.code
+            response = app.make_response((render_template("error.html", error=exc), exc.code))
+        else:
+            response = app.make_response((jsonify(error=exc.description), exc.code))
+        response.headers.update({k: v for k, v in exc.get_headers() if k != "Content-Type"})
+        return response
 
     return app

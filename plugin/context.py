@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from . import issuers
+from . import http, issuers
 from .db import Database
 from .http import Pool
 from .issuers import Issuer
@@ -77,7 +77,20 @@ def warnings(settings: Settings, now: float | None = None) -> list[str]:
     return [w for shop in settings.shops if (w := ADAPTERS[shop.platform].warning(shop, today))]
 
 
+def secrets_of(settings: Settings) -> list[str]:
+    """Every credential in the settings: cut out of any error a service answers with."""
+    found = [settings.secret_key, settings.admin_token, settings.metrics_token,
+             settings.customer_link_secret, settings.dots.auth_token, settings.dots.app_token,
+             settings.dots.offering_app_token]
+    if settings.certfusion:
+        found.append(settings.certfusion.api_token)
+    for shop in settings.shops:
+        found += [shop.webhook_secret, shop.access_token, shop.consumer_key, shop.consumer_secret]
+    return found
+
+
 def build(settings: Settings) -> Certhook:
+    http.hide(*secrets_of(settings))
     db, pool = Database(settings.database_url), Pool()
     certhook = Certhook(
         settings=settings, db=db, queue=Queue(db, settings.lease_seconds), http=pool,

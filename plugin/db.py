@@ -76,7 +76,7 @@ class Database:
             yield conn
 
     def insert_new(self, table: Table, *unique: str) -> Insert:
-        """INSERT ... ON CONFLICT (unique) DO NOTHING RETURNING id, built once per table.
+        """INSERT ... ON CONFLICT (unique) DO NOTHING RETURNING its key, built once per table.
 
         Executed with a dict of values, so a hot path compiles nothing: SQLAlchemy's cache
         serves the same statement every time.
@@ -85,7 +85,7 @@ class Database:
         if key not in self._statements:
             insert = sqlite.insert if self.is_sqlite else postgresql.insert
             self._statements[key] = (insert(table).on_conflict_do_nothing(index_elements=list(unique))
-                                     .returning(table.c.id))
+                                     .returning(*table.primary_key.columns))
         return self._statements[key]
 
     def upgrade(self) -> None:

@@ -22,14 +22,29 @@ GET_RETRIES = Retry(total=2, read=1, status=2, other=0, status_forcelist=(502, 5
                     respect_retry_after_header=False)
 
 
+_HIDDEN: set[str] = set()  # this process's credentials: never in a message, a log or a column
+
+
+def hide(*secrets: str) -> None:
+    """Credentials to cut out of every error message (a service may echo what it was sent)."""
+    _HIDDEN.update(s for s in secrets if len(s) >= 4)
+
+
+def redacted(text: str) -> str:
+    for secret in _HIDDEN:
+        text = text.replace(secret, "[redacted]")
+    return text
+
+
 class ApiError(Exception):
     """An answer (or no answer) that isn't what we asked for."""
 
     def __init__(self, message: str, status: int | None = None, body: str = ""):
+        message = redacted(message)
         super().__init__(message)
         self.message = message
         self.status = status
-        self.body = body[:2000]
+        self.body = redacted(body[:2000])
 
 
 class Transient(ApiError):
@@ -153,6 +168,9 @@ class Client:
             raise Transient(f"{self.service}: timed out") from None
         except requests.ConnectionError:
             raise Transient(f"{self.service}: connection failed") from None
+        except requests.RequestException as exc:  # its text may quote a header: never shown
+            raise Rejected(f"{self.service}: the request could not be made "
+                           f"({type(exc).__name__}); check its settings") from None
         if response.status_code >= 300 and response.status_code not in allow:
             raise error_for(response, self.service, self.rate_limited)
         return response

@@ -63,6 +63,7 @@ class JobKind(StrEnum):
     ISSUE = "issue"          # issue the order's pending items, each exactly once
     WRITEBACK = "writeback"  # write the order's issued items onto the store's order
     RECONCILE = "reconcile"  # ask one shop for paid orders certhook hasn't recorded
+    PRUNE = "prune"          # daily: forget deliveries older than retention_days
 
 
 metadata = MetaData()
@@ -206,4 +207,15 @@ health = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("checked_at", Float, nullable=False),
+)
+
+
+# Named counts shared by every process: wrong tokens per client and in all (the sign-in and API
+# throttles), and the dashboard's session epoch (signing out ends every session).
+counters = Table(
+    "counters",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("value", Integer, nullable=False),
+    Column("updated_at", Float, nullable=False),
 )

@@ -1,6 +1,7 @@
 """The job table: what each kind of job runs, and what its failure means for its order.
 
-An order goes evaluate → issue → writeback; reconcile brings in orders whose webhook never came.
+An order goes evaluate → issue → writeback; reconcile brings in orders whose webhook never came;
+prune forgets, once a day, what is kept only for a while.
 """
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from .evaluation import run_evaluate_job
 from .issuance import run_issue_job
 from .jobs.worker import Handler, Worker
 from .models import JobKind
-from .reconcile import ensure_jobs, reconcile_failed, run_reconcile_job
+from .reconcile import ensure_jobs, run_reconcile_job
+from .retention import ensure_prune, run_prune_job
 from .store import items
 from .writeback import run_writeback_job
 
@@ -17,7 +19,8 @@ HANDLERS = {
     JobKind.EVALUATE: Handler(run_evaluate_job, items.evaluation_failed),
     JobKind.ISSUE: Handler(run_issue_job, items.issue_failed),
     JobKind.WRITEBACK: Handler(run_writeback_job, items.writeback_failed),
-    JobKind.RECONCILE: Handler(run_reconcile_job, reconcile_failed, recurring=True),
+    JobKind.RECONCILE: Handler(run_reconcile_job, None, recurring=True),
+    JobKind.PRUNE: Handler(run_prune_job, None, recurring=True),
 }
 
 
@@ -26,8 +29,10 @@ def worker(ch: Certhook, concurrency: int | None = None, role: str = "worker") -
 
 
 def start_worker(ch: Certhook, role: str = "worker") -> Worker:
-    """The background workers of a process, with every shop's reconciliation due at once."""
+    """The background workers of a process, with every shop's reconciliation and the prune
+    due at once."""
     ensure_jobs(ch)
+    ensure_prune(ch)
     jobs = worker(ch, role=role)
     jobs.start()
     return jobs

@@ -91,11 +91,6 @@ def _record(conn: Connection, shop_id: str, **values: object) -> None:
         conn.execute(reconciliations.insert().values(shop=shop_id, **values))
 
 
-def reconcile_failed(ch: Certhook, conn: Connection, ref: str, message: str, final: bool) -> None:
-    """The job itself crashed (say, our database refused a write): its last error, which the
-    dashboard shows, is the record; the job comes back, since a reconciliation never fails."""
-
-
 def run_reconcile_job(ch: Certhook, job: Job) -> None:
     shop, now = ch.shop(job.ref), ch.now()
     if shop is None:  # the shop left the settings: its job ends with it

@@ -87,6 +87,9 @@ class Settings:
     lease_seconds: float = 30
     metrics_token: str = ""  # empty: GET /metrics answers 404
     public_url: str = ""
+    trusted_proxies: int = 0  # X-Forwarded-* hops to trust
+    retention_days: int = 90  # deliveries older than this are pruned
+    customer_link_secret: str = ""  # signs customer links; "": the secret_key
     dots: DotsSettings = field(default_factory=DotsSettings)
     certfusion: CertFusionSettings | None = None
     shops: tuple[Shop, ...] = ()
@@ -175,6 +178,7 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
             **cf, "api_url": cf["api_url"].rstrip("/").removesuffix("/api").rstrip("/")})
     data["database_url"] = _database_url(data["database_url"], path.parent)
     data["metrics_token"] = data["metrics_token"] or ""  # `metrics_token:` left blank is unset
+    data["customer_link_secret"] = data["customer_link_secret"] or data["secret_key"]
     return Settings(path=path, **data)
 
 

@@ -10,6 +10,21 @@ CREDENTIALS = {"shopify": ("access_token",), "woocommerce": ("consumer_key", "co
 _LONG_ENOUGH = "must be at least 16 characters"
 
 
+class Secret(fields.String):
+    """A token or key: spaces around it are dropped (a CRLF env file leaves a CR behind); a
+    control character inside it is an error that names the key, never the value."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if any(ord(c) < 32 or ord(c) == 127 for c in text):
+            raise ValidationError("contains a control character (a stray CR or newline?)")
+        return text
+
+
+def _raise(message: str) -> bool:
+    raise ValidationError(message)
+
+
 def _seconds(default: float) -> fields.Float:
     return fields.Float(load_default=default, validate=validate.Range(min=0, min_inclusive=False))
 
@@ -21,10 +36,10 @@ class _Strict(Schema):
 
 class DotsSchema(_Strict):
     api_url = fields.Url(load_default=DEFAULT_DOTS_URL, require_tld=False)
-    auth_token = fields.String(load_default="")
-    app_token = fields.String(load_default="")
+    auth_token = Secret(load_default="")
+    app_token = Secret(load_default="")
     app_id = fields.Integer(load_default=0, validate=validate.Range(min=0))
-    offering_app_token = fields.String(load_default="")
+    offering_app_token = Secret(load_default="")
     offering_club = fields.String(load_default="code_only",
                                   validate=validate.OneOf(["code_only", "mail", "remote_user_id"]))
     send_certificate_by_email = fields.Boolean(load_default=False)
@@ -35,7 +50,7 @@ class DotsSchema(_Strict):
 
 class CertFusionSchema(_Strict):
     api_url = fields.Url(required=True, require_tld=False)
-    api_token = fields.String(required=True)
+    api_token = Secret(required=True)
     certificate_url = fields.String(required=True)
     connect_timeout = _seconds(5.0)
     read_timeout = _seconds(30.0)
@@ -47,10 +62,10 @@ class ShopSchema(_Strict):
         validate=validate.Regexp(r"^[a-z0-9-]{1,64}$", error="must match [a-z0-9-]+ (at most 64)"))
     platform = fields.String(required=True, validate=validate.OneOf(list(CREDENTIALS)))
     domain = fields.String(required=True, validate=validate.Length(min=1))
-    webhook_secret = fields.String(required=True, validate=validate.Length(min=1))
-    access_token = fields.String(load_default="")
-    consumer_key = fields.String(load_default="")
-    consumer_secret = fields.String(load_default="")
+    webhook_secret = Secret(required=True, validate=validate.Length(min=1))
+    access_token = Secret(load_default="")
+    consumer_key = Secret(load_default="")
+    consumer_secret = Secret(load_default="")
     api_url = fields.Url(load_default=None, require_tld=False)
     rules = fields.String(required=True)
     mode = fields.String(load_default="live", validate=validate.OneOf(["live", "shadow"]))
@@ -70,15 +85,20 @@ class ShopSchema(_Strict):
 
 class SettingsSchema(_Strict):
     database_url = fields.String(load_default="sqlite:///certhook.db")
-    secret_key = fields.String(required=True, validate=validate.Length(min=16, error=_LONG_ENOUGH))
-    admin_token = fields.String(required=True, validate=validate.Length(min=16, error=_LONG_ENOUGH))
+    secret_key = Secret(required=True, validate=validate.Length(min=16, error=_LONG_ENOUGH))
+    admin_token = Secret(required=True, validate=validate.Length(min=16, error=_LONG_ENOUGH))
+    # Signs the customer links (default: secret_key); a new value revokes every link given out
+    customer_link_secret = Secret(load_default="", validate=lambda v: not v or len(v) >= 16 or
+                                  _raise(_LONG_ENOUGH))
     workers = fields.Integer(load_default=8, validate=validate.Range(min=1, max=256))
     retry_base_seconds = _seconds(30)
     retry_max_seconds = _seconds(3600)
     max_attempts = fields.Integer(load_default=12, validate=validate.Range(min=1))
     lease_seconds = fields.Float(load_default=30, validate=validate.Range(min=1))
-    metrics_token = fields.String(load_default="", allow_none=True)
+    metrics_token = Secret(load_default="", allow_none=True)
     public_url = fields.String(load_default="")
+    trusted_proxies = fields.Integer(load_default=0, validate=validate.Range(min=0, max=5))
+    retention_days = fields.Integer(load_default=90, validate=validate.Range(min=1))
     dots = fields.Nested(DotsSchema, load_default=None)
     certfusion = fields.Nested(CertFusionSchema, load_default=None)
     shops = fields.List(fields.Dict(), required=True)

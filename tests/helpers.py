@@ -179,10 +179,10 @@ def drain(ch: Certhook, max_jobs: int = 500) -> int:
         if worker.run_one():
             ran += 1
             continue
-        with ch.db.read() as conn:  # recurring reconcile jobs never drain: wait for the rest
-            nxt = conn.execute(select(jobs.c.run_at).where(jobs.c.status == JobStatus.QUEUED,
-                                                           jobs.c.kind != JobKind.RECONCILE)
-                               .order_by(jobs.c.run_at).limit(1)).scalar()
+        with ch.db.read() as conn:  # recurring jobs never drain: wait for the rest
+            nxt = conn.execute(select(jobs.c.run_at).where(
+                jobs.c.status == JobStatus.QUEUED, jobs.c.kind.not_in([JobKind.RECONCILE, JobKind.PRUNE])
+            ).order_by(jobs.c.run_at).limit(1)).scalar()
         if nxt is None:
             return ran
         ch.clock.now = max(ch.clock.now, nxt)  # type: ignore[union-attr]

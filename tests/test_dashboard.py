@@ -6,7 +6,6 @@ import time
 import pytest
 
 from certhook.links import customer_token
-from certhook.web import dashboard
 
 from .helpers import ADMIN_TOKEN, PUBLIC_URL, csrf, deliver, drain, make_ch, order_payload, run_due, sign_in
 
@@ -15,11 +14,6 @@ from .helpers import ADMIN_TOKEN, PUBLIC_URL, csrf, deliver, drain, make_ch, ord
 def signed_in(client):  # type: ignore[no-untyped-def]
     sign_in(client)
     return client
-
-
-@pytest.fixture(autouse=True)
-def fresh_throttle(monkeypatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(dashboard, "throttle", dashboard.LoginThrottle())
 
 
 @pytest.mark.parametrize("path", ["/", "/orders/acme/1", "/impact", "/impact.csv", "/?q=x"])
@@ -42,8 +36,21 @@ def test_sign_in_cookie_and_sign_out(client):
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
     assert "Secure" in cookie  # public_url is https
     assert client.get("/").status_code == 200
+    kept = client.get_cookie("certhook_session").value
     assert client.post("/logout", data={"csrf_token": csrf(client, "/")}).status_code == 302
     assert client.get("/").status_code == 302
+    client.set_cookie("certhook_session", kept)  # the old cookie, replayed: it opens nothing
+    assert client.get("/").status_code == 302
+
+
+def test_signing_out_ends_the_other_sessions_too(app):
+    one, two = app.test_client(), app.test_client()
+    sign_in(one)
+    sign_in(two)
+    assert one.post("/logout", data={"csrf_token": csrf(one, "/")}).status_code == 302
+    assert two.get("/").status_code == 302
+    sign_in(two)
+    assert two.get("/").status_code == 200
 
 
 def test_next_never_leaves_the_site(client):
@@ -52,17 +59,41 @@ def test_next_never_leaves_the_site(client):
     assert r.headers["Location"] == "/"
 
 
-def test_wrong_tokens_slow_down(client, monkeypatch):
-    now = [1000.0]
-    monkeypatch.setattr(dashboard.time, "monotonic", lambda: now[0])
+def test_wrong_tokens_slow_down(client, ch):
     token = csrf(client)
     codes = [client.post("/login", data={"token": "wrong", "csrf_token": token}).status_code
              for _ in range(5)]
     assert codes == [401, 401, 401, 429, 429]
     r = client.post("/login", data={"token": ADMIN_TOKEN, "csrf_token": token})
     assert r.status_code == 429  # even the right token waits its turn
-    now[0] += 2
+    ch.clock.now += 2
     assert client.post("/login", data={"token": ADMIN_TOKEN, "csrf_token": token}).status_code == 302
+
+
+def test_behind_a_proxy_each_client_has_its_own_count(tmp_path, db_url, fake_dots, fake_shopify):
+    """trusted_proxies: 1 (nginx): X-Forwarded-For names the client, so three wrong tokens from
+    one address do not lock out the admin coming from another."""
+    with make_ch(tmp_path, db_url, fake_dots, fake_shopify, trusted_proxies=1) as (ch, client):
+        def login(token: str, address: str) -> int:
+            return client.post("/login", data={"token": token, "csrf_token": csrf(client)},
+                               headers={"X-Forwarded-For": address}).status_code
+        assert [login("wrong", "203.0.113.7") for _ in range(4)] == [401, 401, 401, 429]
+        assert login(ADMIN_TOKEN, "198.51.100.2") == 302
+
+
+def test_without_trusted_proxies_x_forwarded_for_changes_nothing(client, ch):
+    def login(token: str, address: str) -> int:
+        return client.post("/login", data={"token": token, "csrf_token": csrf(client)},
+                           headers={"X-Forwarded-For": address}).status_code
+    assert [login("wrong", f"203.0.113.{n}") for n in range(4)] == [401, 401, 401, 429]
+
+
+def test_a_guess_spread_over_many_addresses_is_slowed_too(tmp_path, db_url, fake_dots, fake_shopify):
+    with make_ch(tmp_path, db_url, fake_dots, fake_shopify, trusted_proxies=1) as (ch, client):
+        codes = [client.post("/login", data={"token": "wrong", "csrf_token": csrf(client)},
+                             headers={"X-Forwarded-For": f"203.0.113.{n}"}).status_code
+                 for n in range(31)]
+        assert codes == [401] * 30 + [429]
 
 
 def test_orders_list_search_and_filters(client, signed_in, ch):

@@ -51,7 +51,8 @@ def counts(db_url: str) -> tuple[int, ...]:
         with db.read() as conn:
             return (conn.execute(select(func.count()).select_from(orders)).scalar_one(),
                     conn.execute(select(func.count()).select_from(jobs)
-                                 .where(jobs.c.kind != JobKind.RECONCILE)).scalar_one(),
+                                 .where(jobs.c.kind.not_in([JobKind.RECONCILE, JobKind.PRUNE]))
+                                 ).scalar_one(),
                     conn.execute(select(func.count()).select_from(deliveries)).scalar_one())
     finally:
         db.dispose()

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection
 
-from ..http import ApiError
+from ..http import ApiError, redacted
 from ..models import JobKind
 from . import processes, wakeups
 from .processes import process_id
@@ -35,8 +35,9 @@ GRACE_SECONDS = 20.0
 @dataclass(frozen=True)
 class Handler:
     run: Callable[[Certhook, Job], None]
-    # (ch, conn, job ref, message, final): record why it failed, in the job's transaction
-    failed: Callable[[Certhook, Connection, str, str, bool], None]
+    # (ch, conn, job ref, message, final): record why it failed, in the job's transaction; None:
+    # the job's own last error is the record (a recurring job's, which the dashboard shows)
+    failed: Callable[[Certhook, Connection, str, str, bool], None] | None
     recurring: bool = False  # never fails for good: it backs off, then comes back
 
 
@@ -44,7 +45,7 @@ def reason_of(exc: Exception) -> str:
     """What the order shows: the service's message, or which crash of our own."""
     if isinstance(exc, ApiError):
         return exc.message
-    return f"internal error: {type(exc).__name__}: {exc}"[:500]
+    return redacted(f"internal error: {type(exc).__name__}: {exc}")[:500]
 
 
 class Worker:
@@ -138,7 +139,8 @@ class Worker:
         try:
             with self.ch.db.write() as conn:
                 self.ch.queue.settle(conn, job, self.ch.now(), decision, message)
-                handler.failed(self.ch, conn, job.ref, message, decision.action == Action.FAIL)
+                if handler.failed is not None:
+                    handler.failed(self.ch, conn, job.ref, message, decision.action == Action.FAIL)
         except LeaseLost:
             log.warning("job %s: lease lost before its failure was recorded", job.id)
         except Exception:

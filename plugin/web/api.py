@@ -6,6 +6,7 @@ import logging
 
 from flask import Blueprint, abort, current_app, jsonify, request
 from sqlalchemy import update
+from werkzeug.exceptions import TooManyRequests
 
 from .. import links
 from ..context import Certhook
@@ -13,6 +14,7 @@ from ..jobs import processes
 from ..models import OrderStatus, health
 from ..store.items import retry_order
 from ..store.orders import find_order, iso, items_of, list_orders, order_json
+from .throttle import Throttle
 
 bp = Blueprint("api", __name__)
 log = logging.getLogger(__name__)
@@ -26,9 +28,15 @@ def _ch() -> Certhook:
 def bearer() -> None:
     if request.endpoint == "api.healthz":
         return
+    ch, client = _ch(), request.remote_addr or "?"
+    throttle = Throttle(ch.db, "api")
+    wait = throttle.wait(client, ch.now())
+    if wait > 0:
+        raise TooManyRequests("too many wrong tokens: wait and try again",
+                              retry_after=int(wait) + 1)
     given = request.headers.get("Authorization", "")
-    expected = f"Bearer {_ch().settings.admin_token}"
-    if not hmac.compare_digest(given.encode(), expected.encode()):
+    if not hmac.compare_digest(given.encode(), f"Bearer {ch.settings.admin_token}".encode()):
+        throttle.failed(client, ch.now())
         abort(401, "a valid bearer token is required")
 
 
@@ -53,7 +61,7 @@ def healthz():  # type: ignore[no-untyped-def]
 
 
 def customer_url(shop: str, order_id: str) -> str | None:
-    return links.customer_url(_ch().settings, shop, order_id, request.host_url)
+    return links.customer_url(_ch().settings, shop, order_id)
 
 
 def _int_arg(name: str, default: int, low: int, high: int) -> int:

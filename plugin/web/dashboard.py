@@ -4,7 +4,6 @@ from __future__ import annotations
 import csv
 import hmac
 import io
-import time
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,11 +29,13 @@ from ..issuers import Item
 from ..models import ItemKind, ItemStatus, OrderStatus, WritebackStatus, items
 from ..store.items import retry_order
 from ..store.orders import find_order, items_of, list_orders
-from .sessions import LoginThrottle, csrf_token
+from .sessions import csrf_token
+from .throttle import Throttle, end_sessions, session_epoch
 
 bp = Blueprint("dashboard", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static")
 PER_PAGE = 50
+MAX_PAGE = 10**6  # the API's bound too: an offset the database can count
 OPEN = {"dashboard.login", "dashboard.static"}
 
 
@@ -42,12 +43,12 @@ def _ch() -> Certhook:
     return current_app.extensions["certhook"]
 
 
-throttle = LoginThrottle()
-
-
 @bp.app_context_processor
 def template_helpers() -> dict[str, Any]:
     return {"csrf_token": csrf_token, "when": _when}
+
+
+bp.add_app_template_filter(links.http_url, "http_url")
 
 
 def _when(ts: float | None) -> str:
@@ -60,7 +61,11 @@ def guard():  # type: ignore[no-untyped-def]
         given = request.form.get("csrf_token", "")
         if not hmac.compare_digest(given.encode(), session.get("csrf", "").encode()) or not given:
             abort(400, "the form has expired: reload the page and try again")
-    if request.endpoint not in OPEN and not session.get("admin"):
+    if request.endpoint in OPEN:
+        return None
+    if session.get("admin") and session.get("epoch") != session_epoch(_ch().db):
+        session.clear()  # signed out since (here or in another browser)
+    if not session.get("admin"):
         return redirect(url_for("dashboard.login", next=request.full_path.rstrip("?")))
     return None
 
@@ -76,25 +81,27 @@ def _safe_next(target: str | None) -> str:
 def login():  # type: ignore[no-untyped-def]
     if request.method == "GET":
         return render_template("login.html", next=request.args.get("next", ""))
-    address, now = request.remote_addr or "?", time.monotonic()
-    wait = throttle.wait(address, now)
+    ch, address = _ch(), request.remote_addr or "?"
+    throttle = Throttle(ch.db, "login")
+    wait = throttle.wait(address, ch.now())
     if wait > 0:
         return render_template("login.html", next=request.form.get("next", ""),
                                error=f"Too many wrong tokens. Try again in {int(wait) + 1} s."), 429
-    token = request.form.get("token", "")
-    if not hmac.compare_digest(token.encode(), _ch().settings.admin_token.encode()):
-        throttle.failed(address, now)
+    token = request.form.get("token", "").strip()
+    if not hmac.compare_digest(token.encode(), ch.settings.admin_token.encode()):
+        throttle.failed(address, ch.now())
         return render_template("login.html", next=request.form.get("next", ""),
                                error="That is not the admin token."), 401
     throttle.succeeded(address)
     session.clear()  # a fresh session (and CSRF token) after signing in
     session.permanent = True
-    session["admin"] = True
+    session.update(admin=True, epoch=session_epoch(ch.db))
     return redirect(_safe_next(request.form.get("next")))
 
 
 @bp.post("/logout")
 def logout():  # type: ignore[no-untyped-def]
+    end_sessions(_ch().db, _ch().now())  # the cookie, if kept, opens nothing any more
     session.clear()
     return redirect(url_for("dashboard.login"))
 
@@ -108,7 +115,7 @@ def orders():  # type: ignore[no-untyped-def]
         status = None
     q = (request.args.get("q") or "").strip() or None
     try:
-        page = max(int(request.args.get("page", 1)), 1)
+        page = min(max(int(request.args.get("page", 1)), 1), MAX_PAGE)
     except ValueError:
         page = 1
     with ch.db.read() as conn:
@@ -163,8 +170,7 @@ def order(shop: str, order_id: str):  # type: ignore[no-untyped-def]
         or row.writeback_status == WritebackStatus.FAILED
     return render_template("order.html", order=row, items=found, timeline=timeline,
                            retryable=retryable, attention=attention,
-                           customer_url=links.customer_url(ch.settings, shop, order_id,
-                                                           request.host_url))
+                           customer_url=links.customer_url(ch.settings, shop, order_id))
 
 
 @bp.post("/orders/<shop>/<order_id>/retry")
@@ -211,6 +217,13 @@ def impact():  # type: ignore[no-untyped-def]
                            attention=attention)
 
 
+def cell(value: Any) -> Any:
+    """A CSV cell a spreadsheet shows as text: never a formula (= + - @, tab, CR first)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 @bp.get("/impact.csv")
 def impact_csv():  # type: ignore[no-untyped-def]
     ch = _ch()
@@ -221,9 +234,9 @@ def impact_csv():  # type: ignore[no-untyped-def]
                      "list_id", "impact", "impact_qty", "certificate_id", "certificate_url"])
     with ch.db.read() as conn:
         for r in reports.issued_rows(conn, _epoch(start), _epoch(end + timedelta(days=1)), shop):
-            writer.writerow([_when(r.issued_at), r.shop, r.order_id, r.order_name, r.kind, r.issuer,
-                             r.allocation_id, r.list_id, r.impact or "", r.impact_qty, r.certificate_id,
-                             r.certificate_url])
+            writer.writerow([cell(v) for v in (
+                _when(r.issued_at), r.shop, r.order_id, r.order_name, r.kind, r.issuer, r.allocation_id,
+                r.list_id, r.impact or "", r.impact_qty, r.certificate_id, r.certificate_url)])
     name = f"certificates-{start}-to-{end}.csv"
     return Response(out.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
