@@ -38,6 +38,7 @@ NOTIFY = text(f"NOTIFY {CHANNEL}")  # delivered when its transaction commits
 
 # The hot statements are built once, with bound parameters: building one costs more than
 # running it. An UPDATE without .values() sets the columns named in its execute() parameters.
+
 # A job whose lease ran out first (its worker died: it was due long ago), then the next due one;
 # each found by the (status, run_at) index with no sort of the backlog.
 _EXPIRED = (select(jobs.c.id).where(jobs.c.status == JobStatus.RUNNING,
