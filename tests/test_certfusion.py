@@ -186,3 +186,20 @@ def test_the_api_url_works_with_or_without_its_api_path(tmp_path, db_url, fake_d
         drain(ch)
         assert client.get("/api/orders/acme/8001", headers=AUTH).json["status"] == "done"
         assert fake_cf.issues == [1]
+
+
+def test_another_customers_recipient_is_never_adopted(shop, fake_cf):
+    """The search matches emails partly: hana@ is found for ana@, and is not ours."""
+    ch, client = shop
+    status, added = fake_cf.add({"list_id": 3, "email": "hana@example.com", "name": "Hana",
+                                 "custom_fields": {"course_name": "Introduction to AI"}})
+    assert status in (200, 201)
+    fake_cf.issue_one(added["data"]["id"])
+    fake_cf.fail_next("drop")  # ana's add goes through, its answer is lost: the next try looks
+    deliver(client, course_order())
+    drain(ch)
+    ana = next(r for r in fake_cf.recipients if r["email"] == "ana@example.com")
+    hana = next(r for r in fake_cf.recipients if r["email"] == "hana@example.com")
+    course = next(c for c in client.get("/api/orders/acme/8001", headers=AUTH).json["certificates"]
+                  if c["issuer"] == "certfusion")
+    assert course["certificate_id"] == ana["uuid"] != hana["uuid"]
