@@ -76,8 +76,8 @@ def run_evaluate_job(ch: Certhook, job: Job) -> None:
     order_pk, now = int(job.ref), ch.now()
     with ch.db.write() as conn:
         row = lock_order(conn, order_pk)  # the job's lease is checked when it is settled, below
-        if row.status != OrderStatus.PENDING or row.evaluation_json is not None:
-            ch.queue.done(conn, job, now)
+        if row.status not in (OrderStatus.PENDING, OrderStatus.HELD) or row.evaluation_json is not None:
+            ch.queue.done(conn, job, now)  # cancelled meanwhile, or evaluated already
             return
         shop = ch.shop(row.shop)
         if shop is None:
@@ -85,7 +85,7 @@ def run_evaluate_job(ch: Certhook, job: Job) -> None:
         order = Order.from_json(row.order_json)
         result = evaluate(ch.rules[shop.id], order)
         values: dict[str, Any] = {"evaluation_json": json.dumps(asdict(result)), "shadow": shop.shadow,
-                                  "updated_at": now}
+                                  "status": OrderStatus.PENDING, "reason": None, "updated_at": now}
         if not result.earns_something:
             values.update(status=OrderStatus.SKIPPED, reason=result.reason)
         elif shop.shadow:
@@ -94,7 +94,7 @@ def run_evaluate_job(ch: Certhook, job: Job) -> None:
         update_order(conn, order_pk, **values)
         add_event(conn, now, order_pk, "evaluated",
                   values.get("reason") or f"rules give {earned_text(result)}")
-        if "status" not in values:
+        if values["status"] == OrderStatus.PENDING:
             _create_items(ch, conn, job, shop, order, result, now)
         ch.queue.done(conn, job, now)
     log.info("order %s/%s evaluated: %d allocation(s), %d offering(s), %d CertFusion list(s)",

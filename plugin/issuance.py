@@ -25,13 +25,18 @@ from .store.orders import add_event, lock_order, update_order
 log = logging.getLogger(__name__)
 _PENDING = select(items).where(items.c.order_pk == bindparam("order"),
                                items.c.status == ItemStatus.PENDING).order_by(items.c.id)
-_COUNT_SENDS = (update(items).where(items.c.id.in_(bindparam("item_ids", expanding=True)))
-                .values(posts=items.c.posts + 1))
+_COUNT_SENDS = (update(items).where(items.c.id.in_(bindparam("item_ids", expanding=True)),
+                                    items.c.status == ItemStatus.PENDING)
+                .values(posts=items.c.posts + 1).returning(items.c.id))
+_CANCEL = update(items).where(items.c.id.in_(bindparam("item_ids", expanding=True)),
+                              items.c.status == ItemStatus.PENDING)
+_PENDING_IDS = select(items.c.id).where(items.c.order_pk == bindparam("order"),
+                                        items.c.status == ItemStatus.PENDING)
 _SET_PENDING_ITEM = update(items).where(items.c.id == bindparam("item_id"),
                                         items.c.status == ItemStatus.PENDING)
 _COUNT = select(func.count()).select_from(items).where(items.c.order_pk == bindparam("order"))
 _STILL_PENDING = _COUNT.where(items.c.status == ItemStatus.PENDING)
-_NOT_ISSUED = _COUNT.where(items.c.status != ItemStatus.ISSUED)
+_NOT_ISSUED = _COUNT.where(items.c.status.not_in([ItemStatus.ISSUED, ItemStatus.CANCELLED]))
 
 
 def what(row: Any) -> str:
@@ -41,12 +46,20 @@ def what(row: Any) -> str:
             ItemKind.CERTFUSION: f"CertFusion list {row.list_id}"}[ItemKind(row.kind)]
 
 
-def count_sends(ch: Certhook, job: Job, pending: list[Item]) -> None:
+def count_sends(ch: Certhook, job: Job, pending: list[Item]) -> list[Item]:
     """Record that create calls for these items are about to go out, before they do: from then
-    on, every try looks for what those calls may have made before making anything."""
+    on, every try looks for what those calls may have made before making anything. Under the
+    order's lock, so an item cancelled meanwhile is neither counted nor sent."""
     with ch.db.write() as conn:
+        order = lock_order(conn, int(job.ref))  # the order's row first, then the job's, as everywhere
         ch.queue.still_ours(conn, job)
-        conn.execute(_COUNT_SENDS, {"item_ids": [i.id for i in pending], "updated_at": ch.now()})
+        which = {"item_ids": [i.id for i in pending], "updated_at": ch.now()}
+        if order.cancelled_at is not None:  # not found at the issuer, and never to be sent now
+            conn.execute(_CANCEL, {**which, "status": ItemStatus.CANCELLED,
+                                   "error": "the order was cancelled before this was sent"})
+            return []
+        counted = set(conn.execute(_COUNT_SENDS, which).scalars())
+    return [item for item in pending if item.id in counted]
 
 
 def issue(ch: Certhook, job: Job, issuer: Issuer, pending: list[Item]) -> dict[int, Outcome]:
@@ -58,8 +71,7 @@ def issue(ch: Certhook, job: Job, issuer: Issuer, pending: list[Item]) -> dict[i
             if found is not None:
                 out[item.id] = found
     to_send = [item for item in pending if item.id not in out]
-    if to_send:
-        count_sends(ch, job, to_send)
+    if to_send and (to_send := count_sends(ch, job, to_send)):
         out |= issuer.create(to_send)
     return out
 
@@ -110,8 +122,9 @@ def settle(ch: Certhook, job: Job, order_pk: int, rows: list[Any], outcomes: dic
     with ch.db.write() as conn:
         lock_order(conn, order_pk)  # a Retry pressed meanwhile waits for this transaction
         # The job's lease is checked as it is settled: if it was lost, all of this rolls back.
+        live = set(conn.execute(_PENDING_IDS, {"order": order_pk}).scalars())  # not cancelled
         decisions = [_record(ch, conn, job, row, outcomes.get(row.id) or ApiError("no answer"))
-                     for row in rows]
+                     for row in rows if row.id in live]
         still = conn.execute(_STILL_PENDING, {"order": order_pk}).scalar_one()
         if still:  # retrying, waiting, or reset by a Retry while this ran
             errors = [o.message for o in outcomes.values() if isinstance(o, ApiError)]

@@ -23,15 +23,25 @@ from sqlalchemy import (
 
 class OrderStatus(StrEnum):
     PENDING = "pending"
+    HELD = "held"            # in its hold period: nothing is issued before it ends
     DONE = "done"
     SKIPPED = "skipped"
+    CANCELLED = "cancelled"  # cancelled (or fully refunded) before anything was sent
     FAILED = "failed"
 
 
 class ItemStatus(StrEnum):
     PENDING = "pending"
+    HELD = "held"
     ISSUED = "issued"
+    CANCELLED = "cancelled"  # its order was cancelled before its request was sent
     FAILED = "failed"
+
+
+class Refunded(StrEnum):
+    NONE = "none"
+    PARTIAL = "partial"
+    FULL = "full"
 
 
 class WritebackStatus(StrEnum):
@@ -86,6 +96,8 @@ orders = Table(
     Column("writeback_error", Text, nullable=True),
     Column("note_posts", Integer, nullable=False, default=0),  # customer notes sent (WooCommerce)
     Column("note_sent_at", Float, nullable=True),
+    Column("cancelled_at", Float, nullable=True),  # as the store said, or when we heard
+    Column("refunded", String(8), nullable=False, default="none", server_default="none"),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
     UniqueConstraint("shop", "order_id", name="uq_orders_shop_order"),
@@ -95,6 +107,7 @@ orders = Table(
     Index("ix_orders_order_name", "order_name"),
     Index("ix_orders_status_created", "status", "created_at"),
     Index("ix_orders_shop_created", "shop", "created_at"),
+    Index("ix_orders_cancelled", "cancelled_at"),
 )
 
 # The order's timeline: received, evaluated, each attempt and its outcome, issued, written back.

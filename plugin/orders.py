@@ -52,6 +52,7 @@ class Order:
     test: bool = False
     line_items: tuple[LineItem, ...] = field(default_factory=tuple)
     created_at: str = ""  # as the store wrote it (ISO 8601); its date fills {order_date}
+    cancelled_at: str = ""  # set when the store's order was already cancelled
 
     @property
     def buyer_id(self) -> str:

@@ -59,7 +59,7 @@ def sync(ch: Certhook, shop: Shop, since: datetime, until: datetime, dry_run: bo
             except PayloadError as exc:
                 log.warning("shop %s order %s cannot be read: %s", shop.id, order_id, exc)
                 continue
-            if order.test:
+            if order.test or order.cancelled_at:
                 continue
             with ch.db.write() as conn:
                 if record_order(ch, conn, order, source):

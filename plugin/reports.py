@@ -112,3 +112,22 @@ def issued_rows(conn: Connection, since: float, until: float, shop: str | None =
         .select_from(items.join(orders, orders.c.id == items.c.order_pk))
         .where(*_issued(since, until, shop)).order_by(items.c.issued_at)
     )
+
+
+def issued_then_cancelled(conn: Connection, since: float, until: float, shop: str | None = None
+                          ) -> list[tuple[Any, list[str]]]:
+    """Orders cancelled (or fully refunded) in the period after something was issued, with the
+    impact that cost: (order, ["3 × Save a Sea Turtle", ...]), the latest first."""
+    where = [items.c.status == ItemStatus.ISSUED, orders.c.cancelled_at >= since,
+             orders.c.cancelled_at < until]
+    if shop:
+        where.append(orders.c.shop == shop)
+    rows = conn.execute(
+        select(orders.c.id, orders.c.shop, orders.c.order_id, orders.c.order_name, orders.c.cancelled_at,
+               orders.c.refunded, items.c.impact, items.c.impact_qty, items.c.kind)
+        .select_from(items.join(orders, orders.c.id == items.c.order_pk)).where(*where)
+        .order_by(orders.c.cancelled_at.desc(), orders.c.id, items.c.id)).all()
+    found: dict[int, tuple[Any, list[str]]] = {}
+    for row in rows:
+        found.setdefault(row.id, (row, []))[1].append(f"{row.impact_qty} × {row.impact or row.kind}")
+    return list(found.values())

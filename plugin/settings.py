@@ -61,6 +61,7 @@ class Shop:
     consumer_secret: str = ""
     trigger_statuses: tuple[str, ...] = ("completed",)
     reconcile_minutes: float = 10
+    hold_minutes: float = 0  # wait this long after payment before issuing
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
 

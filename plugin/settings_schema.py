@@ -71,6 +71,7 @@ class ShopSchema(_Strict):
     mode = fields.String(load_default="live", validate=validate.OneOf(["live", "shadow"]))
     trigger_statuses = fields.List(fields.String(), load_default=["completed"])
     reconcile_minutes = _seconds(10)
+    hold_minutes = fields.Float(load_default=0, validate=validate.Range(min=0, max=7 * 24 * 60))
     connect_timeout = _seconds(5.0)
     read_timeout = _seconds(30.0)
 

@@ -51,7 +51,8 @@ def test_an_order_it_cannot_read_names_the_field(change, field):
 
 @pytest.mark.parametrize(("topic", "kind"), [
     ("orders/paid", Topic.HANDLED), ("customers/redact", Topic.PRIVACY), ("shop/redact", Topic.PRIVACY),
-    ("customers/data_request", Topic.IGNORED), ("orders/cancelled", Topic.IGNORED),
+    ("customers/data_request", Topic.IGNORED), ("orders/cancelled", Topic.CHANGE),
+        ("refunds/create", Topic.CHANGE),
     ("products/update", Topic.UNKNOWN), ("", Topic.UNKNOWN),
 ])
 def test_the_topic_table(topic, kind):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from ..platforms import ADAPTERS
 from ..rules import Evaluation, Rule, RulesError, evaluate
 from ..settings import Settings, SettingsError, load_settings
 from .common import config_option, context
+from .whatif import preview_window
 
 
 @click.command()
@@ -98,9 +100,22 @@ def _print(order: Order, result: Evaluation, certificates: list[dict[str, Any]],
 @config_option
 @click.option("--shop", "shop_id", required=True, help="the shop's id in certhook.yaml")
 @click.option("--json", "as_json", is_flag=True, help="print JSON")
-@click.argument("order_file", type=click.Path(exists=True, dir_okay=False))
-def preview(config: str | None, shop_id: str, as_json: bool, order_file: str) -> None:
-    """What ORDER_FILE (a webhook payload) would issue. Nothing is issued."""
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="what-if: replay the orders received since this day (UTC)")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="what-if: up to this day, included (default: today)")
+@click.option("--rules", "rules_file", type=click.Path(dir_okay=False), default=None,
+              help="what-if: the candidate rules file (default: today's)")
+@click.argument("order_file", type=click.Path(exists=True, dir_okay=False), required=False)
+def preview(config: str | None, shop_id: str, as_json: bool, since: datetime | None,
+            until: datetime | None, rules_file: str | None, order_file: str | None) -> None:
+    """What ORDER_FILE (a webhook payload) would issue; or, with --since, what the orders
+    recorded would issue under today's rules and under --rules. Nothing is issued."""
+    if since is not None:
+        return preview_window(config, shop_id, since.date(), until and until.date(), rules_file,
+                              as_json)
+    if order_file is None:
+        raise click.UsageError("give an ORDER_FILE, or --since DATE for a what-if")
     with context(config) as ch:
         shop = ch.shop(shop_id)
         if shop is None:

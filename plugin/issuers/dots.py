@@ -87,9 +87,17 @@ class Certificates(Issuer):
         return found
 
     def find(self, item: Item) -> Issued | None:
-        path = f"/certificate/{self.settings.app_id}/{quote(item.external_unique_id, safe='')}"
+        found = self.record(item.external_unique_id)
+        return None if found is None else certificate(found)
+
+    def record(self, external_unique_id: str) -> dict[str, Any] | None:
+        """Dots.eco's record of the certificate with this external id, or None."""
+        path = f"/certificate/{self.settings.app_id}/{quote(external_unique_id, safe='')}"
         response = self.http.request("GET", path, allow=(404,))
-        return None if response.status_code == 404 else certificate(body_of(response, SERVICE))
+        if response.status_code == 404:
+            return None
+        answer = body_of(response, SERVICE)
+        return answer if isinstance(answer, dict) else {}
 
 
 class Offerings(Issuer):
@@ -135,14 +143,19 @@ class Offerings(Issuer):
 
     def find(self, item: Item) -> Issued | None:
         """The offering with exactly this external id (with its claims), or None."""
+        found = self.record(item.external_unique_id)
+        return None if found is None else offering(found)
+
+    def record(self, external_unique_id: str) -> dict[str, Any] | None:
+        """Dots.eco's offering with exactly this external id (never another's), or None."""
         path = f"/eco-club-offering/list/{quote(self.settings.offering_app_token, safe='')}"
         response = self.http.request("GET", path, allow=(403,),
-                                     params={"external-unique-id": item.external_unique_id})
+                                     params={"external-unique-id": external_unique_id})
         if response.status_code == 403:
             if "not found" in message_of(response):
                 return None
             raise error_for(response, SERVICE)
         answer = body_of(response, SERVICE)
         mine = [o for o in (answer if isinstance(answer, list) else []) if isinstance(o, dict)
-                and o.get("external_unique_id") == item.external_unique_id]
-        return offering(mine[0]) if mine else None
+                and o.get("external_unique_id") == external_unique_id]
+        return mine[0] if mine else None

@@ -81,8 +81,9 @@ class Queue:
             listener()
 
     def enqueue(self, conn: Connection, kind: JobKind, ref: str, now: float,
-                after: Job | None = None) -> None:
-        """Queue (kind, ref) once: a finished job is queued again, a waiting one runs now.
+                after: Job | None = None, at: float | None = None) -> None:
+        """Queue (kind, ref) once, due `at` (now): a finished job is queued again, a waiting one
+        runs now.
 
         Queued `after` a running job (the order's next step), it is leased in the same
         transaction to that job's process and handed to its worker, which runs it next: no
@@ -94,8 +95,8 @@ class Queue:
             self._notify(conn)
         inserted = conn.execute(  # psycopg's rowcount is -1 here; a returned row is certain
             self.db.insert_new(jobs, "kind", "ref"),
-            {"kind": kind, "ref": ref, "status": JobStatus.QUEUED, "run_at": now, "attempts": 0,
-             "created_at": now, "updated_at": now},
+            {"kind": kind, "ref": ref, "status": JobStatus.QUEUED, "run_at": at or now,
+             "attempts": 0, "created_at": now, "updated_at": now},
         ).first()
         which = {"job_kind": kind, "job_ref": ref}
         if inserted is None:

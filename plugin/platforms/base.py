@@ -8,6 +8,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
+from ..models import Refunded
 from ..orders import Order
 from ..settings import Shop
 from . import signatures
@@ -15,6 +16,7 @@ from . import signatures
 
 class Topic(StrEnum):
     HANDLED = "handled"  # an order to record
+    CHANGE = "change"    # an order changed after payment: cancelled or refunded
     PRIVACY = "privacy"  # erase what certhook holds
     IGNORED = "ignored"  # answered 200 and logged, so the store stops sending it
     UNKNOWN = "unknown"  # the same, and worth a line in the log
@@ -37,6 +39,26 @@ class Erasure:
     whole_shop: bool = False
     order_ids: tuple[str, ...] = ()
     email: str = ""
+
+
+@dataclass(frozen=True)
+class Change:
+    """What a delivery says became of an order after payment."""
+
+    order_id: str
+    cancelled: bool = False
+    refunded: Refunded = Refunded.NONE
+    # A refund's lines, (line item id, quantity): all of the order's lines in full is a full refund
+    refund_lines: tuple[tuple[str, int], ...] = ()
+    order: Order | None = None  # the order itself, when the delivery carries it
+    # Whether that order had been paid: one certhook never saw is then kept as cancelled, so a
+    # late (or redelivered) payment webhook of it issues nothing
+    was_paid: bool = False
+
+    @property
+    def ends_it(self) -> bool:
+        """Cancelled or fully refunded: nothing not yet sent may be issued."""
+        return self.cancelled or self.refunded == Refunded.FULL
 
 
 # (order id, how to fetch the whole order): the paid orders of a window, fetched one by one.
@@ -92,6 +114,12 @@ class Adapter(ABC):
 
     def ignore(self, shop: Shop, payload: dict[str, Any]) -> str | None:
         """Why an order of a handled topic is still not acted on, or None."""
+        return None
+
+    def change(self, shop: Shop, topic: str, payload: dict[str, Any], order: Order | None) -> Change | None:
+        """A cancellation or a refund in this delivery (`order`: its order, if it carries one)."""
+        if order is not None and order.cancelled_at:
+            return Change(order.order_id, cancelled=True, order=order, was_paid=True)
         return None
 
     def erasure(self, shop: Shop, topic: str, payload: dict[str, Any]) -> Erasure:

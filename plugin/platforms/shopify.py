@@ -11,10 +11,11 @@ from typing import Any
 from marshmallow import fields
 
 from ..http import Client
+from ..models import Refunded
 from ..orders import LineItem, Order, PayloadError
 from ..settings import SHOPIFY_API_VERSION, Shop
 from . import shopify_graphql as graphql
-from .base import Adapter, Erasure, PaidOrder, StoreApi, Topic, Webhook
+from .base import Adapter, Change, Erasure, PaidOrder, StoreApi, Topic, Webhook
 from .payloads import Door, Flag, Id, Money, Objects, Quantity, Scalar, Text, load
 
 SERVICE = "Shopify"
@@ -46,8 +47,20 @@ class _Order(Door):
     name, order_number, currency, email, contact_email = Text(), Text(), Text(), Text(), Text()
     customer = fields.Nested(_Customer, allow_none=True, load_default=None)
     test = Flag()
-    processed_at, created_at = Text(), Text()
+    processed_at, created_at, cancelled_at = Text(), Text(), Text()
     line_items = Objects(_Line)
+
+
+class _RefundLine(Door):
+    line_item_id = Id(zero=True)
+    quantity = Quantity(load_default=0)
+
+
+class _Refund(Door):
+    """A Refund resource (the refunds/create body), as far as certhook reads it."""
+
+    order_id = Id(required=True)
+    refund_line_items = Objects(_RefundLine)
 
 
 class _ShopRedact(Door):
@@ -84,8 +97,13 @@ def normalize(shop_id: str, payload: dict[str, Any]) -> Order:
         customer_name=" ".join(p for p in (customer["first_name"], customer["last_name"]) if p),
         test=order["test"],
         created_at=order["processed_at"] or order["created_at"],
+        cancelled_at=order["cancelled_at"],
         line_items=tuple(_line_item(line) for line in order["line_items"]),
     )
+
+
+REFUNDED = {"refunded": Refunded.FULL, "partially_refunded": Refunded.PARTIAL}
+PAID = ("paid", "partially_paid", "refunded", "partially_refunded")  # financial statuses
 
 
 class ShopifyApi(StoreApi):
@@ -124,7 +142,7 @@ class Shopify(Adapter):
         # Answered and logged: the merchant answers a data request from the dashboard and API.
         "customers/data_request": Topic.IGNORED,
         "orders/create": Topic.IGNORED, "orders/updated": Topic.IGNORED,
-        "orders/cancelled": Topic.IGNORED, "refunds/create": Topic.IGNORED,
+        "orders/cancelled": Topic.CHANGE, "refunds/create": Topic.CHANGE,
         "app/uninstalled": Topic.IGNORED,
     }
 
@@ -133,6 +151,19 @@ class Shopify(Adapter):
                        signature=headers.get("X-Shopify-Hmac-Sha256"),
                        topic=headers.get("X-Shopify-Topic", ""),
                        event_id=headers.get("X-Shopify-Event-Id") or headers.get("X-Shopify-Webhook-Id"))
+
+    def change(self, shop: Shop, topic: str, payload: dict[str, Any], order: Order | None) -> Change | None:
+        if topic == "orders/cancelled":  # the Order resource, cancelled (and perhaps refunded)
+            order = normalize(shop.id, payload)
+            status = payload.get("financial_status")
+            status = status if isinstance(status, str) else ""
+            return Change(order.order_id, cancelled=True, order=order, was_paid=status in PAID,
+                          refunded=REFUNDED.get(status, Refunded.NONE))
+        if topic == "refunds/create":
+            refund = load(_Refund(), payload)
+            return Change(refund["order_id"], refunded=Refunded.PARTIAL, refund_lines=tuple(
+                (line["line_item_id"], line["quantity"]) for line in refund["refund_line_items"]))
+        return super().change(shop, topic, payload, order)
 
     def erasure(self, shop: Shop, topic: str, payload: dict[str, Any]) -> Erasure:
         """What a privacy topic asks, if its body is that topic's and names this shop."""

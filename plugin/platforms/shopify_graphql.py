@@ -27,7 +27,7 @@ PAID_ORDERS = """
 query certhookPaidOrders($first: Int!, $after: String, $query: String!) {
   orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {
     pageInfo { hasNextPage endCursor }
-    nodes { legacyResourceId test }
+    nodes { legacyResourceId test cancelledAt }
   }
 }
 """.strip()
@@ -35,7 +35,7 @@ query certhookPaidOrders($first: Int!, $after: String, $query: String!) {
 ORDER = """
 query certhookOrder($id: ID!, $after: String) {
   order(id: $id) {
-    legacyResourceId name email currencyCode test processedAt
+    legacyResourceId name email currencyCode test processedAt cancelledAt
     customer { legacyResourceId email firstName lastName }
     lineItems(first: 50, after: $after) {
       pageInfo { hasNextPage endCursor }
@@ -118,13 +118,14 @@ def _iso(when: datetime) -> str:
 
 
 def paid_order_ids(budget: Budget, since: datetime, until: datetime) -> Iterator[str]:
-    """The ids of orders paid and updated within [since, until], page by page (test orders left out)."""
+    """The ids of orders paid and updated within [since, until], page by page (test and
+    cancelled orders left out)."""
     search = f"financial_status:paid updated_at:>='{_iso(since)}' updated_at:<='{_iso(until)}'"
     after = None
     while True:
         page = budget.query(PAID_ORDERS, {"first": 100, "after": after, "query": search})["orders"]
         for node in page["nodes"]:
-            if not node.get("test"):
+            if not node.get("test") and not node.get("cancelledAt"):  # nothing to issue for those
                 yield str(node["legacyResourceId"])
         if not page["pageInfo"]["hasNextPage"]:
             return
@@ -160,7 +161,8 @@ def fetch_order(budget: Budget, order_id: str) -> dict[str, Any]:
     return {
         "id": node["legacyResourceId"], "name": node.get("name"), "currency": node.get("currencyCode"),
         "email": node.get("email"), "test": node.get("test") is True,
-        "processed_at": node.get("processedAt"), "line_items": items,
+        "processed_at": node.get("processedAt"), "cancelled_at": node.get("cancelledAt"),
+        "line_items": items,
         "customer": {"id": customer.get("legacyResourceId"), "email": customer.get("email"),
                      "first_name": customer.get("firstName"), "last_name": customer.get("lastName")},
     }

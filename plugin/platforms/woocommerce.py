@@ -13,10 +13,10 @@ import requests
 from marshmallow import fields
 
 from ..http import Client, body_of
-from ..models import ItemKind
+from ..models import ItemKind, Refunded
 from ..orders import LineItem, Order
 from ..settings import Shop
-from .base import Adapter, PaidOrder, StoreApi, Topic, Webhook
+from .base import Adapter, Change, PaidOrder, StoreApi, Topic, Webhook
 from .payloads import Door, Id, Money, Objects, Quantity, Scalar, Text, load
 
 SERVICE = "WooCommerce"
@@ -57,6 +57,7 @@ class _Order(Door):
     customer_id = Id(zero=True)  # 0 is a guest
     billing = fields.Nested(_Billing, allow_none=True, load_default=None)
     line_items = Objects(_Line)
+    refunds = fields.List(fields.Raw(), allow_none=True, load_default=list)
 
 
 def _line_item(line: dict[str, Any]) -> LineItem:
@@ -159,12 +160,24 @@ class WooCommerce(Adapter):
                        event_id=headers.get("X-WC-Webhook-Delivery-ID"))
 
     def ignore(self, shop: Shop, payload: dict[str, Any]) -> str | None:
-        if payload.get("status") in shop.trigger_statuses:
+        if payload.get("status") in (*shop.trigger_statuses, "cancelled", "refunded"):
             return None
         return f"status {str(payload.get('status'))[:32]!r} is not a trigger status"
 
     def normalize(self, shop_id: str, payload: dict[str, Any]) -> Order:
         return normalize(shop_id, payload)
+
+    def change(self, shop: Shop, topic: str, payload: dict[str, Any], order: Order | None) -> Change | None:
+        """`cancelled` and `refunded` end the order; a paid one with refunds is partly refunded."""
+        status = payload.get("status")
+        if status in ("cancelled", "refunded"):
+            order = normalize(shop.id, payload)
+            refunded = status == "refunded"  # so it was paid; a cancelled one may never have been
+            return Change(order.order_id, cancelled=not refunded, order=order, was_paid=refunded,
+                          refunded=Refunded.FULL if refunded else Refunded.NONE)
+        if order is not None and load(_Order(), payload)["refunds"]:
+            return Change(order.order_id, refunded=Refunded.PARTIAL)
+        return None
 
     def api(self, shop: Shop) -> StoreApi:
         return WooCommerceApi(shop)

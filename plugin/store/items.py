@@ -22,9 +22,10 @@ def refresh_status(conn: Connection, now: float, order_pk: int) -> str:
     """Derive an evaluated order's status from its items and its write-back."""
     which = {"order_pk": order_pk}
     order = conn.execute(_ORDER_STATE, which).one()
-    if order.status == OrderStatus.SKIPPED or not order.evaluated:
-        return order.status  # skipped, or not evaluated yet: pending, or failed evaluating
-    statuses = conn.execute(_ITEM_STATUSES, which).scalars().all()
+    if order.status in (OrderStatus.SKIPPED, OrderStatus.CANCELLED) or not order.evaluated:
+        return order.status  # skipped, cancelled, or not evaluated yet (pending, held, failed)
+    # An item cancelled with its order (it was never sent) counts for nothing
+    statuses = [s for s in conn.execute(_ITEM_STATUSES, which).scalars() if s != ItemStatus.CANCELLED]
     if ItemStatus.FAILED in statuses or order.writeback_status == WritebackStatus.FAILED:
         status = OrderStatus.FAILED
     elif statuses and all(s == ItemStatus.ISSUED for s in statuses) \
@@ -87,7 +88,8 @@ def retry_order(ch: Certhook, shop: str, order_id: str) -> int | None:
                          .values(writeback_status=WritebackStatus.PENDING, writeback_error=None))
             ch.queue.enqueue(conn, JobKind.WRITEBACK, str(order.id), now)
             retried += 1
-        if order.evaluation_json is None and order.status != OrderStatus.SKIPPED:
+        if order.evaluation_json is None and order.status not in (OrderStatus.SKIPPED,
+                                                                  OrderStatus.CANCELLED):
             conn.execute(update(orders).where(orders.c.id == order.id)
                          .values(status=OrderStatus.PENDING, reason=None, updated_at=now))
             ch.queue.enqueue(conn, JobKind.EVALUATE, str(order.id), now)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, bindparam, func, or_, select, update
 
-from ..models import ItemKind, JobKind, OrderStatus, deliveries, events, items, orders
+from ..models import ItemKind, JobKind, OrderStatus, Refunded, deliveries, events, items, orders
 from ..orders import Order
 
 if TYPE_CHECKING:  # the context is built on top of the store; only its type is needed here
@@ -48,20 +48,36 @@ def add_event(conn: Connection, now: float, order_pk: int, kind: str, detail: st
                                    "detail": detail[:1000]})
 
 
-def record_order(ch: Certhook, conn: Connection, order: Order, source: str = "webhook") -> bool:
-    """Record a paid order and queue its evaluation in the caller's transaction; False if known."""
+def record_order(ch: Certhook, conn: Connection, order: Order, source: str = "webhook",
+                 cancelled: Refunded | None = None) -> bool:
+    """Record a paid order and queue its evaluation, after the shop's hold, in the caller's
+    transaction; False if known. `cancelled`: the store says it is cancelled already (and how
+    much was refunded): it is kept as cancelled and nothing is queued."""
     now = ch.now()
+    shop = ch.shop(order.shop)
+    hold_until = now + shop.hold_minutes * 60 if shop and shop.hold_minutes else None
+    status, reason = OrderStatus.PENDING, None
+    if cancelled is not None:
+        status, reason = OrderStatus.CANCELLED, "cancelled before it was paid here: nothing will be issued"
+    elif hold_until is not None:
+        status, reason = OrderStatus.HELD, f"hold until {_hhmm(hold_until)} UTC"
     row = conn.execute(ch.db.insert_new(orders, "shop", "order_id"), {
         "shop": order.shop, "order_id": order.order_id, "order_name": order.order_name[:255],
         "email": order.email.lower()[:254], "customer_name": order.customer_name[:255],
-        "status": OrderStatus.PENDING, "shadow": False, "order_json": order.to_json(),
-        "created_at": now, "updated_at": now,
+        "status": status, "reason": reason, "shadow": False, "order_json": order.to_json(),
+        "cancelled_at": now if cancelled is not None else None,
+        "refunded": cancelled or Refunded.NONE, "created_at": now, "updated_at": now,
     }).first()
     if row is None:
         return False
-    add_event(conn, now, row.id, "received", f"received by {source}")
-    ch.queue.enqueue(conn, JobKind.EVALUATE, str(row.id), now)
+    add_event(conn, now, row.id, "received", f"received by {source}" + (f": {reason}" if reason else ""))
+    if cancelled is None:
+        ch.queue.enqueue(conn, JobKind.EVALUATE, str(row.id), now, at=hold_until)
     return True
+
+
+def _hhmm(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%H:%M")
 
 
 def find_order(conn: Connection, shop: str, order_id: str) -> Any:
@@ -136,7 +152,7 @@ def order_json(row: Any, found: list[Any], customer_url: str | None) -> dict[str
         "writeback": None if row.writeback_status is None
         else {"status": row.writeback_status, "error": row.writeback_error},
         "reason": row.reason, "created_at": iso(row.created_at),
-        "cancelled_at": None, "refunded": "none",  # until cancellations and refunds are handled
+        "cancelled_at": iso(row.cancelled_at), "refunded": row.refunded,
         "shadow": row.shadow, "customer": {"name": row.customer_name, "email": row.email},
         "earned": evaluation["allocations"] if evaluation else None,
     }

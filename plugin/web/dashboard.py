@@ -209,12 +209,13 @@ def impact():  # type: ignore[no-untyped-def]
     with ch.db.read() as conn:
         totals = reports.impact_totals(conn, since, until, shop)
         per_day = reports.impact_per_day(conn, since, until, shop)
+        cancelled = reports.issued_then_cancelled(conn, since, until, shop)
         attention = reports.attention(conn, ch.now())
     days = [(start + timedelta(days=n)) for n in range((end - start).days + 1)]
     bars = [(d, per_day.get(int(_epoch(d) // 86400), 0)) for d in days]
     return render_template("impact.html", totals=totals, bars=bars, peak=max([q for _, q in bars] + [1]),
                            start=start, end=end, shop=shop, shops=[s.id for s in ch.settings.shops],
-                           attention=attention)
+                           attention=attention, cancelled=cancelled)
 
 
 def cell(value: Any) -> Any:

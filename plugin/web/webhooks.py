@@ -15,6 +15,7 @@ from ..context import Certhook
 from ..orders import PayloadError
 from ..platforms import ADAPTERS, Adapter, Topic, Webhook
 from ..settings import Shop
+from ..store.changes import apply_change
 from ..store.orders import delivered, record_delivery, record_order
 from ..store.privacy import forget_shop, redact_customer
 
@@ -27,6 +28,7 @@ DRAIN_LIMIT = 8 * 1024 * 1024
 # Verifying against this when the shop is unknown keeps both 401s alike, in time too.
 _NO_SECRET = "certhook-unknown-shop"
 Answer = tuple[Response, int]
+ACTED_ON = (Topic.HANDLED, Topic.CHANGE)
 
 
 def answer(status: str, code: int = 200) -> Answer:
@@ -80,18 +82,23 @@ def redact(ch: Certhook, adapter: Adapter, shop: Shop, hook: Webhook, payload: d
 
 def receive(ch: Certhook, adapter: Adapter, shop: Shop, hook: Webhook, payload: dict[str, Any],
             topic: Topic) -> Answer:
-    """Record an authenticated delivery: the order and its job in one transaction, or why not."""
+    """Record an authenticated delivery: the order and its job in one transaction, a change
+    to an order after payment, or why neither."""
     order = adapter.normalize(shop.id, payload) if topic == Topic.HANDLED else None
-    if order is None:
-        ignore: str | None = "topic not handled"
-    else:
-        ignore = adapter.ignore(shop, payload) or ("test order" if order.test else None)
-    order_id = order.order_id if order else None
+    change = adapter.change(shop, hook.topic, payload, order) if topic in ACTED_ON else None
+    ignore = "topic not handled" if topic not in ACTED_ON else adapter.ignore(shop, payload)
+    if any(o is not None and o.test for o in (order, change and change.order)):
+        ignore = "test order"
+    order_id = change.order_id if change else order.order_id if order else None
     with ch.db.write() as conn:
-        if order is None or ignore is not None:
-            outcome = "ignored"
-        else:
-            outcome = "accepted" if record_order(ch, conn, order) else "duplicate"
+        outcome = "ignored"
+        if ignore is None and change is not None and (change.ends_it or order is None):
+            outcome = apply_change(ch, conn, shop.id, change)
+        elif ignore is None and order is not None:
+            recorded = record_order(ch, conn, order)
+            # a paid order partly refunded already: the refund is news even when the order isn't
+            changed = change is not None and apply_change(ch, conn, shop.id, change) == "accepted"
+            outcome = "accepted" if recorded or changed else "duplicate"
         record_delivery(conn, ch.now(), shop.id, hook.topic, hook.event_id, order_id, outcome, ignore)
     log.info("shop %s order %s (%s): %s", shop.id, order_id, hook.topic[:64], outcome)
     return answer(outcome)

@@ -112,7 +112,8 @@ class FakeShopify(FakeServer):
         end = start + len(page)
         return {"pageInfo": {"hasNextPage": end < len(found),
                              "endCursor": base64.b64encode(str(end).encode()).decode() if page else None},
-                "nodes": [{"legacyResourceId": str(o["id"]), "test": bool(o.get("test"))} for o in page]}
+                "nodes": [{"legacyResourceId": str(o["id"]), "test": bool(o.get("test")),
+                           "cancelledAt": o.get("cancelled_at")} for o in page]}
 
     def order(self, variables: dict[str, Any]) -> dict[str, Any] | None:
         order = self.orders.get(str(variables["id"]).rsplit("/", 1)[-1])
@@ -127,6 +128,7 @@ class FakeShopify(FakeServer):
             "legacyResourceId": str(order["id"]), "name": order.get("name"),
             "email": order.get("email"), "currencyCode": order.get("currency"),
             "test": bool(order.get("test")), "processedAt": order.get("processed_at"),
+            "cancelledAt": order.get("cancelled_at"),
             "customer": customer and {"legacyResourceId": str(customer["id"]) if customer.get("id") else None,
                                       "email": customer.get("email"), "firstName": customer.get("first_name"),
                                       "lastName": customer.get("last_name")},
