@@ -77,6 +77,20 @@ def warnings(settings: Settings, now: float | None = None) -> list[str]:
     return [w for shop in settings.shops if (w := ADAPTERS[shop.platform].warning(shop, today))]
 
 
+def unused_budgets(settings: Settings, rules: dict[str, tuple[Rule, ...]]) -> list[str]:
+    """Budget caps no rule of the shop can use (a typo in an allocation id, say)."""
+    out = []
+    for shop in settings.shops:
+        if shop.budget is None:
+            continue
+        issued = {r.allocation_id for r in rules[shop.id] if r.allocation_id and not r.offering}
+        out += [f"shop {shop.id}: budget.allocations {a}: no rule of {shop.rules} issues allocation {a}"
+                for a in sorted(shop.budget.allocations) if a not in issued]
+        if shop.budget.offerings is not None and not any(r.offering for r in rules[shop.id]):
+            out.append(f"shop {shop.id}: budget.offerings: no rule of {shop.rules} gives an offering")
+    return out
+
+
 def secrets_of(settings: Settings) -> list[str]:
     """Every credential in the settings: cut out of any error a service answers with."""
     found = [settings.secret_key, settings.admin_token, settings.metrics_token,
@@ -97,6 +111,6 @@ def build(settings: Settings) -> Certhook:
         issuers=issuers.build(settings, pool), rules=rules_for(settings),
         policy=Policy(settings.retry_base_seconds, settings.retry_max_seconds, settings.max_attempts),
     )
-    for warning in warnings(settings):
+    for warning in warnings(settings) + unused_budgets(settings, certhook.rules):
         log.warning("%s", warning)
     return certhook

@@ -8,10 +8,12 @@ once everything is issued, and settle the job.
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select, update
 
+from . import budgets
 from .context import Certhook
 from .http import ApiError, Rejected
 from .issuers import Issued, Issuer, Item
@@ -23,8 +25,12 @@ from .store.items import refresh_status
 from .store.orders import add_event, lock_order, update_order
 
 log = logging.getLogger(__name__)
-_PENDING = select(items).where(items.c.order_pk == bindparam("order"),
-                               items.c.status == ItemStatus.PENDING).order_by(items.c.id)
+_WAITING = select(items).where(items.c.order_pk == bindparam("order"),  # held: try the budget again
+                               items.c.status.in_([ItemStatus.PENDING, ItemStatus.HELD])
+                               ).order_by(items.c.id)
+_IDS = items.c.id.in_(bindparam("item_ids", expanding=True))
+_UNHOLD = update(items).where(_IDS, items.c.status == ItemStatus.HELD)
+_ROWS = select(items).where(_IDS, items.c.status == ItemStatus.PENDING)
 _COUNT_SENDS = (update(items).where(items.c.id.in_(bindparam("item_ids", expanding=True)),
                                     items.c.status == ItemStatus.PENDING)
                 .values(posts=items.c.posts + 1).returning(items.c.id))
@@ -36,6 +42,7 @@ _SET_PENDING_ITEM = update(items).where(items.c.id == bindparam("item_id"),
                                         items.c.status == ItemStatus.PENDING)
 _COUNT = select(func.count()).select_from(items).where(items.c.order_pk == bindparam("order"))
 _STILL_PENDING = _COUNT.where(items.c.status == ItemStatus.PENDING)
+_HELD = _COUNT.where(items.c.status == ItemStatus.HELD)
 _NOT_ISSUED = _COUNT.where(items.c.status.not_in([ItemStatus.ISSUED, ItemStatus.CANCELLED]))
 
 
@@ -58,8 +65,28 @@ def count_sends(ch: Certhook, job: Job, pending: list[Item]) -> list[Item]:
             conn.execute(_CANCEL, {**which, "status": ItemStatus.CANCELLED,
                                    "error": "the order was cancelled before this was sent"})
             return []
+        conn.execute(_UNHOLD, {**which, "status": ItemStatus.PENDING, "error": None})
+        held = _hold(ch, conn, order, which["item_ids"])
+        which["item_ids"] = [i for i in which["item_ids"] if i not in held]
         counted = set(conn.execute(_COUNT_SENDS, which).scalars())
     return [item for item in pending if item.id in counted]
+
+
+def _hold(ch: Certhook, conn: Connection, order: Any, ids: list[int]) -> set[int]:
+    """Hold the items the shop's monthly budget has no room for; the order says why and until."""
+    shop, now = ch.shop(order.shop), ch.now()
+    if shop is None or shop.budget is None:
+        return set()
+    held = budgets.admit(ch.db, conn, shop, conn.execute(_ROWS, {"item_ids": ids}).all(), now)
+    for item_id, reason in held.items():
+        conn.execute(_SET_PENDING_ITEM, {"item_id": item_id, "status": ItemStatus.HELD,
+                                         "error": reason, "updated_at": now})
+    if held:
+        until = datetime.fromtimestamp(budgets.next_month(now), UTC).strftime("%Y-%m-%d")
+        reason = f"{next(iter(held.values()))}; held until {until} 00:00 UTC"
+        update_order(conn, order.id, reason=reason, updated_at=now)
+        add_event(conn, now, order.id, "held", reason)
+    return set(held)
 
 
 def issue(ch: Certhook, job: Job, issuer: Issuer, pending: list[Item]) -> dict[int, Outcome]:
@@ -79,7 +106,7 @@ def issue(ch: Certhook, job: Job, issuer: Issuer, pending: list[Item]) -> dict[i
 def run_issue_job(ch: Certhook, job: Job) -> None:
     order_pk = int(job.ref)
     with ch.db.read() as conn:
-        rows = conn.execute(_PENDING, {"order": order_pk}).all()
+        rows = conn.execute(_WAITING, {"order": order_pk}).all()
     by_kind: dict[ItemKind, list[Item]] = {}  # in the order the rules earned them
     for row in rows:
         by_kind.setdefault(ItemKind(row.kind), []).append(Item.of(row))
@@ -130,6 +157,9 @@ def settle(ch: Certhook, job: Job, order_pk: int, rows: list[Any], outcomes: dic
             errors = [o.message for o in outcomes.values() if isinstance(o, ApiError)]
             ch.queue.settle(conn, job, now, soonest(d for d in decisions if d is not None),
                             "; ".join(errors)[:1000] or "items are pending")
+        elif conn.execute(_HELD, {"order": order_pk}).scalar_one():  # back when the month turns
+            ch.queue.settle(conn, job, now, Decision(Action.WAIT, budgets.next_month(now) - now),
+                            "held by a monthly budget")
         else:
             ch.queue.done(conn, job, now)
         if any(isinstance(o, Issued) for o in outcomes.values()):

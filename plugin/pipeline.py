@@ -5,6 +5,7 @@ prune forgets, once a day, what is kept only for a while.
 """
 from __future__ import annotations
 
+from . import budgets
 from .context import Certhook
 from .evaluation import run_evaluate_job
 from .issuance import run_issue_job
@@ -29,10 +30,11 @@ def worker(ch: Certhook, concurrency: int | None = None, role: str = "worker") -
 
 
 def start_worker(ch: Certhook, role: str = "worker") -> Worker:
-    """The background workers of a process, with every shop's reconciliation and the prune
-    due at once."""
+    """The background workers of a process, with every shop's reconciliation, the prune and
+    what a monthly budget held due at once."""
     ensure_jobs(ch)
     ensure_prune(ch)
+    budgets.release(ch)
     jobs = worker(ch, role=role)
     jobs.start()
     return jobs

@@ -1,12 +1,13 @@
 """What the dashboard reads besides orders: what needs attention, and impact over time."""
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Integer, and_, cast, func, or_, select
 
+from . import budgets
 from .models import (
     ItemStatus,
     JobKind,
@@ -17,6 +18,7 @@ from .models import (
     jobs,
     orders,
 )
+from .settings import Shop
 
 STUCK_SECONDS = 3600
 
@@ -27,13 +29,27 @@ class Attention:
     credentials: list[str]     # "acme: Shopify: credentials rejected (401): ..."
     stuck_orders: int          # failed, or still pending after an hour
     reconciliation: list[str]  # "acme: internal error: ...": its last run failed
+    budgets: list[str] = field(default_factory=list)  # "acme: monthly budget for allocation 14: ..."
 
     def __bool__(self) -> bool:
         return (self.out_of_balance or bool(self.credentials) or self.stuck_orders > 0
-                or bool(self.reconciliation))
+                or bool(self.reconciliation) or bool(self.budgets))
 
 
-def attention(conn: Connection, now: float) -> Attention:
+def budget_warnings(conn: Connection, shops: Sequence[Shop], now: float) -> list[str]:
+    """Each cap used to its shop's warn_at or more this month, and how many orders it holds."""
+    out = []
+    for shop, name, taken, cap in budgets.usage(conn, list(shops), now):
+        if shop.budget and taken >= shop.budget.warn_at * cap:
+            waiting = conn.execute(select(func.count()).select_from(orders).where(
+                orders.c.shop == shop.id, orders.c.status == OrderStatus.HELD,
+                orders.c.reason.like(f"monthly budget for {name.replace(':', ' ')} %"))).scalar_one()
+            out.append(f"{shop.id}: monthly budget for {name.replace(':', ' ')}: {taken} of {cap} used"
+                       + (f"; {waiting} order(s) wait for room" if waiting else ""))
+    return out
+
+
+def attention(conn: Connection, now: float, shops: Sequence[Shop] = ()) -> Attention:
     balance = conn.execute(select(items.c.id).where(
         items.c.status == ItemStatus.PENDING,
         items.c.error.like("%out of balance%")).limit(1)).first() is not None
@@ -57,7 +73,7 @@ def attention(conn: Connection, now: float) -> Attention:
     ))).scalar_one()
     return Attention(balance, sorted(set(credentials)), stuck,
                      [f"{shop}: {error}" for shop, error in failing
-                      if "credentials rejected" not in error])
+                      if "credentials rejected" not in error], budget_warnings(conn, shops, now))
 
 
 def timeline(conn: Connection, order_pk: int) -> list[Any]:

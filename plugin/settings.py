@@ -47,6 +47,20 @@ class CertFusionSettings:
 
 
 @dataclass(frozen=True)
+class Budget:
+    """Monthly caps (calendar month, UTC): impact per allocation id, and offering units."""
+
+    allocations: dict[int, int] = field(default_factory=dict)
+    offerings: int | None = None
+    warn_at: float = 0.8
+
+    def caps(self) -> list[tuple[str, int]]:
+        """(target, cap): `allocation:14`, `offerings`, as metrics and the dashboard name them."""
+        found = [(f"allocation:{a}", cap) for a, cap in sorted(self.allocations.items())]
+        return found + ([("offerings", self.offerings)] if self.offerings is not None else [])
+
+
+@dataclass(frozen=True)
 class Shop:
     id: str
     platform: str
@@ -62,6 +76,7 @@ class Shop:
     trigger_statuses: tuple[str, ...] = ("completed",)
     reconcile_minutes: float = 10
     hold_minutes: float = 0  # wait this long after payment before issuing
+    budget: Budget | None = None
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
 
@@ -189,6 +204,7 @@ def _build_shop(data: dict[str, Any], base: Path) -> Shop:
     data["api_url"] = (data["api_url"] or DEFAULT_API_URL[data["platform"]].format(domain=domain)).rstrip("/")
     data["domain"] = domain
     data["trigger_statuses"] = tuple(data["trigger_statuses"])
+    data["budget"] = Budget(**data["budget"]) if data["budget"] else None
     rules_path = Path(data["rules"])
     data["rules_path"] = rules_path if rules_path.is_absolute() else base / rules_path
     return Shop(**data)

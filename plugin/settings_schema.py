@@ -56,6 +56,13 @@ class CertFusionSchema(_Strict):
     read_timeout = _seconds(30.0)
 
 
+class BudgetSchema(_Strict):
+    allocations = fields.Dict(keys=fields.Integer(validate=validate.Range(min=1)),
+                              values=fields.Integer(validate=validate.Range(min=0)), load_default=dict)
+    offerings = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0))
+    warn_at = fields.Float(load_default=0.8, validate=validate.Range(min=0, max=1, min_inclusive=False))
+
+
 class ShopSchema(_Strict):
     id = fields.String(
         required=True,
@@ -72,6 +79,7 @@ class ShopSchema(_Strict):
     trigger_statuses = fields.List(fields.String(), load_default=["completed"])
     reconcile_minutes = _seconds(10)
     hold_minutes = fields.Float(load_default=0, validate=validate.Range(min=0, max=7 * 24 * 60))
+    budget = fields.Nested(BudgetSchema, load_default=None)
     connect_timeout = _seconds(5.0)
     read_timeout = _seconds(30.0)
 

@@ -2,8 +2,8 @@
 
 A real order's fields are swapped for hostile values (huge and negative numbers, NaN, NUL, lone
 surrogates, lists where text belongs, decimal overflows) under the store's own topics. Whatever
-comes in: no 5xx, no row left by a 400, and every accepted order settles (done, skipped or
-failed), never pending for ever. `make fuzz` runs many more examples (FUZZ_EXAMPLES).
+comes in: no 5xx, no row left by a 400, and every accepted order settles (done, skipped,
+cancelled or failed), never pending for ever. `make fuzz` runs many more examples (FUZZ_EXAMPLES).
 """
 from __future__ import annotations
 
@@ -40,14 +40,16 @@ SHOPIFY_PATHS = ["id", "name", "email", "currency", "test", "order_number", "cus
                  "line_items.0", "line_items.0.id", "line_items.0.quantity", "line_items.0.price",
                  "line_items.0.sku", "line_items.0.title", "line_items.0.total_discount",
                  "line_items.0.gift_card", "line_items.0.properties", "line_items.0.product_id",
-                 "shop_domain", "orders_to_redact", "orders_to_redact.0"]
+                 "shop_domain", "orders_to_redact", "orders_to_redact.0", "cancelled_at",
+                 "financial_status", "order_id", "refund_line_items", "refund_line_items.0.quantity"]
 WOO_PATHS = ["id", "number", "status", "currency", "customer_id", "billing", "billing.email",
              "billing.first_name", "line_items", "line_items.0", "line_items.0.id",
              "line_items.0.quantity", "line_items.0.price", "line_items.0.total",
              "line_items.0.name", "line_items.0.sku", "line_items.0.meta_data",
-             "line_items.0.variation_id"]
+             "line_items.0.variation_id", "refunds"]
+WOO_STATUSES = ["completed", "completed", "processing", "pending", "cancelled", "refunded"]
 SHOPIFY_TOPICS = ["orders/paid", "orders/paid", "orders/paid", "customers/redact", "shop/redact",
-                  "orders/cancelled", "customers/data_request", "no/such-topic"]
+                  "orders/cancelled", "refunds/create", "customers/data_request", "no/such-topic"]
 
 
 def put(payload: Any, path: str, value: Any) -> None:
@@ -73,6 +75,9 @@ def shopify_base(topic: str, order_id: int) -> dict[str, Any]:
                 "orders_to_redact": [order_id]}
     if topic == "shop/redact":
         return {"shop_id": 1, "shop_domain": DOMAIN}
+    if topic == "refunds/create":
+        return {"id": 1, "order_id": order_id, "refund_line_items": [
+            {"id": 1, "line_item_id": 866550311766439021, "quantity": 1}]}
     return order_payload(order_id=order_id)
 
 
@@ -97,7 +102,7 @@ def settles(ch, seen: Counter[str]) -> None:  # type: ignore[no-untyped-def]
     drain(ch, max_jobs=20_000)
     with ch.db.read() as conn:
         left = conn.execute(select(orders.c.order_id, orders.c.status).where(
-            orders.c.status.not_in(["done", "skipped", "failed"]))).all()
+            orders.c.status.not_in(["done", "skipped", "failed", "cancelled"]))).all()
     assert left == []
 
 
@@ -119,7 +124,7 @@ def test_shopify_door(ch, client):
 
 def test_woocommerce_door(ch, client):
     @FUZZ
-    @given(order_id=st.integers(1, 40), status=st.sampled_from(["completed", "processing", "pending"]),
+    @given(order_id=st.integers(1, 40), status=st.sampled_from(WOO_STATUSES),
            changes=st.lists(st.tuples(st.sampled_from(WOO_PATHS), HOSTILE), max_size=3))
     def one(order_id: int, status: str, changes: list[tuple[str, Any]]) -> None:
         payload = copy.deepcopy(woo_order(status=status, id=order_id))

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from ..context import rules_for, warnings
+from ..context import rules_for, unused_budgets, warnings
 from ..evaluation import earned_items
 from ..http import ApiError
 from ..issuers import certfusion
@@ -36,7 +36,7 @@ def check(config: str | None, online: bool) -> None:
     except (SettingsError, RulesError) as exc:
         click.echo(str(exc), err=True)
         sys.exit(1)
-    for warning in warnings(settings):
+    for warning in warnings(settings) + unused_budgets(settings, rules):
         click.echo(f"warning: {warning}", err=True)
     click.echo("ok")
 

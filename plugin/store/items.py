@@ -31,10 +31,13 @@ def refresh_status(conn: Connection, now: float, order_pk: int) -> str:
     elif statuses and all(s == ItemStatus.ISSUED for s in statuses) \
             and order.writeback_status == WritebackStatus.DONE:
         status = OrderStatus.DONE
+    elif ItemStatus.HELD in statuses and ItemStatus.PENDING not in statuses:
+        status = OrderStatus.HELD  # over a monthly budget: its reason says which, and until when
     else:
         status = OrderStatus.PENDING
     if status != order.status:
-        update_order(conn, order_pk, status=status, updated_at=now)
+        held_no_more = {"reason": None} if order.status == OrderStatus.HELD else {}
+        update_order(conn, order_pk, status=status, updated_at=now, **held_no_more)
     return status
 
 
@@ -77,8 +80,9 @@ def retry_order(ch: Certhook, shop: str, order_id: str) -> int | None:
         order = find_order(conn, shop, order_id)
         if order is None:
             return None
-        conn.execute(update(items).where(items.c.order_pk == order.id, items.c.status == ItemStatus.FAILED)
-                     .values(status=ItemStatus.PENDING, error=None, updated_at=now))
+        conn.execute(update(items).where(  # a held item: the budget is looked at again
+            items.c.order_pk == order.id, items.c.status.in_([ItemStatus.FAILED, ItemStatus.HELD])
+        ).values(status=ItemStatus.PENDING, error=None, updated_at=now))
         retried = len(conn.execute(select(items.c.id).where(
             items.c.order_pk == order.id, items.c.status == ItemStatus.PENDING)).all())
         if retried:

@@ -22,7 +22,7 @@ from flask import (
 )
 from sqlalchemy import update
 
-from .. import links, reports
+from .. import budgets, links, reports
 from ..context import Certhook
 from ..http import ApiError
 from ..issuers import Item
@@ -120,7 +120,7 @@ def orders():  # type: ignore[no-untyped-def]
         page = 1
     with ch.db.read() as conn:
         rows, total = list_orders(conn, shop, status, q, page, PER_PAGE)
-        attention = reports.attention(conn, ch.now())
+        attention = reports.attention(conn, ch.now(), ch.settings.shops)
     return render_template("orders.html", rows=rows, total=total, page=page, per_page=PER_PAGE,
                            pages=max((total + PER_PAGE - 1) // PER_PAGE, 1), shop=shop,
                            status=status, q=q or "", shops=[s.id for s in ch.settings.shops],
@@ -165,7 +165,7 @@ def order(shop: str, order_id: str):  # type: ignore[no-untyped-def]
         if refreshed:
             found = items_of(conn, [row.id])[row.id]
         timeline = reports.timeline(conn, row.id)
-        attention = reports.attention(conn, ch.now())
+        attention = reports.attention(conn, ch.now(), ch.settings.shops)
     retryable = row.status == OrderStatus.FAILED or any(i.status == ItemStatus.FAILED for i in found) \
         or row.writeback_status == WritebackStatus.FAILED
     return render_template("order.html", order=row, items=found, timeline=timeline,
@@ -210,12 +210,13 @@ def impact():  # type: ignore[no-untyped-def]
         totals = reports.impact_totals(conn, since, until, shop)
         per_day = reports.impact_per_day(conn, since, until, shop)
         cancelled = reports.issued_then_cancelled(conn, since, until, shop)
-        attention = reports.attention(conn, ch.now())
+        caps = budgets.usage(conn, [s for s in ch.settings.shops if shop in (None, s.id)], ch.now())
+        attention = reports.attention(conn, ch.now(), ch.settings.shops)
     days = [(start + timedelta(days=n)) for n in range((end - start).days + 1)]
     bars = [(d, per_day.get(int(_epoch(d) // 86400), 0)) for d in days]
     return render_template("impact.html", totals=totals, bars=bars, peak=max([q for _, q in bars] + [1]),
                            start=start, end=end, shop=shop, shops=[s.id for s in ch.settings.shops],
-                           attention=attention, cancelled=cancelled)
+                           attention=attention, cancelled=cancelled, caps=caps)
 
 
 def cell(value: Any) -> Any:

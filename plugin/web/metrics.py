@@ -13,6 +13,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 from sqlalchemy import Connection, and_, func, or_, select
 
+from .. import budgets
 from ..context import Certhook
 from ..models import (
     ItemStatus,
@@ -100,6 +101,14 @@ def _balance(ch: Certhook, conn: Connection) -> Metric:
     return family
 
 
+def _budgets(ch: Certhook, conn: Connection) -> Metric:
+    family = GaugeMetricFamily("certhook_budget_used_ratio", "Share of a monthly budget used "
+                               "this month, by shop and target.", labels=["shop", "target"])
+    for shop, name, taken, cap in budgets.usage(conn, list(ch.settings.shops), ch.now()):
+        family.add_metric([shop.id, name], taken / cap if cap else 1.0)
+    return family
+
+
 class FromDatabase(Collector):
     def __init__(self, ch: Certhook):
         self.ch = ch
@@ -110,9 +119,7 @@ class FromDatabase(Collector):
             yield _items(self.ch, conn)
             yield from _jobs(conn, self.ch.now())
             yield _webhooks(self.ch, conn)
-            # Budgets come with their own settings; until a shop has one, this has no samples.
-            yield GaugeMetricFamily("certhook_budget_used_ratio", "Share of a monthly budget "
-                                    "used, by shop and target.", labels=["shop", "target"])
+            yield _budgets(self.ch, conn)
             yield _reconciled(conn)
             yield _balance(self.ch, conn)
 
