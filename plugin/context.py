@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from . import http, issuers
+from .allocations import Names
 from .db import Database
 from .http import Pool
 from .issuers import Issuer
@@ -30,6 +31,7 @@ class Certhook:
     issuers: dict[ItemKind, Issuer]
     rules: dict[str, tuple[Rule, ...]]
     policy: Policy
+    names: Names  # allocation id → name, from Dots.eco
     clock: Callable[[], float] | None = None  # tests move time on; else the wall clock
 
     def now(self) -> float:
@@ -106,10 +108,13 @@ def secrets_of(settings: Settings) -> list[str]:
 def build(settings: Settings) -> Certhook:
     http.hide(*secrets_of(settings))
     db, pool = Database(settings.database_url), Pool()
+    built = issuers.build(settings, pool)
+    certificates = built.get(ItemKind.CERTIFICATE)
     certhook = Certhook(
         settings=settings, db=db, queue=Queue(db, settings.lease_seconds), http=pool,
-        issuers=issuers.build(settings, pool), rules=rules_for(settings),
+        issuers=built, rules=rules_for(settings),
         policy=Policy(settings.retry_base_seconds, settings.retry_max_seconds, settings.max_attempts),
+        names=Names(lambda: certificates.http if certificates and settings.dots.auth_token else None),
     )
     for warning in warnings(settings) + unused_budgets(settings, certhook.rules):
         log.warning("%s", warning)

@@ -36,8 +36,13 @@ def external_unique_id(shop: str, order_id: str, what: int | str) -> str:
     return f"certhook_{shop[:100]}_{hashlib.sha256(eid.encode()).hexdigest()}"
 
 
-def earned_text(result: Evaluation) -> str:
-    return ", ".join([f"{a.impact_qty} × allocation {a.allocation_id}" for a in result.allocations]
+def earned_text(result: Evaluation, names: dict[int, str] | None = None) -> str:
+    """`2 × allocation 14 (Save a Sea Turtle), an offering of 5`: what the rules gave."""
+    def allocation(a: Any) -> str:
+        name = (names or {}).get(a.allocation_id)
+        return f"allocation {a.allocation_id}" + (f" ({name})" if name else "")
+
+    return ", ".join([f"{a.impact_qty} × {allocation(a)}" for a in result.allocations]
                      + [f"an offering of {o.quantity}" for o in result.offerings]
                      + [f"a CertFusion certificate (list {c.list_id})" for c in result.certfusion])
 
@@ -74,6 +79,7 @@ def _create_items(ch: Certhook, conn: Connection, job: Job, shop: Shop, order: O
 def run_evaluate_job(ch: Certhook, job: Job) -> None:
     """Apply the rules once: create the order's items and queue their issue, or skip it."""
     order_pk, now = int(job.ref), ch.now()
+    names = ch.names.all()  # asked at most hourly, never inside the transaction
     with ch.db.write() as conn:
         row = lock_order(conn, order_pk)  # the job's lease is checked when it is settled, below
         if row.status not in (OrderStatus.PENDING, OrderStatus.HELD) or row.evaluation_json is not None:
@@ -90,10 +96,10 @@ def run_evaluate_job(ch: Certhook, job: Job) -> None:
             values.update(status=OrderStatus.SKIPPED, reason=result.reason)
         elif shop.shadow:
             values.update(status=OrderStatus.SKIPPED,
-                          reason=f"shadow mode: would issue {earned_text(result)}")
+                          reason=f"shadow mode: would issue {earned_text(result, names)}")
         update_order(conn, order_pk, **values)
         add_event(conn, now, order_pk, "evaluated",
-                  values.get("reason") or f"rules give {earned_text(result)}")
+                  values.get("reason") or f"rules give {earned_text(result, names)}")
         if values["status"] == OrderStatus.PENDING:
             _create_items(ch, conn, job, shop, order, result, now)
         ch.queue.done(conn, job, now)

@@ -30,7 +30,8 @@ _WAITING = select(items).where(items.c.order_pk == bindparam("order"),  # held: 
                                ).order_by(items.c.id)
 _IDS = items.c.id.in_(bindparam("item_ids", expanding=True))
 _UNHOLD = update(items).where(_IDS, items.c.status == ItemStatus.HELD)
-_ROWS = select(items).where(_IDS, items.c.status == ItemStatus.PENDING)
+# Admission is before an item's first send: one counted before may exist, and counts already
+_ROWS = select(items).where(_IDS, items.c.status == ItemStatus.PENDING, items.c.posts == 0)
 _COUNT_SENDS = (update(items).where(items.c.id.in_(bindparam("item_ids", expanding=True)),
                                     items.c.status == ItemStatus.PENDING)
                 .values(posts=items.c.posts + 1).returning(items.c.id))

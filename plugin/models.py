@@ -74,6 +74,7 @@ class JobKind(StrEnum):
     WRITEBACK = "writeback"  # write the order's issued items onto the store's order
     RECONCILE = "reconcile"  # ask one shop for paid orders certhook hasn't recorded
     PRUNE = "prune"          # daily: forget deliveries older than retention_days
+    BALANCE = "balance"      # every 15 minutes: the Dots.eco app's balance
 
 
 metadata = MetaData()
@@ -231,4 +232,16 @@ counters = Table(
     Column("name", String(128), primary_key=True),
     Column("value", Integer, nullable=False),
     Column("updated_at", Float, nullable=False),
+)
+
+
+# The Dots.eco app's balance as asked every 15 minutes, kept a month: how long it will last.
+balances = Table(
+    "balances",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("checked_at", Float, nullable=False),
+    Column("balance", Float, nullable=True),  # null: unknown (see error)
+    Column("error", Text, nullable=True),
+    Index("ix_balances_checked", "checked_at"),
 )

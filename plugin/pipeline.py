@@ -1,11 +1,12 @@
 """The job table: what each kind of job runs, and what its failure means for its order.
 
 An order goes evaluate → issue → writeback; reconcile brings in orders whose webhook never came;
-prune forgets, once a day, what is kept only for a while.
+prune forgets, once a day, what is kept only for a while; balance asks Dots.eco for the app's.
 """
 from __future__ import annotations
 
 from . import budgets
+from .balance import ensure_balance, run_balance_job
 from .context import Certhook
 from .evaluation import run_evaluate_job
 from .issuance import run_issue_job
@@ -22,6 +23,7 @@ HANDLERS = {
     JobKind.WRITEBACK: Handler(run_writeback_job, items.writeback_failed),
     JobKind.RECONCILE: Handler(run_reconcile_job, None, recurring=True),
     JobKind.PRUNE: Handler(run_prune_job, None, recurring=True),
+    JobKind.BALANCE: Handler(run_balance_job, None, recurring=True),
 }
 
 
@@ -30,11 +32,12 @@ def worker(ch: Certhook, concurrency: int | None = None, role: str = "worker") -
 
 
 def start_worker(ch: Certhook, role: str = "worker") -> Worker:
-    """The background workers of a process, with every shop's reconciliation, the prune and
-    what a monthly budget held due at once."""
+    """The background workers of a process, with every shop's reconciliation, the prune, the
+    balance and what a monthly budget held due at once."""
     ensure_jobs(ch)
     ensure_prune(ch)
     budgets.release(ch)
+    ensure_balance(ch)
     jobs = worker(ch, role=role)
     jobs.start()
     return jobs

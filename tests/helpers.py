@@ -171,6 +171,9 @@ def run_due(ch: Certhook) -> int:
     return ran
 
 
+RECURRING = [JobKind.RECONCILE, JobKind.PRUNE, JobKind.BALANCE]
+
+
 def drain(ch: Certhook, max_jobs: int = 500) -> int:
     """Run every job, moving the clock past each backoff, until none is left to do."""
     worker = pipeline.worker(ch, 1)
@@ -181,7 +184,7 @@ def drain(ch: Certhook, max_jobs: int = 500) -> int:
             continue
         with ch.db.read() as conn:  # recurring jobs never drain: wait for the rest
             nxt = conn.execute(select(jobs.c.run_at).where(
-                jobs.c.status == JobStatus.QUEUED, jobs.c.kind.not_in([JobKind.RECONCILE, JobKind.PRUNE])
+                jobs.c.status == JobStatus.QUEUED, jobs.c.kind.not_in(RECURRING)
             ).order_by(jobs.c.run_at).limit(1)).scalar()
         if nxt is None:
             return ran

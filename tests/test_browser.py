@@ -65,7 +65,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     port = free_port()
     config = write_config(tmp, f"sqlite:///{tmp / 'certhook.db'}", dots.api_url, shopify.api_url,
                           public_url=f"http://127.0.0.1:{port}", retry_base_seconds=0.1,
-                          retry_max_seconds=0.2, max_attempts=2)
+                          retry_max_seconds=0.2, max_attempts=2,
+                          shop={"budget": {"allocations": {14: 10}, "warn_at": 0.2}})
     server = Serve(config, port)
     server.start()
 
@@ -149,3 +150,15 @@ def test_the_customer_page_on_a_phone(browser: Browser, site: dict[str, Any]):
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     page.screenshot(path=str(ARTIFACTS / "customer-phone.png"), full_page=True)
     context.close()
+
+
+def test_the_budget_warning_and_the_balance_on_the_dashboard(browser: Browser, site: dict[str, Any]):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    sign_in(page, site["url"])
+    expect(page.get_by_text(re.compile(r"Dots\.eco balance: 250\.00"))).to_be_visible()
+    alert = page.get_by_role("alert", name="Needs attention")
+    expect(alert).to_contain_text(re.compile(r"acme: monthly budget for allocation 14: \d+ of 10 used"))
+    page.goto(f"{site['url']}/impact")
+    expect(page.get_by_role("heading", name="Monthly budgets, this month")).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "budget.png"), full_page=True)
+    page.close()

@@ -88,3 +88,16 @@ def test_check_names_a_budget_no_rule_can_use(tmp_path, db_url):
     assert "shop acme: budget.allocations 99: no rule of rules/acme.yaml issues allocation 99" in said
     assert "shop acme: budget.offerings: no rule of rules/acme.yaml gives an offering" in said
     assert "allocations 14" not in said
+
+
+def test_an_item_sent_before_is_never_held_by_its_own_count(tmp_path, db_url, fake_dots, fake_shopify):
+    """It may exist already: it counts against the cap, and is looked up and sent again, not held."""
+    with make_ch(tmp_path, db_url, fake_dots, fake_shopify, shop=BUDGET) as (ch, client):
+        ch.clock.now = NOV
+        fake_dots.fail_next("500")  # the turtle's first call fails: counted, in flight
+        deliver(client, order_payload(order_id=1))
+        run_due(ch)
+        assert statuses(client, 1)[1][14] == "pending"
+        ch.clock.now += 120  # past the backoff
+        run_due(ch)
+        assert statuses(client, 1) == ("done", {14: "issued", 32: "issued"})

@@ -67,6 +67,9 @@ def test_cancelled_after_evaluation_cancels_every_item_not_sent(client, ch, fake
     assert item_statuses(ch) == ["cancelled", "cancelled"] and fake_dots.posts == 0
     order = order_of(client)
     assert (order["status"], order["refunded"]) == ("cancelled", "full")
+    assert client.post("/api/orders/acme/5551234/retry", headers=AUTH).status_code == 200
+    drain(ch)  # a Retry issues nothing either
+    assert order_of(client)["status"] == "cancelled" and fake_dots.posts == 0
 
 
 def test_cancelled_after_issuing_keeps_the_certificates_and_says_what_they_cost(client, ch, fake_dots):

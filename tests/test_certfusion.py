@@ -106,6 +106,8 @@ def test_two_lists_are_issued_in_one_batch(tmp_path, db_url, fake_dots, fake_sho
 
 def test_check_names_unknown_placeholders_missing_settings_and_lists(tmp_path, db_url, fake_dots,
                                                                     fake_shopify, fake_cf):
+    fake_dots.allocations = [{"allocation_id": "14", "allocation_name": "Save a Sea Turtle"}]
+
     def check(rules: str, *args: str, certfusion: bool = True) -> tuple[int, str]:
         path = write_config(tmp_path, db_url, fake_dots.api_url, fake_shopify.api_url, rules=rules,
                             certfusion_url=fake_cf.url if certfusion else None)

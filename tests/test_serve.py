@@ -17,10 +17,11 @@ from sqlalchemy import func, select
 
 from certhook.db import Database
 from certhook.evaluation import external_unique_id
-from certhook.models import JobKind, deliveries, jobs, orders
+from certhook.models import deliveries, jobs, orders
 
 from .helpers import (
     AUTH,
+    RECURRING,
     Serve,
     deliver,
     free_port,
@@ -51,7 +52,7 @@ def counts(db_url: str) -> tuple[int, ...]:
         with db.read() as conn:
             return (conn.execute(select(func.count()).select_from(orders)).scalar_one(),
                     conn.execute(select(func.count()).select_from(jobs)
-                                 .where(jobs.c.kind.not_in([JobKind.RECONCILE, JobKind.PRUNE]))
+                                 .where(jobs.c.kind.not_in(RECURRING))
                                  ).scalar_one(),
                     conn.execute(select(func.count()).select_from(deliveries)).scalar_one())
     finally:

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from ..context import rules_for, unused_budgets, warnings
+from ..context import Certhook, build, rules_for, unused_budgets, warnings
 from ..evaluation import earned_items
 from ..http import ApiError
 from ..issuers import certfusion
@@ -25,7 +25,8 @@ from .whatif import preview_window
 
 @click.command()
 @config_option
-@click.option("--online", is_flag=True, help="also ask CertFusion whether the rules' lists exist")
+@click.option("--online", is_flag=True,
+              help="also ask Dots.eco and CertFusion whether the rules' allocations and lists exist")
 def check(config: str | None, online: bool) -> None:
     """Validate the settings and every rules file."""
     try:
@@ -33,12 +34,31 @@ def check(config: str | None, online: bool) -> None:
         rules = rules_for(settings)
         if online:
             _check_lists(settings, rules)
+            ch = build(settings)
+            try:
+                _check_allocations(ch)
+            finally:
+                ch.close()
     except (SettingsError, RulesError) as exc:
         click.echo(str(exc), err=True)
         sys.exit(1)
     for warning in warnings(settings) + unused_budgets(settings, rules):
         click.echo(f"warning: {warning}", err=True)
     click.echo("ok")
+
+
+def _check_allocations(ch: Certhook) -> None:
+    """Every allocation id the rules name exists at Dots.eco (when it says which exist)."""
+    try:
+        known = ch.names.fetch()
+    except ApiError as exc:
+        click.echo(f"warning: allocation ids not checked: cannot ask Dots.eco: {exc.message}", err=True)
+        return
+    errors = [f'{shop.rules}:{r.line}: rule "{r.name}": allocation {r.allocation_id} does not exist '
+              "at Dots.eco" for shop in ch.settings.shops for r in ch.rules[shop.id]
+              if r.allocation_id and not r.offering and known and r.allocation_id not in known]
+    if errors:
+        raise RulesError(errors)
 
 
 def _check_lists(settings: Settings, rules: dict[str, tuple[Rule, ...]]) -> None:
@@ -71,16 +91,20 @@ def _read_order(order_file: str, platform: str, shop_id: str) -> Order:
 TARGETS = {ItemKind.OFFERING: "offerings", ItemKind.CERTFUSION: "a CertFusion certificate"}
 
 
-def _print(order: Order, result: Evaluation, certificates: list[dict[str, Any]], shadow: bool) -> None:
+def _print(order: Order, result: Evaluation, certificates: list[dict[str, Any]], shadow: bool,
+           names: dict[int, str]) -> None:
     click.echo(f"order {order.order_name} ({order.order_id}) for shop {order.shop}")
     if order.test:
         click.echo("  a test order: certhook ignores it and issues nothing")
+    def allocation(ident: int) -> str:
+        return f"allocation {ident}" + (f" ({names[ident]})" if ident in names else "")
+
     for fired in result.fired:
-        target = f"allocation {fired.allocation_id}" if fired.allocation_id else TARGETS[fired.kind]
+        target = allocation(fired.allocation_id) if fired.allocation_id else TARGETS[fired.kind]
         click.echo(f"  rule {fired.rule!r}: {fired.impact_qty} for {target} "
                    f"({len(fired.line_item_ids)} line item(s))")
     for alloc in result.allocations:
-        click.echo(f"  allocation {alloc.allocation_id}: impact_qty {alloc.impact_qty}")
+        click.echo(f"  {allocation(alloc.allocation_id)}: impact_qty {alloc.impact_qty}")
     for cert in certificates:
         click.echo(f"  certificate: {json.dumps(cert, ensure_ascii=False)}")
     for offering in result.offerings:
@@ -125,11 +149,12 @@ def preview(config: str | None, shop_id: str, as_json: bool, since: datetime | N
         certificates = [ch.issuers[kind].request(order, earned, eid, ch.now())  # as evaluated
                         for kind, earned, eid, _ in earned_items(shop, order, result)
                         if kind == ItemKind.CERTIFICATE]
+        names = {} if as_json else ch.names.all()
     if as_json:
         click.echo(json.dumps({"order_id": order.order_id, "test": order.test, **asdict(result),
                                "certificates": certificates}, indent=2))
     else:
-        _print(order, result, certificates, shop.shadow)
+        _print(order, result, certificates, shop.shadow, names)
 
 
 COMMANDS = (check, preview)

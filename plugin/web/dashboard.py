@@ -22,7 +22,7 @@ from flask import (
 )
 from sqlalchemy import update
 
-from .. import budgets, links, reports
+from .. import balance, budgets, links, reports
 from ..context import Certhook
 from ..http import ApiError
 from ..issuers import Item
@@ -45,7 +45,12 @@ def _ch() -> Certhook:
 
 @bp.app_context_processor
 def template_helpers() -> dict[str, Any]:
-    return {"csrf_token": csrf_token, "when": _when}
+    return {"csrf_token": csrf_token, "when": _when, "dots_balance": _balance}
+
+
+def _balance() -> balance.Balance | None:
+    with _ch().db.read() as conn:
+        return balance.latest(conn, _ch().now())
 
 
 bp.add_app_template_filter(links.http_url, "http_url")
@@ -169,7 +174,7 @@ def order(shop: str, order_id: str):  # type: ignore[no-untyped-def]
     retryable = row.status == OrderStatus.FAILED or any(i.status == ItemStatus.FAILED for i in found) \
         or row.writeback_status == WritebackStatus.FAILED
     return render_template("order.html", order=row, items=found, timeline=timeline,
-                           retryable=retryable, attention=attention,
+                           retryable=retryable, attention=attention, names=ch.names.cached(),
                            customer_url=links.customer_url(ch.settings, shop, order_id))
 
 

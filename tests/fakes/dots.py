@@ -50,6 +50,10 @@ class FakeDots(FakeServer):
         # The filter is optional and the reference's sample lists offerings with a null external
         # id: with this set, the list answers every offering of the app, whatever was asked.
         self.list_ignores_filter = False
+        # Not in the references: the balance's answer is certhook's guess, read defensively
+        self.balance: tuple[int, Any] = (200, {"balance": "250.00"})
+        self.balance_asks = 0
+        self.allocations: Any = None  # GET /allocations (not in the references): 404 until set
 
     @property
     def api_url(self) -> str:
@@ -71,6 +75,14 @@ class FakeDots(FakeServer):
             return self.add_offering(request, body)
         if method == "GET" and path.startswith("/api/v1/eco-club-offering/list/"):
             return self.list_offerings(request, path.removeprefix("/api/v1/eco-club-offering/list/"))
+        if method == "GET" and path == "/api/v1/allocations" and self.allocations is not None:
+            return request.send_json(200, self.allocations)
+        if method == "GET" and path.startswith("/api/v1/application-balance/"):
+            with self.lock:
+                self.balance_asks += 1
+            if path.removeprefix("/api/v1/application-balance/") != APP_TOKEN:
+                return request.send_json(403, {"message": "Application not found."})
+            return request.send_json(*self.balance)
         m = re.fullmatch(r"/api/v1/certificate/([^/]+)/([^/]*)", path)
         if method == "GET" and m:
             return self.get(request, m.group(1), unquote(m.group(2)))
