@@ -59,7 +59,7 @@ def count_sends(ch: Certhook, job: Job, pending: list[Item]) -> list[Item]:
     on, every try looks for what those calls may have made before making anything. Under the
     order's lock, so an item cancelled meanwhile is neither counted nor sent."""
     with ch.db.write() as conn:
-        order = lock_order(conn, int(job.ref))  # the order's row first, then the job's, as everywhere
+        order = lock_order(conn, int(job.ref), whole=False)  # the order's row, then the job's
         ch.queue.still_ours(conn, job)
         which = {"item_ids": [i.id for i in pending], "updated_at": ch.now()}
         if order.cancelled_at is not None:  # not found at the issuer, and never to be sent now
@@ -148,7 +148,7 @@ def settle(ch: Certhook, job: Job, order_pk: int, rows: list[Any], outcomes: dic
     back when the soonest of its items is due."""
     now = ch.now()
     with ch.db.write() as conn:
-        lock_order(conn, order_pk)  # a Retry pressed meanwhile waits for this transaction
+        lock_order(conn, order_pk, whole=False)  # a Retry pressed meanwhile waits for this
         # The job's lease is checked as it is settled: if it was lost, all of this rolls back.
         live = set(conn.execute(_PENDING_IDS, {"order": order_pk}).scalars())  # not cancelled
         decisions = [_record(ch, conn, job, row, outcomes.get(row.id) or ApiError("no answer"))

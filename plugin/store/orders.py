@@ -28,6 +28,9 @@ def record_delivery(conn: Connection, now: float, shop: str, topic: str, event_i
 
 _ADD_EVENT = events.insert()
 _LOCK_ORDER = select(orders).where(orders.c.id == bindparam("order_pk")).with_for_update()
+# The same lock, reading only what an issue job needs (not the order's JSON)
+_LOCK_STATE = (select(orders.c.id, orders.c.shop, orders.c.status, orders.c.cancelled_at)
+               .where(orders.c.id == bindparam("order_pk")).with_for_update())
 _UPDATE_ORDER = update(orders).where(orders.c.id == bindparam("order_pk"))
 
 
@@ -86,9 +89,10 @@ def find_order(conn: Connection, shop: str, order_id: str) -> Any:
     ).first()
 
 
-def lock_order(conn: Connection, order_pk: int) -> Any:
-    """The order's row, locked for this transaction (on PostgreSQL; SQLite has one writer)."""
-    return conn.execute(_LOCK_ORDER, {"order_pk": order_pk}).one()
+def lock_order(conn: Connection, order_pk: int, whole: bool = True) -> Any:
+    """The order's row, locked for this transaction (on PostgreSQL; SQLite has one writer);
+    not `whole`: its id, shop, status and cancelled_at only."""
+    return conn.execute(_LOCK_ORDER if whole else _LOCK_STATE, {"order_pk": order_pk}).one()
 
 
 def items_of(conn: Connection, order_pks: list[int]) -> dict[int, list[Any]]:
