@@ -61,15 +61,23 @@ class Names:
         return read(client.json("GET", "/allocations"))
 
     def all(self) -> dict[int, str]:
+        """The names, asked again when an hour old: by one thread, the others go on meanwhile
+        with what is known (a slow answer holds up nobody else)."""
         with self._lock:
-            if self._names is None or self._clock() - self._asked > TTL_SECONDS:
+            stale = self._names is None or self._clock() - self._asked > TTL_SECONDS
+            if stale:
                 self._asked = self._clock()
-                try:
-                    self._names = self.fetch()
-                except ApiError as exc:
-                    log.info("allocation names unknown: %s", exc.message)
-                    self._names = self._names or {}
-            return self._names
+            known = self._names or {}
+        if not stale:
+            return known
+        try:
+            names = self.fetch()
+        except ApiError as exc:
+            log.info("allocation names unknown: %s", exc.message)
+            names = known
+        with self._lock:
+            self._names = names
+        return names
 
     def cached(self) -> dict[int, str]:
         """What is known already, asking nothing (for a page being served)."""
