@@ -133,17 +133,20 @@ def issued_rows(conn: Connection, since: float, until: float, shop: str | None =
 def issued_then_cancelled(conn: Connection, since: float, until: float, shop: str | None = None
                           ) -> list[tuple[Any, list[str]]]:
     """Orders cancelled (or fully refunded) in the period after something was issued, with the
-    impact that cost: (order, ["3 × Save a Sea Turtle", ...]), the latest first."""
-    where = [items.c.status == ItemStatus.ISSUED, orders.c.cancelled_at >= since,
-             orders.c.cancelled_at < until]
+    impact that cost: (order, ["3 × Save a Sea Turtle", ...]), the latest first. The orders are
+    found by their cancelled_at index first: few are cancelled, many are issued."""
+    where = [orders.c.cancelled_at >= since, orders.c.cancelled_at < until]
     if shop:
         where.append(orders.c.shop == shop)
-    rows = conn.execute(
-        select(orders.c.id, orders.c.shop, orders.c.order_id, orders.c.order_name, orders.c.cancelled_at,
-               orders.c.refunded, items.c.impact, items.c.impact_qty, items.c.kind)
-        .select_from(items.join(orders, orders.c.id == items.c.order_pk)).where(*where)
-        .order_by(orders.c.cancelled_at.desc(), orders.c.id, items.c.id)).all()
-    found: dict[int, tuple[Any, list[str]]] = {}
-    for row in rows:
-        found.setdefault(row.id, (row, []))[1].append(f"{row.impact_qty} × {row.impact or row.kind}")
-    return list(found.values())
+    found = {row.id: (row, []) for row in conn.execute(
+        select(orders.c.id, orders.c.shop, orders.c.order_id, orders.c.order_name,
+               orders.c.cancelled_at, orders.c.refunded).where(*where)
+        .order_by(orders.c.cancelled_at.desc(), orders.c.id))}
+    issued: dict[int, tuple[Any, list[str]]] = {}
+    if found:
+        for item in conn.execute(select(items.c.order_pk, items.c.impact, items.c.impact_qty, items.c.kind)
+                                 .where(items.c.order_pk.in_(list(found)),
+                                        items.c.status == ItemStatus.ISSUED).order_by(items.c.id)):
+            issued.setdefault(item.order_pk, found[item.order_pk])[1].append(
+                f"{item.impact_qty} × {item.impact or item.kind}")
+    return [issued[pk] for pk in found if pk in issued]
