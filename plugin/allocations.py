@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from .http import ApiError, Client
@@ -42,6 +42,12 @@ def read(answer: Any) -> dict[int, str]:
         if ident.isdigit() and label:
             out[int(ident)] = label[:255]
     return out
+
+
+def label(allocation_id: int, names: Mapping[int, str]) -> str:
+    """`allocation 14 (Save a Sea Turtle)`, or `allocation 14` without a name."""
+    name = names.get(allocation_id)
+    return f"allocation {allocation_id}" + (f" ({name})" if name else "")
 
 
 class Names:
@@ -82,8 +88,3 @@ class Names:
     def cached(self) -> dict[int, str]:
         """What is known already, asking nothing (for a page being served)."""
         return self._names or {}
-
-    def of(self, allocation_id: int) -> str:
-        """`allocation 14 (Save a Sea Turtle)`, or `allocation 14` without a name."""
-        name = self.all().get(allocation_id)
-        return f"allocation {allocation_id}" + (f" ({name})" if name else "")

@@ -69,7 +69,9 @@ def lock(db: Database, conn: Connection, shop: str, now: float) -> None:
 
 def admit(db: Database, conn: Connection, shop: Shop, rows: list[Any], now: float) -> dict[int, str]:
     """Which of these items (about to be sent) the shop's caps hold: item id → why."""
-    caps = dict(shop.budget.caps()) if shop.budget else {}
+    if shop.budget is None:
+        return {}
+    caps, warn_at = dict(shop.budget.caps()), shop.budget.warn_at
     wanted = [(row, name) for row in rows if (name := target(row)) in caps]
     if not wanted:
         return {}
@@ -82,8 +84,7 @@ def admit(db: Database, conn: Connection, shop: Shop, rows: list[Any], now: floa
             held[row.id] = f"monthly budget for {name.replace(':', ' ')} reached: {taken[name]} of {cap}"
             log.warning("shop %s: %s held: %s", shop.id, row.external_unique_id, held[row.id])
             continue
-        warn = shop.budget.warn_at * cap if shop.budget else cap
-        if taken[name] < warn <= taken[name] + row.impact_qty:
+        if taken[name] < warn_at * cap <= taken[name] + row.impact_qty:
             log.warning("shop %s: monthly budget for %s at %d of %d", shop.id, name,
                         taken[name] + row.impact_qty, cap)
         taken[name] += row.impact_qty

@@ -8,12 +8,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy import Connection
 
+from .allocations import label
 from .context import Certhook
 from .http import Rejected
 from .jobs.queue import Job
@@ -36,13 +37,10 @@ def external_unique_id(shop: str, order_id: str, what: int | str) -> str:
     return f"certhook_{shop[:100]}_{hashlib.sha256(eid.encode()).hexdigest()}"
 
 
-def earned_text(result: Evaluation, names: dict[int, str] | None = None) -> str:
+def earned_text(result: Evaluation, names: Mapping[int, str] | None = None) -> str:
     """`2 × allocation 14 (Save a Sea Turtle), an offering of 5`: what the rules gave."""
-    def allocation(a: Any) -> str:
-        name = (names or {}).get(a.allocation_id)
-        return f"allocation {a.allocation_id}" + (f" ({name})" if name else "")
-
-    return ", ".join([f"{a.impact_qty} × {allocation(a)}" for a in result.allocations]
+    return ", ".join([f"{a.impact_qty} × {label(a.allocation_id, names or {})}"
+                      for a in result.allocations]
                      + [f"an offering of {o.quantity}" for o in result.offerings]
                      + [f"a CertFusion certificate (list {c.list_id})" for c in result.certfusion])
 

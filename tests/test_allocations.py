@@ -7,7 +7,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from certhook.allocations import Names, read
+from certhook.allocations import Names, label, read
 from certhook.cli import main
 
 from .helpers import RULES, deliver, drain, make_ch, order_of, order_payload, write_config
@@ -35,7 +35,8 @@ def test_names_are_asked_at_most_once_an_hour():
             return ALLOCATIONS
 
     names = Names(lambda: Client(), clock=lambda: now[0])  # type: ignore[arg-type, return-value]
-    assert names.of(14) == "allocation 14 (Save a Sea Turtle)" and names.of(99) == "allocation 99"
+    assert label(14, names.all()) == "allocation 14 (Save a Sea Turtle)"
+    assert label(99, names.all()) == "allocation 99"
     now[0] += 3599
     names.all()
     now[0] += 2

@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from ..allocations import label
 from ..context import Certhook, build, rules_for, unused_budgets, warnings
 from ..evaluation import earned_items
 from ..http import ApiError
@@ -96,15 +97,12 @@ def _print(order: Order, result: Evaluation, certificates: list[dict[str, Any]],
     click.echo(f"order {order.order_name} ({order.order_id}) for shop {order.shop}")
     if order.test:
         click.echo("  a test order: certhook ignores it and issues nothing")
-    def allocation(ident: int) -> str:
-        return f"allocation {ident}" + (f" ({names[ident]})" if ident in names else "")
-
     for fired in result.fired:
-        target = allocation(fired.allocation_id) if fired.allocation_id else TARGETS[fired.kind]
+        target = label(fired.allocation_id, names) if fired.allocation_id else TARGETS[fired.kind]
         click.echo(f"  rule {fired.rule!r}: {fired.impact_qty} for {target} "
                    f"({len(fired.line_item_ids)} line item(s))")
     for alloc in result.allocations:
-        click.echo(f"  {allocation(alloc.allocation_id)}: impact_qty {alloc.impact_qty}")
+        click.echo(f"  {label(alloc.allocation_id, names)}: impact_qty {alloc.impact_qty}")
     for cert in certificates:
         click.echo(f"  certificate: {json.dumps(cert, ensure_ascii=False)}")
     for offering in result.offerings:

@@ -168,14 +168,16 @@ class WooCommerce(Adapter):
         return normalize(shop_id, payload)
 
     def change(self, shop: Shop, topic: str, payload: dict[str, Any], order: Order | None) -> Change | None:
-        """`cancelled` and `refunded` end the order; a paid one with refunds is partly refunded."""
+        """`cancelled` and `refunded` end the order; a paid one with refunds is partly refunded.
+        `order` is this payload, read already (its schema checked that `refunds` is a list)."""
+        if order is None:
+            return None
         status = payload.get("status")
         if status in ("cancelled", "refunded"):
-            order = normalize(shop.id, payload)
             refunded = status == "refunded"  # so it was paid; a cancelled one may never have been
             return Change(order.order_id, cancelled=not refunded, order=order, was_paid=refunded,
                           refunded=Refunded.FULL if refunded else Refunded.NONE)
-        if order is not None and load(_Order(), payload)["refunds"]:
+        if payload.get("refunds"):
             return Change(order.order_id, refunded=Refunded.PARTIAL)
         return None
 

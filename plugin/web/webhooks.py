@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request
+from sqlalchemy import Connection
 
 from ..context import Certhook
 from ..orders import PayloadError
@@ -29,6 +30,7 @@ DRAIN_LIMIT = 8 * 1024 * 1024
 _NO_SECRET = "certhook-unknown-shop"
 Answer = tuple[Response, int]
 ACTED_ON = (Topic.HANDLED, Topic.CHANGE)
+SEEN = "event already received"
 
 
 def answer(status: str, code: int = 200) -> Answer:
@@ -72,12 +74,20 @@ def redact(ch: Certhook, adapter: Adapter, shop: Shop, hook: Webhook, payload: d
     """A privacy topic: erase a customer's data, or everything held for a shop."""
     erasure = adapter.erasure(shop, hook.topic, payload)
     with ch.db.write() as conn:
+        if seen(conn, adapter, shop, hook):
+            record_delivery(conn, ch.now(), shop.id, hook.topic, hook.event_id, None, "duplicate", SEEN)
+            return answer("duplicate")
         count = forget_shop(conn, shop.id) if erasure.whole_shop else \
             redact_customer(ch, conn, shop.id, erasure.order_ids, erasure.email)
         record_delivery(conn, ch.now(), shop.id, hook.topic, hook.event_id, None, "accepted",
                         f"{count} order(s)")
     log.info("shop %s: %s erased %d order(s)", shop.id, hook.topic[:64], count)
     return answer("accepted")
+
+
+def seen(conn: Connection, adapter: Adapter, shop: Shop, hook: Webhook) -> bool:
+    """An event received before, by the store's id for it: a duplicate, whatever its body."""
+    return bool(adapter.unique_event_ids and hook.event_id) and delivered(conn, shop.id, hook.event_id)
 
 
 def receive(ch: Certhook, adapter: Adapter, shop: Shop, hook: Webhook, payload: dict[str, Any],
@@ -92,7 +102,9 @@ def receive(ch: Certhook, adapter: Adapter, shop: Shop, hook: Webhook, payload: 
     order_id = change.order_id if change else order.order_id if order else None
     with ch.db.write() as conn:
         outcome = "ignored"
-        if ignore is None and change is not None and (change.ends_it or order is None):
+        if seen(conn, adapter, shop, hook):
+            outcome, ignore = "duplicate", SEEN
+        elif ignore is None and change is not None and (change.ends_it or order is None):
             outcome = apply_change(ch, conn, shop.id, change)
         elif ignore is None and order is not None:
             recorded = record_order(ch, conn, order)
@@ -102,19 +114,6 @@ def receive(ch: Certhook, adapter: Adapter, shop: Shop, hook: Webhook, payload: 
         record_delivery(conn, ch.now(), shop.id, hook.topic, hook.event_id, order_id, outcome, ignore)
     log.info("shop %s order %s (%s): %s", shop.id, order_id, hook.topic[:64], outcome)
     return answer(outcome)
-
-
-def repeated(ch: Certhook, adapter: Adapter, shop: Shop, hook: Webhook) -> Answer | None:
-    """A delivery of an event already received (the store's id for it says so): "duplicate"."""
-    if not (adapter.unique_event_ids and hook.event_id):
-        return None
-    with ch.db.read() as conn:
-        if not delivered(conn, shop.id, hook.event_id):
-            return None
-    with ch.db.write() as conn:
-        record_delivery(conn, ch.now(), shop.id, hook.topic, hook.event_id, None, "duplicate",
-                        "event already received")
-    return answer("duplicate")
 
 
 def act(ch: Certhook, adapter: Adapter, shop: Shop, hook: Webhook, payload: dict[str, Any]) -> Answer:
@@ -149,4 +148,4 @@ def webhook(platform: str) -> Answer:
     payload = parse_object(body)
     if payload is None:
         return refuse(400, "the body is not a JSON object")
-    return repeated(ch, adapter, shop, hook) or act(ch, adapter, shop, hook, payload)
+    return act(ch, adapter, shop, hook, payload)
