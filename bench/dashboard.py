@@ -1,6 +1,7 @@
-"""The dashboard's orders list over 100,000 orders in SQLite: median and p95 answer times.
+"""Every dashboard page and JSON API read over 100,000 (or --orders) orders in SQLite, two
+certificates each: median and p95 answer times.
 
-Beside it, GET /healthz in the same app and process, as the baseline of a request that does
+Beside them, GET /healthz in the same app and process, as the baseline of a request that does
 (almost) nothing.
 
     python bench/dashboard.py [--orders 100000] [--runs 50]
@@ -13,6 +14,7 @@ import re
 import statistics
 import tempfile
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from certhook import create_app
@@ -59,9 +61,10 @@ def newest_of_acme(n: int) -> int:
 
 def timed(client, path: str, runs: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
     times = []
+    headers = {"Authorization": f"Bearer {TOKEN}"} if path.startswith("/api/") else {}
     for _ in range(runs):
         t0 = time.perf_counter()
-        response = client.get(path)
+        response = client.get(path, headers=headers)
         times.append((time.perf_counter() - t0) * 1000)
         assert response.status_code == 200, (path, response.status_code)
     return statistics.median(times), statistics.quantiles(times, n=20)[18]
@@ -90,6 +93,7 @@ def main() -> None:
         csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
         assert client.post("/login", data={"token": TOKEN, "csrf_token": csrf}).status_code == 302
         base, _ = timed(client, "/healthz", args.runs)
+        year_ago = (datetime.now(UTC).date() - timedelta(days=364)).isoformat()
         print(f"{'GET /healthz (baseline)':<44} median {base:7.2f} ms")
         for label, path in [
             ("orders list, page 1", "/"),
@@ -100,6 +104,10 @@ def main() -> None:
             ("search: an order name", "/?q=%2354321"),
             ("one order", f"/orders/acme/{5_000_000 + newest_of_acme(args.orders)}"),
             ("impact, last 30 days", "/impact"),
+            ("impact, a year of one shop", f"/impact?shop=second&from={year_ago}"),
+            ("API: orders, page 1", "/api/orders"),
+            ("API: orders, status=failed, page 20", "/api/orders?status=failed&page=20"),
+            ("API: one order", f"/api/orders/acme/{5_000_000 + newest_of_acme(args.orders)}"),
         ]:
             median, p95 = timed(client, path, args.runs)
             print(f"{label:<44} median {median:7.2f} ms   p95 {p95:7.2f} ms   "

@@ -99,6 +99,7 @@ orders = Table(
     Column("note_sent_at", Float, nullable=True),
     Column("cancelled_at", Float, nullable=True),  # as the store said, or when we heard
     Column("refunded", String(8), nullable=False, default="none", server_default="none"),
+    Column("payload", Text, nullable=True),  # the store's body, until its first job reads it
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
     UniqueConstraint("shop", "order_id", name="uq_orders_shop_order"),
@@ -109,6 +110,7 @@ orders = Table(
     Index("ix_orders_status_created", "status", "created_at"),
     Index("ix_orders_shop_created", "shop", "created_at"),
     Index("ix_orders_cancelled", "cancelled_at"),
+    Index("ix_orders_writeback", "writeback_status"),
 )
 
 # The order's timeline: received, evaluated, each attempt and its outcome, issued, written back.

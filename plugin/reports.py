@@ -5,7 +5,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Integer, and_, cast, func, or_, select
+from sqlalchemy import Connection, func, select
 
 from . import budgets
 from .models import (
@@ -19,6 +19,7 @@ from .models import (
     orders,
 )
 from .settings import Shop
+from .tallies import count_orders
 
 STUCK_SECONDS = 3600
 
@@ -67,10 +68,9 @@ def attention(conn: Connection, now: float, shops: Sequence[Shop] = ()) -> Atten
     credentials += [f"Dots.eco: {r.error}" for r in conn.execute(
         select(items.c.error).where(items.c.status == ItemStatus.FAILED,
                                            items.c.error.like(rejected)).limit(1))]
-    stuck = conn.execute(select(func.count()).select_from(orders).where(or_(
-        orders.c.status == OrderStatus.FAILED,
-        and_(orders.c.status == OrderStatus.PENDING, orders.c.created_at < now - STUCK_SECONDS),
-    ))).scalar_one()
+    stuck = count_orders(conn, statuses=[OrderStatus.FAILED]) + conn.execute(
+        select(func.count()).select_from(orders).where(
+            orders.c.status == OrderStatus.PENDING, orders.c.created_at < now - STUCK_SECONDS)).scalar_one()
     return Attention(balance, sorted(set(credentials)), stuck,
                      [f"{shop}: {error}" for shop, error in failing
                       if "credentials rejected" not in error], budget_warnings(conn, shops, now))
@@ -87,34 +87,6 @@ def _issued(since: float, until: float, shop: str | None) -> list[Any]:
     if shop:
         where.append(orders.c.shop == shop)
     return where
-
-
-def impact_totals(conn: Connection, since: float, until: float, shop: str | None = None) -> list[Any]:
-    """Per kind, allocation and CertFusion list: the impact name, the impact issued and the
-    number of items."""
-    return conn.execute(
-        select(items.c.kind, items.c.allocation_id, items.c.list_id,
-               func.max(items.c.impact).label("impact"),
-               func.sum(items.c.impact_qty).label("impact_qty"),
-               func.count().label("certificates"))
-        .select_from(items.join(orders, orders.c.id == items.c.order_pk))
-        .where(*_issued(since, until, shop))
-        .group_by(items.c.kind, items.c.allocation_id, items.c.list_id)
-        .order_by(items.c.kind, items.c.allocation_id, items.c.list_id)
-    ).all()
-
-
-def impact_per_day(conn: Connection, since: float, until: float, shop: str | None = None
-                   ) -> dict[int, int]:
-    """Impact issued per UTC day (days since the epoch → impact_qty)."""
-    days = items.c.issued_at / 86400
-    day = (cast(days, Integer) if conn.dialect.name == "sqlite" else func.floor(days)).label("day")
-    rows = conn.execute(
-        select(day, func.sum(items.c.impact_qty))
-        .select_from(items.join(orders, orders.c.id == items.c.order_pk))
-        .where(*_issued(since, until, shop)).group_by(day)
-    ).all()
-    return {int(d): int(qty) for d, qty in rows}
 
 
 def issued_rows(conn: Connection, since: float, until: float, shop: str | None = None

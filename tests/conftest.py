@@ -14,6 +14,7 @@ from certhook import create_app
 from certhook.context import Certhook
 from certhook.db import Database
 from certhook.models import metadata
+from certhook.tallies import impact_days  # noqa: F401  (its tables are part of the schema)
 
 from .fakes.base import FakeServer
 from .fakes.certfusion import FakeCertFusion

@@ -1,7 +1,7 @@
 """What the dashboard reads besides orders: what needs attention, and impact over time."""
 from __future__ import annotations
 
-from certhook import reports
+from certhook import reports, tallies
 from certhook.models import JobKind, JobStatus, items, jobs, orders
 
 DAY = 86400.0
@@ -35,12 +35,12 @@ def test_impact_totals_keep_kinds_allocations_and_lists_apart(ch):
         item(conn, 2, "certificate", 7, None, "pending", allocation_id=31)
     with ch.db.read() as conn:
         totals = [(t.kind, t.allocation_id, t.list_id, t.impact_qty, t.certificates)
-                  for t in reports.impact_totals(conn, T0, T0 + 2 * DAY)]
+                  for t in tallies.impact_totals(conn, T0, T0 + 2 * DAY)]
         assert totals == [("certfusion", None, 3, 1, 1), ("certfusion", None, 4, 1, 1),
                           ("certificate", 14, None, 5, 2), ("certificate", 32, None, 1, 1),
                           ("offering", None, None, 10, 1)]
-        assert [t.impact_qty for t in reports.impact_totals(conn, T0, T0 + 2 * DAY, "woo")] == [1, 3, 1]
-        per_day = reports.impact_per_day(conn, T0, T0 + 2 * DAY)
+        assert [t.impact_qty for t in tallies.impact_totals(conn, T0, T0 + 2 * DAY, "woo")] == [1, 3, 1]
+        per_day = tallies.impact_per_day(conn, T0, T0 + 2 * DAY)
         assert per_day == {int(T0 // DAY): 17, int(T0 // DAY) + 1: 1}
         rows = list(reports.issued_rows(conn, T0, T0 + DAY, "acme"))
         assert [(r.kind, r.impact_qty) for r in rows] == [("certificate", 2), ("offering", 10),

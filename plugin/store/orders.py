@@ -9,6 +9,7 @@ from sqlalchemy import Connection, bindparam, func, or_, select, update
 
 from ..models import ItemKind, JobKind, OrderStatus, Refunded, deliveries, events, items, orders
 from ..orders import Order
+from ..tallies import count_orders
 
 if TYPE_CHECKING:  # the context is built on top of the store; only its type is needed here
     from ..context import Certhook
@@ -120,7 +121,8 @@ def list_orders(conn: Connection, shop: str | None = None, status: str | None = 
         q = q.strip()
         where.append(or_(orders.c.order_id == q, orders.c.order_name.in_([q, f"#{q.lstrip('#')}"]),
                          orders.c.email == q.lower()))
-    total = conn.execute(select(func.count()).select_from(orders).where(*where)).scalar_one()
+    total = conn.execute(select(func.count()).select_from(orders).where(*where)).scalar_one() \
+        if q else count_orders(conn, shop, [status] if status else ())
     rows = conn.execute(
         select(orders).where(*where).order_by(orders.c.created_at.desc(), orders.c.id.desc())
         .limit(per_page).offset((page - 1) * per_page)

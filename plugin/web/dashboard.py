@@ -22,7 +22,7 @@ from flask import (
 )
 from sqlalchemy import update
 
-from .. import balance, budgets, links, reports
+from .. import balance, budgets, links, reports, tallies
 from ..context import Certhook
 from ..http import ApiError
 from ..issuers import Item
@@ -212,8 +212,8 @@ def impact():  # type: ignore[no-untyped-def]
     start, end, shop = _period()
     since, until = _epoch(start), _epoch(end + timedelta(days=1))
     with ch.db.read() as conn:
-        totals = reports.impact_totals(conn, since, until, shop)
-        per_day = reports.impact_per_day(conn, since, until, shop)
+        totals = tallies.impact_totals(conn, since, until, shop)
+        per_day = tallies.impact_per_day(conn, since, until, shop)
         cancelled = reports.issued_then_cancelled(conn, since, until, shop)
         caps = budgets.usage(conn, [s for s in ch.settings.shops if shop in (None, s.id)], ch.now())
         attention = reports.attention(conn, ch.now(), ch.settings.shops)
