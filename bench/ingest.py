@@ -1,22 +1,23 @@
-"""Signed Shopify webhooks per second, and p50/p99 answer time, against `certhook serve`.
+"""Webhook ingest: `certhook serve` against a bare Flask app under the same gunicorn settings.
 
-Beside it, a bare Flask app that only answers 200, under the same gunicorn settings, run in the
-same way from this process: the ratio says what verifying, parsing and recording cost.
+Every request is a distinct signed Shopify orders/paid body of about 12 KB (the dev store's
+sample order with eight lines). Both servers run with the same gunicorn settings and number of
+web processes (certhook's one job runner comes on top, as `certhook serve` runs it); the runs
+alternate bare, certhook, bare, certhook, each on a fresh database.
 
-    python bench/ingest.py [--requests 3000] [--concurrency 8]
+Each run measures, with wrk and 32 keep-alive connections, the throughput and p50/p99 at
+saturation; then, with an open-loop client (bench/loadgen.py) at a fixed 500 req/s, p50/p99
+timed from when each request was due; and the largest RSS of each process of the server.
+
+    python bench/ingest.py [--seconds 5] [--web-workers 2] [--rate 500]
 """
 from __future__ import annotations
 
 import argparse
-import base64
-import hashlib
-import hmac
-import http.client
 import json
 import os
+import shutil
 import signal
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -25,14 +26,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+
+from loadgen import bodies, free_port, openloop, process_tree_rss, wait_healthy  # noqa: E402
+
 SECRET = "bench-webhook-secret"
-ORDER = json.loads((ROOT / "tests" / "fixtures" / "shopify" / "orders_paid__hoodies.json").read_text())
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+WRK_SCRIPT = Path(__file__).with_name("signed.lua")
 
 
 def bare_app():  # type: ignore[no-untyped-def]
@@ -51,127 +50,96 @@ def bare_app():  # type: ignore[no-untyped-def]
     return app
 
 
-def serve_bare(port: int, web_workers: int) -> None:
-    from certhook.server import Server
-
-    Server(bare_app, {"bind": f"127.0.0.1:{port}", "workers": web_workers, "loglevel": "warning"},
-           with_jobs=False).run()
-
-
-def wait_healthy(port: int, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            pass
-        if proc.poll() is not None:
-            raise SystemExit("the server did not start")
-        time.sleep(0.1)
-    raise SystemExit("the server did not start in 30 s")
+def start(kind: str, port: int, tmp: Path, web_workers: int) -> subprocess.Popen[bytes]:
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "start_new_session": True}
+    if kind == "bare Flask":
+        return subprocess.Popen([sys.executable, __file__, "--bare", str(port),
+                                 "--web-workers", str(web_workers)], **quiet)  # type: ignore[call-overload]
+    run = Path(tempfile.mkdtemp(dir=tmp))
+    (run / "rules.yaml").write_text((ROOT / "examples" / "rules" / "acme.yaml").read_text())
+    (run / "certhook.yaml").write_text(json.dumps({
+        "database_url": f"sqlite:///{run / 'certhook.db'}", "secret_key": "bench-secret-key-0123456789",
+        "admin_token": "bench-admin-token-0123456789",
+        "shops": [{"id": "acme", "platform": "shopify", "domain": "acme.myshopify.com",
+                   "webhook_secret": SECRET, "rules": "rules.yaml", "mode": "shadow"}]}))
+    return subprocess.Popen([sys.executable, "-m", "certhook", "serve", "--config",
+                             str(run / "certhook.yaml"), "--bind", f"127.0.0.1:{port}",
+                             "--web-workers", str(web_workers)],
+                            cwd=ROOT, **quiet)  # type: ignore[call-overload]
 
 
-def bodies(n: int, start: int) -> list[tuple[bytes, dict[str, str]]]:
-    out = []
-    for i in range(n):
-        body = json.dumps({**ORDER, "id": start + i, "name": f"#{start + i}"}).encode()
-        sig = base64.b64encode(hmac.new(SECRET.encode(), body, hashlib.sha256).digest()).decode()
-        out.append((body, {"Content-Type": "application/json", "X-Shopify-Hmac-Sha256": sig,
-                           "X-Shopify-Topic": "orders/paid",
-                           "X-Shopify-Shop-Domain": "acme.myshopify.com"}))
-    return out
+def wrk(port: int, requests_file: Path, seconds: int) -> dict[str, float]:
+    out = subprocess.run(["wrk", "-t2", "-c32", f"-d{seconds}s", "--latency", "-s", str(WRK_SCRIPT),
+                          f"http://127.0.0.1:{port}", "--", str(requests_file)],
+                         capture_output=True, text=True, check=True).stdout
+    line = next(x for x in out.splitlines() if x.startswith("JSON "))
+    return json.loads(line[5:])
 
 
-def load(port: int, requests: list[tuple[bytes, dict[str, str]]], concurrency: int
-         ) -> tuple[float, list[float]]:
-    """Send every request over `concurrency` keep-alive connections; (seconds, latencies)."""
-    latencies: list[float] = []
-    lock = threading.Lock()
-    position = iter(range(len(requests)))
-    failures: list[str] = []
-
-    def client() -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        mine = []
-        while True:
-            with lock:
-                i = next(position, None)
-            if i is None:
-                break
-            body, headers = requests[i]
-            t0 = time.perf_counter()
-            conn.request("POST", "/webhooks/shopify", body=body, headers=headers)
-            response = conn.getresponse()
-            response.read()
-            mine.append(time.perf_counter() - t0)
-            if response.status != 200:
-                failures.append(str(response.status))
-        conn.close()
-        with lock:
-            latencies.extend(mine)
-
-    threads = [threading.Thread(target=client) for _ in range(concurrency)]
-    start = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if failures:
-        raise SystemExit(f"{len(failures)} requests failed: {failures[:5]}")
-    return time.perf_counter() - start, latencies
-
-
-def run(name: str, port: int, proc: subprocess.Popen[bytes], n: int, concurrency: int,
-        start: int) -> dict[str, float]:
+def run(kind: str, port: int, tmp: Path, args: argparse.Namespace, requests_file: Path,
+        due: list[tuple[bytes, dict[str, str]]]) -> dict[str, float]:
+    proc = start(kind, port, tmp, args.web_workers)
+    peak: dict[int, tuple[str, int]] = {}
+    stop = threading.Event()
+    sampler = threading.Thread(target=_sample, args=(proc.pid, peak, stop), daemon=True)
     try:
         wait_healthy(port, proc)
-        load(port, bodies(200, start), concurrency)  # warm up
-        seconds, lat = load(port, bodies(n, start + 200), concurrency)
+        sampler.start()
+        saturated = wrk(port, requests_file, args.seconds)
+        time.sleep(1)  # the backlog settles before the open-loop run
+        fixed = openloop(port, due, args.rate)
     finally:
+        stop.set()
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(30)
-    q = statistics.quantiles(lat, n=100)
-    result = {"rps": n / seconds, "p50_ms": q[49] * 1000, "p99_ms": q[98] * 1000}
-    print(f"{name:<16} {result['rps']:8.0f} req/s   p50 {result['p50_ms']:6.2f} ms   "
-          f"p99 {result['p99_ms']:6.2f} ms")
+    rss = sorted(peak.values(), key=lambda x: -x[1])
+    result = {**saturated, **{f"open_{k}": v for k, v in fixed.items()},
+              "rss_max_mb": rss[0][1] / 1024 if rss else 0, "processes": len(rss)}
+    print(f"{kind:<15} {result['rps']:7.0f} req/s  p50 {result['p50_ms']:6.2f}  "
+          f"p99 {result['p99_ms']:7.2f} ms"
+          f"  | {args.rate}/s open loop: p50 {fixed['p50_ms']:6.2f}  p99 {fixed['p99_ms']:7.2f} ms"
+          f"  | RSS MB " + ", ".join(f"{name} {kb / 1024:.0f}" for name, kb in rss))
     return result
+
+
+def _sample(pid: int, peak: dict[int, tuple[str, int]], stop: threading.Event) -> None:
+    while not stop.wait(0.2):
+        for child, (name, kb) in process_tree_rss(pid).items():
+            if kb > peak.get(child, ("", 0))[1]:
+                peak[child] = (name, kb)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--requests", type=int, default=3000)
-    parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--web-workers", type=int, default=1,
-                        help="gunicorn processes for both (certhook serve's default on SQLite is 1)")
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument("--rate", type=int, default=500)
     parser.add_argument("--bare", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare:
-        serve_bare(args.bare, args.web_workers)
+        from certhook.server import Server
+
+        Server(bare_app, {"bind": f"127.0.0.1:{args.bare}", "workers": args.web_workers,
+                          "loglevel": "warning"}, with_jobs=False).run()
         return
-    with tempfile.TemporaryDirectory() as tmp:
-        Path(tmp, "rules.yaml").write_text((ROOT / "examples" / "rules" / "acme.yaml").read_text())
-        Path(tmp, "certhook.yaml").write_text(json.dumps({
-            "database_url": "sqlite:///certhook.db", "secret_key": "bench-secret-key-0123456789",
-            "admin_token": "bench-admin-token-0123456789",
-            "shops": [{"id": "acme", "platform": "shopify", "domain": "acme.myshopify.com",
-                       "webhook_secret": SECRET, "rules": "rules.yaml", "mode": "shadow"}]}))
-        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "start_new_session": True}
-        print(f"{args.requests} signed orders/paid webhooks, {args.concurrency} connections, "
-              f"{args.web_workers} gunicorn workers (gthread), {os.cpu_count()} cores")
-        port = free_port()
-        bare = run("bare Flask", port, subprocess.Popen(
-            [sys.executable, __file__, "--bare", str(port), "--web-workers", str(args.web_workers)],
-            **quiet), args.requests, args.concurrency, 1_000_000)
-        port = free_port()
-        ours = run("certhook serve", port, subprocess.Popen(
-            [sys.executable, "-m", "certhook", "serve", "--config", str(Path(tmp, "certhook.yaml")),
-             "--bind", f"127.0.0.1:{port}", "--web-workers", str(args.web_workers)],
-            cwd=ROOT, **quiet), args.requests, args.concurrency, 2_000_000)
-    print(f"ratio certhook/bare: throughput {ours['rps'] / bare['rps']:.2f}x, "
-          f"p50 {ours['p50_ms'] / bare['p50_ms']:.2f}x, p99 {ours['p99_ms'] / bare['p99_ms']:.2f}x")
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (apt-get install wrk)")
+    with tempfile.TemporaryDirectory() as tmp_dir:
+        tmp = Path(tmp_dir)
+        count = 8000 * args.seconds
+        requests_file = tmp / "requests.txt"
+        bodies(SECRET, count, 1_000_000, requests_file)
+        due = bodies(SECRET, args.rate * 10, 5_000_000)
+        print(f"{count} distinct signed orders/paid bodies of {requests_file.stat().st_size // count} bytes; "
+              f"{args.web_workers} gunicorn processes (gthread, 8 threads) each; {os.cpu_count()} cores")
+        results: dict[str, list[dict[str, float]]] = {"bare Flask": [], "certhook serve": []}
+        for kind in ["bare Flask", "certhook serve"] * 2:
+            results[kind].append(run(kind, free_port(), tmp, args, requests_file, due))
+    bare, ours = results["bare Flask"], results["certhook serve"]
+    ratio = sum(r["rps"] for r in ours) / sum(r["rps"] for r in bare)
+    print(f"ratio certhook/bare (throughput, both runs): {ratio:.2f}")
+    print(f"certhook at {args.rate} req/s: p99 {max(r['open_p99_ms'] for r in ours):.2f} ms (worst run); "
+          f"largest process {max(r['rss_max_mb'] for r in ours):.0f} MB")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ gunicorn's own command line. Set CERTHOOK_CONFIG to the settings file.
 """
 import os
 
-from certhook.server import DEFAULTS, post_worker_init, worker_exit  # noqa: F401  (gunicorn hooks)
+from certhook.server import DEFAULTS, on_exit, when_ready  # noqa: F401  (gunicorn hooks: the job runner)
 
 bind = os.environ.get("CERTHOOK_BIND", DEFAULTS["bind"])
 workers = int(os.environ.get("CERTHOOK_WEB_WORKERS", DEFAULTS["workers"]))

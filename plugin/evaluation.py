@@ -22,7 +22,7 @@ from .models import ItemKind, ItemStatus, JobKind, OrderStatus, items
 from .orders import Order
 from .rules import Evaluation, evaluate
 from .settings import Shop
-from .store.orders import add_event, lock_order, update_order
+from .store.orders import add_event, lock_order, read_payload, update_order
 
 log = logging.getLogger(__name__)
 _INSERT_ITEM = items.insert()
@@ -86,7 +86,10 @@ def run_evaluate_job(ch: Certhook, job: Job) -> None:
         shop = ch.shop(row.shop)
         if shop is None:
             raise Rejected(f"shop {row.shop!r} is not in the settings any more")
-        order = Order.from_json(row.order_json)
+        order = Order.from_json(row.order_json) if row.payload is None else read_payload(ch, conn, row, now)
+        if order is None:  # the store's body can't be read: the order failed, saying why
+            ch.queue.done(conn, job, now)
+            return
         result = evaluate(ch.rules[shop.id], order)
         values: dict[str, Any] = {"evaluation_json": json.dumps(asdict(result)), "shadow": shop.shadow,
                                   "status": OrderStatus.PENDING, "reason": None, "updated_at": now}

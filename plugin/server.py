@@ -1,17 +1,25 @@
-"""gunicorn for `certhook serve`: the web app, with the job workers in each web process."""
+"""gunicorn for `certhook serve`: web processes that only answer, and one job runner beside them.
+
+The web processes verify, record and answer; every job runs in one `certhook worker` process
+that gunicorn's master starts when it is ready, starts again if it dies, and stops when it
+exits. Under systemd (or Ctrl-C, or a test's killpg) the signal reaches the job runner at once,
+beside gunicorn; if the master is killed outright, the job runner notices and stops itself.
+"""
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import subprocess
+import sys
 import threading
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
-from .pipeline import start_worker
-
 log = logging.getLogger(__name__)
-STOP_MARGIN = 3  # seconds kept from gunicorn's graceful timeout to hand back leases
+PARENT_ENV = "CERTHOOK_PARENT_PID"  # the job runner stops when this process is gone
+RESTART_SECONDS = 5  # a job runner that dies is started again after this long
 
 DEFAULTS: dict[str, Any] = {
     "bind": "127.0.0.1:8000",
@@ -26,30 +34,59 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-def post_worker_init(worker: Any) -> None:
-    """Start the background job workers beside the web app, once it's loaded.
+class JobRunner:
+    """One `certhook worker` process, kept running until stop()."""
 
-    On SIGTERM they begin to stop at once, beside gunicorn finishing its requests, within the
-    same graceful timeout (less a margin to hand back the leases before gunicorn's kill).
-    """
-    jobs = worker.certhook_jobs = start_worker(worker.wsgi.extensions["certhook"], role="serve")
-    grace = max(worker.cfg.graceful_timeout - STOP_MARGIN, 0)
-    stopping = threading.Thread(target=jobs.stop, args=(grace,), name="certhook-stop")
-    gunicorn_exit = signal.getsignal(signal.SIGTERM)
+    def __init__(self, config: str | None, grace: float):
+        self.command = [sys.executable, "-m", "certhook", "worker", "--graceful-timeout", str(grace)]
+        if config:
+            self.command += ["--config", config]
+        self.grace = grace
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._keep, name="certhook-job-runner", daemon=True)
 
-    def on_sigterm(sig: int, frame: Any) -> None:
-        if stopping.ident is None:  # not started yet: a second SIGTERM changes nothing
-            stopping.start()
-        gunicorn_exit(sig, frame)  # type: ignore[operator]
+    def start(self) -> None:
+        self._thread.start()
 
-    signal.signal(signal.SIGTERM, on_sigterm)
+    def _keep(self) -> None:
+        while not self._stopping.is_set():
+            with self._lock:
+                if self._stopping.is_set():
+                    return
+                self.proc = subprocess.Popen(self.command, env={**os.environ, PARENT_ENV: str(os.getpid())})
+            code = self.proc.wait()  # 0 too when gunicorn's master reaped it first
+            if not self._stopping.is_set():
+                log.warning("the job runner (pid %d) exited (%s); starting it again in %d s",
+                            self.proc.pid, code, RESTART_SECONDS)
+                self._stopping.wait(RESTART_SECONDS)
+
+    def stop(self) -> None:
+        """SIGTERM the job runner and wait for it: its jobs finish, or are handed back."""
+        with self._lock:
+            self._stopping.set()
+            proc = self.proc
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(self.grace + 5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
-def worker_exit(server: Any, worker: Any) -> None:
-    """The worker process ends (after SIGTERM, or a quick stop): hand back what's unfinished."""
-    jobs = getattr(worker, "certhook_jobs", None)
+def when_ready(server: Any) -> None:
+    """gunicorn's master is ready: start the job runner (CERTHOOK_CONFIG names the settings)."""
+    server.certhook_jobs = JobRunner(os.environ.get("CERTHOOK_CONFIG"),
+                                     max(server.cfg.graceful_timeout - 3, 0))
+    server.certhook_jobs.start()
+
+
+def on_exit(server: Any) -> None:
+    jobs = getattr(server, "certhook_jobs", None)
     if jobs is not None:
-        jobs.stop(grace=max(worker.cfg.graceful_timeout - STOP_MARGIN, 0))
+        jobs.stop()
 
 
 class Server(BaseApplication):  # type: ignore[misc]
@@ -57,7 +94,7 @@ class Server(BaseApplication):  # type: ignore[misc]
         self.load_app = load_app
         self.options = {**DEFAULTS, **options}
         if with_jobs:
-            self.options.update(post_worker_init=post_worker_init, worker_exit=worker_exit)
+            self.options.update(when_ready=when_ready, on_exit=on_exit)
         super().__init__()
 
     def load_config(self) -> None:

@@ -11,20 +11,27 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from .context import Certhook
 from .models import ItemKind, OrderStatus, orders
-from .orders import Order
+from .orders import Order, PayloadError
 from .rules import Evaluation, Rule, evaluate
+from .store.orders import order_of
 
 Key = tuple[str, int | None]  # (kind, allocation id or CertFusion list id)
 
 
-def recorded(conn: Connection, shop_id: str, since: float, until: float) -> Iterator[Order]:
-    """The shop's orders received in [since, until), oldest first, as the rules see them."""
-    rows = conn.execute(select(orders.c.order_json).where(
+def recorded(ch: Certhook, conn: Connection, shop_id: str, since: float, until: float
+             ) -> Iterator[Order]:
+    """The shop's orders received in [since, until), oldest first, as the rules see them
+    (one whose body can't be read is left out: its evaluation failed, or will)."""
+    rows = conn.execute(select(orders.c.shop, orders.c.order_json, orders.c.payload).where(
         orders.c.shop == shop_id, orders.c.created_at >= since, orders.c.created_at < until,
         orders.c.status != OrderStatus.CANCELLED).order_by(orders.c.created_at, orders.c.id))
     for row in rows:
-        yield Order.from_json(row.order_json)
+        try:
+            yield order_of(ch, row)
+        except PayloadError:
+            continue
 
 
 def quantities(result: Evaluation) -> Counter[Key]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 
@@ -10,23 +11,23 @@ import click
 from .. import create_app
 from ..jobs.worker import GRACE_SECONDS
 from ..pipeline import start_worker
-from ..server import Server
+from ..server import PARENT_ENV, Server
 from .common import config_option, context
 
 
 @click.command()
 @config_option
 @click.option("--bind", default="127.0.0.1:8000", show_default=True, help="HOST:PORT")
-@click.option("--web-workers", type=int, default=None,
-              help="web processes (default: 1 on SQLite, which has one writer; else 2)")
+@click.option("--web-workers", type=int, default=2, show_default=True,
+              help="web processes; the jobs run in one more process beside them")
 @click.option("--graceful-timeout", type=int, default=int(GRACE_SECONDS), show_default=True,
               help="seconds requests and running jobs get to finish on SIGTERM")
-def serve(config: str | None, bind: str, web_workers: int | None, graceful_timeout: int) -> None:
+def serve(config: str | None, bind: str, web_workers: int, graceful_timeout: int) -> None:
     """The web server and the background workers, in one command."""
     with context(config) as ch:
         ch.db.upgrade()
-        path = str(ch.settings.path)
-        web_workers = web_workers or (1 if ch.db.is_sqlite else 2)
+        path = str(ch.settings.path.resolve())
+    os.environ["CERTHOOK_CONFIG"] = path  # for the job runner gunicorn's master starts
     Server(lambda: create_app(path), {"bind": bind, "workers": web_workers,
                                       "graceful_timeout": graceful_timeout}).run()
 
@@ -41,11 +42,21 @@ def worker(config: str | None, graceful_timeout: float) -> None:
     stopped = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stopped.set())
+    parent = os.environ.get(PARENT_ENV)
+    if parent:  # started by certhook serve: stop when it is gone (killed outright)
+        threading.Thread(target=_orphaned, args=(int(parent), stopped), daemon=True).start()
     with context(config) as ch:
         ch.db.upgrade()
-        jobs = start_worker(ch)
+        jobs = start_worker(ch, role="serve" if parent else "worker")
         stopped.wait()
         jobs.stop(grace=graceful_timeout)
+
+
+def _orphaned(parent: int, stopped: threading.Event) -> None:
+    while not stopped.wait(1):
+        if os.getppid() != parent:
+            logging.getLogger(__name__).warning("certhook serve (pid %d) is gone: stopping", parent)
+            stopped.set()
 
 
 COMMANDS = (serve, worker)

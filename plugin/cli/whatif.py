@@ -32,7 +32,7 @@ def preview_window(config: str | None, shop_id: str, since: date, until: date | 
             click.echo(str(exc), err=True)
             sys.exit(1)
         with ch.db.read() as conn:
-            found = recorded(conn, shop.id, _day(since), _day(until + timedelta(days=1)))
+            found = recorded(ch, conn, shop.id, _day(since), _day(until + timedelta(days=1)))
             count, totals = compare(found, ch.rules[shop.id], candidate)
     if as_json:
         click.echo(json.dumps({"shop": shop.id, "since": since.isoformat(), "until": until.isoformat(),

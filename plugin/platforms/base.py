@@ -112,6 +112,13 @@ class Adapter(ABC):
     def topic(self, topic: str) -> Topic:
         return self.topics.get(topic, Topic.UNKNOWN)
 
+    def plain_order(self, shop: Shop, payload: dict[str, Any]) -> str | None:
+        """The order's id, if this delivery of a handled topic is nothing but a paid order to
+        record (not a test, not cancelled, no refund): it is recorded as sent and read by its
+        first job. None: it needs reading now. PayloadError names a field the order's schema
+        refuses, as normalize would."""
+        return None
+
     def ignore(self, shop: Shop, payload: dict[str, Any]) -> str | None:
         """Why an order of a handled topic is still not acted on, or None."""
         return None

@@ -72,6 +72,10 @@ class _CustomerRedact(_ShopRedact):
     orders_to_redact = fields.List(Id(), required=True)
 
 
+# One instance for every load: building a schema (and its nested ones) costs more than a load.
+_ORDER = _Order()
+
+
 def _line_item(line: dict[str, Any]) -> LineItem:
     return LineItem(
         id=line["id"], product_id=line["product_id"], variant_id=line["variant_id"],
@@ -85,7 +89,7 @@ def _line_item(line: dict[str, Any]) -> LineItem:
 
 def normalize(shop_id: str, payload: dict[str, Any]) -> Order:
     """A REST Order resource (the orders/paid body) as the platform-neutral Order."""
-    order = load(_Order(), payload)
+    order = load(_ORDER, payload)
     customer = order["customer"] or {"id": "", "email": "", "first_name": "", "last_name": ""}
     return Order(
         shop=shop_id,
@@ -151,6 +155,10 @@ class Shopify(Adapter):
                        signature=headers.get("X-Shopify-Hmac-Sha256"),
                        topic=headers.get("X-Shopify-Topic", ""),
                        event_id=headers.get("X-Shopify-Event-Id") or headers.get("X-Shopify-Webhook-Id"))
+
+    def plain_order(self, shop: Shop, payload: dict[str, Any]) -> str | None:
+        order = load(_ORDER, payload)
+        return None if order["test"] or order["cancelled_at"] else order["id"]
 
     def change(self, shop: Shop, topic: str, payload: dict[str, Any], order: Order | None) -> Change | None:
         if topic == "orders/cancelled":  # the Order resource, cancelled (and perhaps refunded)

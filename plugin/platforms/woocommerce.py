@@ -60,6 +60,10 @@ class _Order(Door):
     refunds = fields.List(fields.Raw(), allow_none=True, load_default=list)
 
 
+# One instance for every load: building a schema (and its nested ones) costs more than a load.
+_ORDER = _Order()
+
+
 def _line_item(line: dict[str, Any]) -> LineItem:
     price, quantity = line["price"] or Decimal(0), line["quantity"]
     # `total` is what was paid for the line after coupons; the difference is its discount.
@@ -75,7 +79,7 @@ def _line_item(line: dict[str, Any]) -> LineItem:
 
 def normalize(shop_id: str, payload: dict[str, Any]) -> Order:
     """A WooCommerce order (webhook body or REST answer) as the platform-neutral Order."""
-    order = load(_Order(), payload)
+    order = load(_ORDER, payload)
     billing = order["billing"] or {"email": "", "first_name": "", "last_name": ""}
     return Order(
         shop=shop_id,
@@ -158,6 +162,12 @@ class WooCommerce(Adapter):
                        signature=headers.get("X-WC-Webhook-Signature"),
                        topic=headers.get("X-WC-Webhook-Topic", ""),
                        event_id=headers.get("X-WC-Webhook-Delivery-ID"))
+
+    def plain_order(self, shop: Shop, payload: dict[str, Any]) -> str | None:
+        if payload.get("status") not in shop.trigger_statuses:
+            return None
+        order = load(_ORDER, payload)
+        return None if order["refunds"] else order["id"]
 
     def ignore(self, shop: Shop, payload: dict[str, Any]) -> str | None:
         if payload.get("status") in (*shop.trigger_statuses, "cancelled", "refunded"):

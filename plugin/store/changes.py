@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, bindparam, func, select, update
 
 from ..models import ItemStatus, OrderStatus, Refunded, items
-from ..orders import Order
+from ..orders import PayloadError
 from ..platforms import Change
-from .orders import add_event, find_order, lock_order, record_order, update_order
+from .orders import add_event, find_order, lock_order, order_of, record_order, update_order
 
 if TYPE_CHECKING:  # the context is built on top of the store; only its type is needed here
     from ..context import Certhook
@@ -29,12 +29,15 @@ _SENT = select(func.count()).select_from(items).where(
     items.c.order_pk == bindparam("order"), (items.c.posts > 0) | (items.c.status == ItemStatus.ISSUED))
 
 
-def refunded(row: Any, change: Change) -> Refunded:
+def refunded(ch: Certhook, row: Any, change: Change) -> Refunded:
     """The order's refund after this change: a refund of every line in full is a full one."""
     said = change.refunded
     if said == Refunded.PARTIAL and change.refund_lines:
-        lines = {line.id: line.quantity for line in Order.from_json(row.order_json).line_items
-                 if line.quantity > 0}
+        try:
+            order = order_of(ch, row)
+        except PayloadError:  # the order will fail when it is read; its lines are unknown
+            order = None
+        lines = {line.id: line.quantity for line in order.line_items if line.quantity > 0} if order else {}
         back = dict(change.refund_lines)
         if lines and all(back.get(line_id, 0) >= quantity for line_id, quantity in lines.items()):
             said = Refunded.FULL
@@ -51,7 +54,7 @@ def apply_change(ch: Certhook, conn: Connection, shop_id: str, change: Change) -
             return "accepted"
         return "ignored"  # never paid, or a refund of an order certhook never saw
     row = lock_order(conn, found.id)
-    refund = refunded(row, change)
+    refund = refunded(ch, row, change)
     ends = change.cancelled or refund == Refunded.FULL
     if refund == row.refunded and (not ends or row.cancelled_at is not None):
         return "duplicate"

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, bindparam, func, or_, select, update
 
 from ..models import ItemKind, JobKind, OrderStatus, Refunded, deliveries, events, items, orders
-from ..orders import Order
+from ..orders import Order, PayloadError
+from ..platforms import ADAPTERS
 from ..tallies import count_orders
 
 if TYPE_CHECKING:  # the context is built on top of the store; only its type is needed here
@@ -78,6 +79,50 @@ def record_order(ch: Certhook, conn: Connection, order: Order, source: str = "we
     if cancelled is None:
         ch.queue.enqueue(conn, JobKind.EVALUATE, str(row.id), now, at=hold_until)
     return True
+
+
+def record_paid(ch: Certhook, conn: Connection, shop: str, order_id: str, body: str) -> bool:
+    """Record a plain paid order as the store sent it, and queue its evaluation, in the
+    caller's transaction; False if known. Its evaluation reads the body (read_payload)."""
+    now = ch.now()
+    row = conn.execute(ch.db.insert_new(orders, "shop", "order_id"), {
+        "shop": shop, "order_id": order_id, "status": OrderStatus.PENDING, "order_json": "{}",
+        "payload": body, **_NEW_ORDER, "created_at": now, "updated_at": now}).first()
+    if row is None:
+        return False
+    ch.queue.enqueue(conn, JobKind.EVALUATE, str(row.id), now)
+    return True
+
+
+_NEW_ORDER = {"order_name": "", "email": "", "customer_name": "", "reason": None, "shadow": False,
+              "cancelled_at": None, "refunded": Refunded.NONE}
+
+
+def order_of(ch: Certhook, row: Any) -> Order:
+    """The order as the rules see it, from the store's body if no job has read it yet
+    (PayloadError if it can't be read)."""
+    if row.payload is None:
+        return Order.from_json(row.order_json)
+    shop = ch.shop(row.shop)
+    if shop is None:
+        raise PayloadError(f"shop {row.shop!r} is not in the settings any more")
+    return ADAPTERS[shop.platform].normalize(row.shop, json.loads(row.payload))
+
+
+def read_payload(ch: Certhook, conn: Connection, row: Any, now: float) -> Order | None:
+    """Read a paid order recorded as sent: keep it normalized (the body is dropped), or fail
+    the order, saying which field can't be read (None)."""
+    try:
+        order = order_of(ch, row)
+    except PayloadError as exc:
+        reason = f"cannot read the order: {exc}"
+        update_order(conn, row.id, status=OrderStatus.FAILED, reason=reason, updated_at=now)
+        add_event(conn, now, row.id, "failed", reason)
+        return None
+    update_order(conn, row.id, order_name=order.order_name[:255], email=order.email.lower()[:254],
+                 customer_name=order.customer_name[:255], order_json=order.to_json(), payload=None)
+    add_event(conn, row.created_at, row.id, "received", "received by webhook")
+    return order
 
 
 def _hhmm(ts: float) -> str:

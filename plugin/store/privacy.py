@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, or_, select, update
 
 from ..models import JobKind, deliveries, events, items, jobs, orders
-from ..orders import Order, valid_email
-from .orders import add_event
+from ..orders import Order, PayloadError, valid_email
+from .orders import add_event, order_of
 
 if TYPE_CHECKING:  # the context is built on top of the store; only its type is needed here
     from ..context import Certhook
@@ -55,13 +55,16 @@ class Personal:
 
 
 def _erase(ch: Certhook, conn: Connection, row: Any, email: str) -> None:
-    order = Order.from_json(row.order_json)
+    try:
+        order = order_of(ch, row)
+    except PayloadError:  # a body that can't be read: nothing of it is kept
+        order = Order(row.shop, row.order_id, row.order_name)
     personal = Personal(order, email)
     anonymous = replace(order, email="", customer_name="", customer_id="",
                         line_items=tuple(replace(li, properties=()) for li in order.line_items))
     now = ch.now()
     conn.execute(update(orders).where(orders.c.id == row.id).values(
-        email="", customer_name="", order_json=anonymous.to_json(), updated_at=now,
+        email="", customer_name="", order_json=anonymous.to_json(), payload=None, updated_at=now,
         evaluation_json=personal.scrub_json(row.evaluation_json),
         reason=row.reason and personal.scrub(row.reason)))
     for item in conn.execute(select(items.c.id, items.c.request_json, items.c.error)

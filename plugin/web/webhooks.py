@@ -17,7 +17,7 @@ from ..orders import PayloadError
 from ..platforms import ADAPTERS, Adapter, Topic, Webhook
 from ..settings import Shop
 from ..store.changes import apply_change
-from ..store.orders import delivered, record_delivery, record_order
+from ..store.orders import delivered, record_delivery, record_order, record_paid
 from ..store.privacy import forget_shop, redact_customer
 
 bp = Blueprint("webhooks", __name__)
@@ -94,9 +94,9 @@ def receive(ch: Certhook, adapter: Adapter, shop: Shop, hook: Webhook, payload: 
             topic: Topic) -> Answer:
     """Record an authenticated delivery: the order and its job in one transaction, a change
     to an order after payment, or why neither."""
-    order = adapter.normalize(shop.id, payload) if topic == Topic.HANDLED else None
-    change = adapter.change(shop, hook.topic, payload, order) if topic in ACTED_ON else None
     ignore = "topic not handled" if topic not in ACTED_ON else adapter.ignore(shop, payload)
+    order = adapter.normalize(shop.id, payload) if topic == Topic.HANDLED and not ignore else None
+    change = adapter.change(shop, hook.topic, payload, order) if topic in ACTED_ON and not ignore else None
     if any(o is not None and o.test for o in (order, change and change.order)):
         ignore = "test order"
     order_id = change.order_id if change else order.order_id if order else None
@@ -116,11 +116,42 @@ def receive(ch: Certhook, adapter: Adapter, shop: Shop, hook: Webhook, payload: 
     return answer(outcome)
 
 
-def act(ch: Certhook, adapter: Adapter, shop: Shop, hook: Webhook, payload: dict[str, Any]) -> Answer:
+def receive_plain(ch: Certhook, adapter: Adapter, shop: Shop, hook: Webhook, order_id: str,
+                  body: str) -> Answer:
+    """A plain paid order: one short transaction records it as sent, with its job; its
+    evaluation reads it (and fails it, saying why, if it can't be read)."""
+    with ch.db.write() as conn:
+        reason = None
+        if seen(conn, adapter, shop, hook):
+            outcome, reason = "duplicate", SEEN
+        else:
+            outcome = "accepted" if record_paid(ch, conn, shop.id, order_id, body) else "duplicate"
+        record_delivery(conn, ch.now(), shop.id, hook.topic, hook.event_id, order_id, outcome, reason)
+    log.info("shop %s order %s (%s): %s", shop.id, order_id, hook.topic[:64], outcome)
+    return answer(outcome)
+
+
+def plain(adapter: Adapter, shop: Shop, topic: Topic, payload: dict[str, Any], body: bytes
+          ) -> tuple[str, str] | None:
+    """(order id, body as text) of a plain paid order, else None: it is read now."""
+    if topic != Topic.HANDLED or shop.hold_minutes:
+        return None
+    order_id = adapter.plain_order(shop, payload)
+    try:
+        return None if order_id is None else (order_id, body.decode())
+    except UnicodeDecodeError:  # JSON in UTF-16 or UTF-32
+        return None
+
+
+def act(ch: Certhook, adapter: Adapter, shop: Shop, hook: Webhook, payload: dict[str, Any],
+        body: bytes) -> Answer:
     topic = adapter.topic(hook.topic)
     if topic == Topic.UNKNOWN:
         log.info("shop %s: unknown topic %r answered and ignored", shop.id, hook.topic[:64])
     try:
+        paid = plain(adapter, shop, topic, payload, body)
+        if paid is not None:
+            return receive_plain(ch, adapter, shop, hook, *paid)
         if topic == Topic.PRIVACY:
             return redact(ch, adapter, shop, hook, payload)
         return receive(ch, adapter, shop, hook, payload, topic)
@@ -148,4 +179,4 @@ def webhook(platform: str) -> Answer:
     payload = parse_object(body)
     if payload is None:
         return refuse(400, "the body is not a JSON object")
-    return act(ch, adapter, shop, hook, payload)
+    return act(ch, adapter, shop, hook, payload, body)
