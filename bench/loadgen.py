@@ -89,9 +89,14 @@ async def _openloop(port: int, due: list[Request], rate: float) -> dict[str, flo
     async def one(i: int, raw: bytes) -> None:
         nonlocal failed
         await asyncio.sleep(max(0.0, start + i / rate - loop.time()))
-        conn = idle.pop() if idle else await asyncio.open_connection("127.0.0.1", port)
-        conn[1].write(raw)
-        status = await conn[0].readline()
+        status, conn = b"", None
+        while not status:  # an idle connection the server closed: send again on a new one
+            conn = idle.pop() if idle and conn is None else await asyncio.open_connection("127.0.0.1", port)
+            try:
+                conn[1].write(raw)
+                status = await conn[0].readline()
+            except ConnectionError:
+                status = b""
         length = 0
         while (header := await conn[0].readline()) not in (b"\r\n", b""):
             if header.lower().startswith(b"content-length:"):

@@ -1,14 +1,15 @@
 """The engine: SQLite (WAL, busy timeout, writes under BEGIN IMMEDIATE) or PostgreSQL."""
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
+from typing import IO, Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Connection, Engine, Insert, Table, create_engine, event
+from sqlalchemy import Connection, Engine, Executable, Insert, Table, create_engine, event, make_url
 from sqlalchemy.dialects import postgresql, sqlite
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -35,6 +36,22 @@ def _sqlite_engine(url: str, begin: str) -> Engine:
     return engine
 
 
+class Prepared:
+    """A Core statement compiled once for the database's driver, run on its cursor with plain
+    values (text, numbers, None; a StrEnum as its value); an INSERT sets the `columns` named."""
+
+    def __init__(self, engine: Engine, statement: Executable, columns: Collection[str] = ()):
+        compiled = statement.compile(dialect=engine.dialect, column_keys=list(columns) or None)
+        self.sql = str(compiled)
+        self.positions = compiled.positiontup  # the driver's ? order, or None (%(name)s)
+        self.fixed = {k: v for k, v in compiled.params.items() if v is not None}  # LIMIT 1's 1
+
+    def run(self, cursor: Any, **values: Any) -> Any:
+        values = {**self.fixed, **values}
+        cursor.execute(self.sql, values if self.positions is None else [values[k] for k in self.positions])
+        return cursor
+
+
 class Database:
     """Two doors to one database: write() takes the write lock up front, read() doesn't."""
 
@@ -43,7 +60,12 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         self._write_lock = threading.Lock()
         self._statements: dict[tuple[str, tuple[str, ...]], Insert] = {}
+        self._prepared: dict[str, Any] = {}
+        self._lock_file: IO[bytes] | None = None
+        self._lock_pid = 0
         if self.is_sqlite:
+            database = make_url(url).database
+            self._lock_path = f"{database}-writer" if database and database != ":memory:" else os.devnull
             self.engine = _sqlite_engine(url, "BEGIN IMMEDIATE")
             self.read_engine = _sqlite_engine(url, "BEGIN")
         else:
@@ -54,9 +76,10 @@ class Database:
     def write(self) -> Iterator[Connection]:
         """A write transaction; what after_commit() asked for runs once it has committed."""
         callbacks: list[Callable[[], None]] = []
-        # SQLite has one writer. Threads of one process queue here, in turn, rather than in
-        # SQLite's busy handler, which sleeps in steps and makes the slowest answers slower.
-        with self._write_lock if self.is_sqlite else nullcontext(), self.engine.begin() as conn:
+        # SQLite has one writer. Threads of one process, then processes, queue here in turn,
+        # rather than in SQLite's busy handler, which sleeps in steps (1, 2, 5 ... 100 ms) and
+        # makes the slowest answers far slower.
+        with self._writer() if self.is_sqlite else nullcontext(), self.engine.begin() as conn:
             conn.info[AFTER_COMMIT] = callbacks
             try:
                 yield conn
@@ -64,6 +87,39 @@ class Database:
                 del conn.info[AFTER_COMMIT]
         for callback in callbacks:
             callback()
+
+    @contextmanager
+    def _writer(self) -> Iterator[None]:
+        """This process's turn to write: the threads' lock, then the processes' (an flock on a
+        file beside the database, let go by the kernel if the process dies)."""
+        with self._write_lock:
+            if self._lock_file is None or self._lock_pid != os.getpid():  # opened before a fork
+                self._lock_file = open(self._lock_path, "a+b")  # noqa: SIM115  (kept open)
+                self._lock_pid = os.getpid()
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(self._lock_file, fcntl.LOCK_UN)
+
+    @contextmanager
+    def driver_write(self) -> Iterator[Any]:
+        """A write transaction on the driver's own cursor, for Prepared statements: the same
+        lock and isolation as write(), without SQLAlchemy between (the webhook's hot path)."""
+        with self._writer() if self.is_sqlite else nullcontext():
+            raw = self.engine.raw_connection()
+            cursor = raw.cursor()
+            try:
+                if self.is_sqlite:
+                    cursor.execute("BEGIN IMMEDIATE")
+                yield cursor
+                raw.commit()
+            except BaseException:
+                raw.rollback()
+                raise
+            finally:
+                cursor.close()
+                raw.close()
 
     @staticmethod
     def after_commit(conn: Connection, callback: Callable[[], None]) -> None:
@@ -88,8 +144,19 @@ class Database:
                                      .returning(*table.primary_key.columns))
         return self._statements[key]
 
+    def prepared(self, name: str, build: Callable[[Database], Any]) -> Any:
+        """What build(self) makes of Prepared statements, built once per database."""
+        if name not in self._prepared:
+            self._prepared[name] = build(self)
+        return self._prepared[name]
+
     def upgrade(self) -> None:
         """Create or upgrade the schema with the Alembic migrations."""
+        # Imported here, once per process: Alembic (with Mako) is 10 MB that a web process
+        # that never migrates should not carry.
+        from alembic import command  # noqa: PLC0415
+        from alembic.config import Config  # noqa: PLC0415
+
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS))
         with self.engine.begin() as conn:
@@ -97,5 +164,8 @@ class Database:
             command.upgrade(cfg, "head")
 
     def dispose(self) -> None:
+        if self._lock_file is not None:
+            self._lock_file.close()
+            self._lock_file = None
         self.engine.dispose()
         self.read_engine.dispose()

@@ -9,23 +9,24 @@ import hashlib
 import json
 import logging
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import bindparam, select
 
 from .allocations import label
 from .context import Certhook
 from .http import Rejected
 from .jobs.queue import Job
-from .models import ItemKind, ItemStatus, JobKind, OrderStatus, items
-from .orders import Order
+from .models import ItemKind, ItemStatus, JobKind, OrderStatus, items, orders
+from .orders import Order, PayloadError
 from .rules import Evaluation, evaluate
 from .settings import Shop
-from .store.orders import add_event, lock_order, read_payload, update_order
+from .store.orders import add_event, lock_order, order_of, update_order
 
 log = logging.getLogger(__name__)
 _INSERT_ITEM = items.insert()
+_READ_ORDER = select(orders).where(orders.c.id == bindparam("order_pk"))
 
 
 def external_unique_id(shop: str, order_id: str, what: int | str) -> str:
@@ -61,49 +62,88 @@ def earned_items(shop: Shop, order: Order, result: Evaluation) -> Iterator[tuple
             "list_id": c.list_id, "impact_qty": 1, "impact": c.title[:255], "rules": [c.rule]}
 
 
-def _create_items(ch: Certhook, conn: Connection, job: Job, shop: Shop, order: Order,
-                  result: Evaluation, now: float) -> None:
-    order_pk = int(job.ref)
+@dataclass(frozen=True)
+class Plan:
+    """What one evaluation writes, worked out before the write lock is taken."""
+
+    values: dict[str, Any]                  # the order's columns
+    events: list[tuple[float, str, str]]    # its timeline: (at, kind, detail)
+    items: list[dict[str, Any]]             # the items to create, whose issue is queued
+    summary: str                            # for the log
+
+
+def plan(ch: Certhook, row: Any, names: Mapping[int, str], now: float) -> Plan:
+    """Apply the shop's rules to the order (read from the store's body, the first time)."""
+    shop = ch.shop(row.shop)
+    if shop is None:
+        raise Rejected(f"shop {row.shop!r} is not in the settings any more")
+    try:
+        order = order_of(ch, row)
+    except PayloadError as exc:
+        reason = f"cannot read the order: {exc}"
+        return Plan({"status": OrderStatus.FAILED, "reason": reason, "updated_at": now},
+                    [(now, "failed", reason)], [], "unreadable")
+    values: dict[str, Any] = {}
+    events = []
+    if row.payload is not None:  # as the store sent it: kept normalized from now on
+        values.update(order_name=order.order_name[:255], email=order.email.lower()[:254],
+                      customer_name=order.customer_name[:255], order_json=order.to_json(), payload=None)
+        events.append((row.created_at, "received", "received by webhook"))
+    result = evaluate(ch.rules[shop.id], order)
+    values.update(evaluation_json=json.dumps(asdict(result)), shadow=shop.shadow,
+                  status=OrderStatus.PENDING, reason=None, updated_at=now)
+    if not result.earns_something:
+        values.update(status=OrderStatus.SKIPPED, reason=result.reason)
+    elif shop.shadow:
+        values.update(status=OrderStatus.SKIPPED,
+                      reason=f"shadow mode: would issue {earned_text(result, names)}")
+    events.append((now, "evaluated", values["reason"] or f"rules give {earned_text(result, names)}"))
+    items = _items(ch, row.id, shop, order, result, now) if values["status"] == OrderStatus.PENDING else []
+    return Plan(values, events, items, f"{len(result.allocations)} allocation(s), {len(result.offerings)} "
+                f"offering(s), {len(result.certfusion)} CertFusion list(s)")
+
+
+def _items(ch: Certhook, order_pk: int, shop: Shop, order: Order, result: Evaluation,
+           now: float) -> list[dict[str, Any]]:
+    rows = []
     for kind, earned, eid, columns in earned_items(shop, order, result):
         issuer = ch.issuers[kind]
-        conn.execute(_INSERT_ITEM, {
+        rows.append({
             "order_pk": order_pk, "kind": kind, "issuer": issuer.name, "external_unique_id": eid,
             "request_json": json.dumps(issuer.request(order, earned, eid, now), ensure_ascii=False),
             "status": ItemStatus.PENDING, "posts": 0, "created_at": now, "updated_at": now,
             **columns, "rules": json.dumps(columns["rules"], ensure_ascii=False)})
-    ch.queue.enqueue(conn, JobKind.ISSUE, str(order_pk), now, after=job)
+    return rows
+
+
+def _open(row: Any) -> bool:
+    """Not evaluated yet, nor cancelled meanwhile."""
+    return row.status in (OrderStatus.PENDING, OrderStatus.HELD) and row.evaluation_json is None
 
 
 def run_evaluate_job(ch: Certhook, job: Job) -> None:
-    """Apply the rules once: create the order's items and queue their issue, or skip it."""
+    """Apply the rules once: create the order's items and queue their issue, or skip it.
+
+    The work is done before the write lock, on the order as read; the lock then only writes
+    it (or works it out again, if the order changed in between)."""
     order_pk, now = int(job.ref), ch.now()
     names = ch.names.all()  # asked at most hourly, never inside the transaction
+    with ch.db.read() as conn:
+        seen = conn.execute(_READ_ORDER, {"order_pk": order_pk}).one()
+    worked = plan(ch, seen, names, now) if _open(seen) else None
     with ch.db.write() as conn:
         row = lock_order(conn, order_pk)  # the job's lease is checked when it is settled, below
-        if row.status not in (OrderStatus.PENDING, OrderStatus.HELD) or row.evaluation_json is not None:
+        if not _open(row):
             ch.queue.done(conn, job, now)  # cancelled meanwhile, or evaluated already
             return
-        shop = ch.shop(row.shop)
-        if shop is None:
-            raise Rejected(f"shop {row.shop!r} is not in the settings any more")
-        order = Order.from_json(row.order_json) if row.payload is None else read_payload(ch, conn, row, now)
-        if order is None:  # the store's body can't be read: the order failed, saying why
-            ch.queue.done(conn, job, now)
-            return
-        result = evaluate(ch.rules[shop.id], order)
-        values: dict[str, Any] = {"evaluation_json": json.dumps(asdict(result)), "shadow": shop.shadow,
-                                  "status": OrderStatus.PENDING, "reason": None, "updated_at": now}
-        if not result.earns_something:
-            values.update(status=OrderStatus.SKIPPED, reason=result.reason)
-        elif shop.shadow:
-            values.update(status=OrderStatus.SKIPPED,
-                          reason=f"shadow mode: would issue {earned_text(result, names)}")
-        update_order(conn, order_pk, **values)
-        add_event(conn, now, order_pk, "evaluated",
-                  values.get("reason") or f"rules give {earned_text(result, names)}")
-        if values["status"] == OrderStatus.PENDING:
-            _create_items(ch, conn, job, shop, order, result, now)
+        if worked is None or row.updated_at != seen.updated_at:
+            worked = plan(ch, row, names, now)
+        update_order(conn, order_pk, **worked.values)
+        for at, kind, detail in worked.events:
+            add_event(conn, at, order_pk, kind, detail)
+        for item in worked.items:  # one by one: each kind sets its own columns
+            conn.execute(_INSERT_ITEM, item)
+        if worked.items:
+            ch.queue.enqueue(conn, JobKind.ISSUE, str(order_pk), now, after=job)
         ch.queue.done(conn, job, now)
-    log.info("order %s/%s evaluated: %d allocation(s), %d offering(s), %d CertFusion list(s)",
-             row.shop, row.order_id, len(result.allocations), len(result.offerings),
-             len(result.certfusion))
+    log.info("order %s/%s evaluated: %s", row.shop, row.order_id, worked.summary)

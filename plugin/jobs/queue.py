@@ -76,7 +76,8 @@ class Queue:
         """Call listener whenever a job of this process becomes due (after its commit)."""
         self._listeners.append(listener)
 
-    def _wake(self) -> None:
+    def wake(self) -> None:
+        """Wake this process's idle workers: a job is due."""
         for listener in self._listeners:
             listener()
 
@@ -91,7 +92,7 @@ class Queue:
         process's at once, other processes' through NOTIFY on PostgreSQL (SQLite's poll).
         """
         if after is None:
-            self.db.after_commit(conn, self._wake)
+            self.db.after_commit(conn, self.wake)
             self._notify(conn)
         inserted = conn.execute(  # psycopg's rowcount is -1 here; a returned row is certain
             self.db.insert_new(jobs, "kind", "ref"),

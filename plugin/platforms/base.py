@@ -61,6 +61,16 @@ class Change:
         return self.cancelled or self.refunded == Refunded.FULL
 
 
+@dataclass(frozen=True)
+class Plain:
+    """A plain paid order as the webhook records it: whose and which; its job reads the rest."""
+
+    order_id: str
+    order_name: str
+    email: str
+    customer_name: str
+
+
 # (order id, how to fetch the whole order): the paid orders of a window, fetched one by one.
 PaidOrder = tuple[str, Callable[[], Order]]
 
@@ -112,8 +122,8 @@ class Adapter(ABC):
     def topic(self, topic: str) -> Topic:
         return self.topics.get(topic, Topic.UNKNOWN)
 
-    def plain_order(self, shop: Shop, payload: dict[str, Any]) -> str | None:
-        """The order's id, if this delivery of a handled topic is nothing but a paid order to
+    def plain_order(self, shop: Shop, payload: dict[str, Any]) -> Plain | None:
+        """Whose and which order, if this delivery of a handled topic is nothing but a paid order to
         record (not a test, not cancelled, no refund): it is recorded as sent and read by its
         first job. None: it needs reading now. PayloadError names a field the order's schema
         refuses, as normalize would."""

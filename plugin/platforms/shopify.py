@@ -15,7 +15,7 @@ from ..models import Refunded
 from ..orders import LineItem, Order, PayloadError
 from ..settings import SHOPIFY_API_VERSION, Shop
 from . import shopify_graphql as graphql
-from .base import Adapter, Change, Erasure, PaidOrder, StoreApi, Topic, Webhook
+from .base import Adapter, Change, Erasure, PaidOrder, Plain, StoreApi, Topic, Webhook
 from .payloads import Door, Flag, Id, Money, Objects, Quantity, Scalar, Text, load
 
 SERVICE = "Shopify"
@@ -87,18 +87,25 @@ def _line_item(line: dict[str, Any]) -> LineItem:
     )
 
 
+_NO_CUSTOMER = {"id": "", "email": "", "first_name": "", "last_name": ""}
+
+
+def _who(order: dict[str, Any]) -> Plain:
+    """Which order, and whose, from the order as the schema read it."""
+    customer = order["customer"] or _NO_CUSTOMER
+    return Plain(order["id"], order["name"] or f"#{order['order_number'] or order['id']}",
+                 order["email"] or order["contact_email"] or customer["email"],
+                 " ".join(p for p in (customer["first_name"], customer["last_name"]) if p))
+
+
 def normalize(shop_id: str, payload: dict[str, Any]) -> Order:
     """A REST Order resource (the orders/paid body) as the platform-neutral Order."""
     order = load(_ORDER, payload)
-    customer = order["customer"] or {"id": "", "email": "", "first_name": "", "last_name": ""}
+    customer = order["customer"] or _NO_CUSTOMER
+    who = _who(order)
     return Order(
-        shop=shop_id,
-        order_id=order["id"],
-        order_name=order["name"] or f"#{order['order_number'] or order['id']}",
-        currency=order["currency"],
-        email=order["email"] or order["contact_email"] or customer["email"],
-        customer_id=customer["id"],
-        customer_name=" ".join(p for p in (customer["first_name"], customer["last_name"]) if p),
+        shop=shop_id, order_id=who.order_id, order_name=who.order_name, currency=order["currency"],
+        email=who.email, customer_id=customer["id"], customer_name=who.customer_name,
         test=order["test"],
         created_at=order["processed_at"] or order["created_at"],
         cancelled_at=order["cancelled_at"],
@@ -156,9 +163,9 @@ class Shopify(Adapter):
                        topic=headers.get("X-Shopify-Topic", ""),
                        event_id=headers.get("X-Shopify-Event-Id") or headers.get("X-Shopify-Webhook-Id"))
 
-    def plain_order(self, shop: Shop, payload: dict[str, Any]) -> str | None:
+    def plain_order(self, shop: Shop, payload: dict[str, Any]) -> Plain | None:
         order = load(_ORDER, payload)
-        return None if order["test"] or order["cancelled_at"] else order["id"]
+        return None if order["test"] or order["cancelled_at"] else _who(order)
 
     def change(self, shop: Shop, topic: str, payload: dict[str, Any], order: Order | None) -> Change | None:
         if topic == "orders/cancelled":  # the Order resource, cancelled (and perhaps refunded)

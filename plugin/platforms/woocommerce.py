@@ -16,7 +16,7 @@ from ..http import Client, body_of
 from ..models import ItemKind, Refunded
 from ..orders import LineItem, Order
 from ..settings import Shop
-from .base import Adapter, Change, PaidOrder, StoreApi, Topic, Webhook
+from .base import Adapter, Change, PaidOrder, Plain, StoreApi, Topic, Webhook
 from .payloads import Door, Id, Money, Objects, Quantity, Scalar, Text, load
 
 SERVICE = "WooCommerce"
@@ -77,18 +77,20 @@ def _line_item(line: dict[str, Any]) -> LineItem:
     )
 
 
+def _who(order: dict[str, Any]) -> Plain:
+    """Which order, and whose, from the order as the schema read it."""
+    billing = order["billing"] or {"email": "", "first_name": "", "last_name": ""}
+    return Plain(order["id"], f"#{order['number'] or order['id']}", billing["email"],
+                 " ".join(p for p in (billing["first_name"], billing["last_name"]) if p))
+
+
 def normalize(shop_id: str, payload: dict[str, Any]) -> Order:
     """A WooCommerce order (webhook body or REST answer) as the platform-neutral Order."""
     order = load(_ORDER, payload)
-    billing = order["billing"] or {"email": "", "first_name": "", "last_name": ""}
+    who = _who(order)
     return Order(
-        shop=shop_id,
-        order_id=order["id"],
-        order_name=f"#{order['number'] or order['id']}",
-        currency=order["currency"],
-        email=billing["email"],
-        customer_id=order["customer_id"],
-        customer_name=" ".join(p for p in (billing["first_name"], billing["last_name"]) if p),
+        shop=shop_id, order_id=who.order_id, order_name=who.order_name, currency=order["currency"],
+        email=who.email, customer_id=order["customer_id"], customer_name=who.customer_name,
         line_items=tuple(_line_item(line) for line in order["line_items"]),
         created_at=order["date_paid_gmt"] or order["date_created_gmt"],
     )
@@ -163,11 +165,11 @@ class WooCommerce(Adapter):
                        topic=headers.get("X-WC-Webhook-Topic", ""),
                        event_id=headers.get("X-WC-Webhook-Delivery-ID"))
 
-    def plain_order(self, shop: Shop, payload: dict[str, Any]) -> str | None:
+    def plain_order(self, shop: Shop, payload: dict[str, Any]) -> Plain | None:
         if payload.get("status") not in shop.trigger_statuses:
             return None
         order = load(_ORDER, payload)
-        return None if order["refunds"] else order["id"]
+        return None if order["refunds"] else _who(order)
 
     def ignore(self, shop: Shop, payload: dict[str, Any]) -> str | None:
         if payload.get("status") in (*shop.trigger_statuses, "cancelled", "refunded"):

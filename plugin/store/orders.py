@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, bindparam, func, or_, select, update
 
-from ..models import ItemKind, JobKind, OrderStatus, Refunded, deliveries, events, items, orders
+from ..db import Database, Prepared
+from ..jobs.queue import CHANNEL
+from ..models import ItemKind, JobKind, OrderStatus, Refunded, deliveries, events, items, jobs, orders
 from ..orders import Order, PayloadError
-from ..platforms import ADAPTERS
+from ..platforms import ADAPTERS, Plain
 from ..tallies import count_orders
 
 if TYPE_CHECKING:  # the context is built on top of the store; only its type is needed here
@@ -81,21 +84,61 @@ def record_order(ch: Certhook, conn: Connection, order: Order, source: str = "we
     return True
 
 
-def record_paid(ch: Certhook, conn: Connection, shop: str, order_id: str, body: str) -> bool:
-    """Record a plain paid order as the store sent it, and queue its evaluation, in the
-    caller's transaction; False if known. Its evaluation reads the body (read_payload)."""
-    now = ch.now()
-    row = conn.execute(ch.db.insert_new(orders, "shop", "order_id"), {
-        "shop": shop, "order_id": order_id, "status": OrderStatus.PENDING, "order_json": "{}",
-        "payload": body, **_NEW_ORDER, "created_at": now, "updated_at": now}).first()
-    if row is None:
-        return False
-    ch.queue.enqueue(conn, JobKind.EVALUATE, str(row.id), now)
-    return True
+def record_paid(ch: Certhook, shop: str, paid: Plain, body: str, topic: str,
+                event_id: str | None, unique_event: bool) -> str:
+    """The webhook's one short transaction for a plain paid order: the order as the store sent
+    it, its evaluation queued (which reads it: read_payload) and the delivery: "accepted", or
+    "duplicate" for an order (or an event, if the store's ids are `unique_event`) seen before."""
+    now, door = ch.now(), ch.db.prepared("door", _door)
+    event_id = (event_id or None) and event_id[:128]
+    with ch.db.driver_write() as cursor:
+        if unique_event and event_id and door.seen.run(cursor, shop=shop, event_id=event_id).fetchone():
+            outcome, reason = "duplicate", "event already received"
+        else:
+            row = door.order.run(cursor, **_NEW_ORDER, shop=shop, order_id=paid.order_id,
+                                 order_name=paid.order_name[:255], email=paid.email.lower()[:254],
+                                 customer_name=paid.customer_name[:255], order_json="{}", payload=body,
+                                 created_at=now, updated_at=now).fetchone()
+            outcome, reason = ("accepted", None) if row else ("duplicate", None)
+            if row:
+                door.job.run(cursor, kind=JobKind.EVALUATE.value, ref=str(row[0]), status="queued",
+                             run_at=now, attempts=0, created_at=now, updated_at=now)
+                if door.notify:
+                    cursor.execute(door.notify)
+        door.delivery.run(cursor, shop=shop, topic=topic[:128], event_id=event_id, order_id=paid.order_id,
+                          outcome=outcome, reason=reason, received_at=now)
+    if outcome == "accepted":
+        ch.queue.wake()  # an idle worker of this process, if it has any
+    return outcome
 
 
-_NEW_ORDER = {"order_name": "", "email": "", "customer_name": "", "reason": None, "shadow": False,
-              "cancelled_at": None, "refunded": Refunded.NONE}
+_NEW_ORDER = {"status": OrderStatus.PENDING.value, "reason": None, "shadow": False, "cancelled_at": None,
+              "refunded": Refunded.NONE.value, "note_posts": 0, "evaluation_json": None,
+              "writeback_status": None, "writeback_error": None, "note_sent_at": None}
+
+
+@dataclass(frozen=True)
+class _Door:
+    seen: Prepared
+    order: Prepared
+    job: Prepared
+    delivery: Prepared
+    notify: str | None
+
+
+def _door(db: Database) -> _Door:
+    """The door's statements, compiled once for this database's driver."""
+    return _Door(
+        Prepared(db.engine, select(deliveries.c.id).where(
+            deliveries.c.shop == bindparam("shop"), deliveries.c.event_id == bindparam("event_id")).limit(1)),
+        Prepared(db.engine, db.insert_new(orders, "shop", "order_id"), [
+            *_NEW_ORDER, "shop", "order_id", "order_name", "email", "customer_name", "order_json", "payload",
+            "created_at", "updated_at"]),
+        Prepared(db.engine, db.insert_new(jobs, "kind", "ref"), [
+            "kind", "ref", "status", "run_at", "attempts", "created_at", "updated_at"]),
+        Prepared(db.engine, deliveries.insert(), [
+            "shop", "topic", "event_id", "order_id", "outcome", "reason", "received_at"]),
+        None if db.is_sqlite else f"NOTIFY {CHANNEL}")
 
 
 def order_of(ch: Certhook, row: Any) -> Order:
@@ -107,22 +150,6 @@ def order_of(ch: Certhook, row: Any) -> Order:
     if shop is None:
         raise PayloadError(f"shop {row.shop!r} is not in the settings any more")
     return ADAPTERS[shop.platform].normalize(row.shop, json.loads(row.payload))
-
-
-def read_payload(ch: Certhook, conn: Connection, row: Any, now: float) -> Order | None:
-    """Read a paid order recorded as sent: keep it normalized (the body is dropped), or fail
-    the order, saying which field can't be read (None)."""
-    try:
-        order = order_of(ch, row)
-    except PayloadError as exc:
-        reason = f"cannot read the order: {exc}"
-        update_order(conn, row.id, status=OrderStatus.FAILED, reason=reason, updated_at=now)
-        add_event(conn, now, row.id, "failed", reason)
-        return None
-    update_order(conn, row.id, order_name=order.order_name[:255], email=order.email.lower()[:254],
-                 customer_name=order.customer_name[:255], order_json=order.to_json(), payload=None)
-    add_event(conn, row.created_at, row.id, "received", "received by webhook")
-    return order
 
 
 def _hhmm(ts: float) -> str:

@@ -14,7 +14,7 @@ from sqlalchemy import Connection
 
 from ..context import Certhook
 from ..orders import PayloadError
-from ..platforms import ADAPTERS, Adapter, Topic, Webhook
+from ..platforms import ADAPTERS, Adapter, Plain, Topic, Webhook
 from ..settings import Shop
 from ..store.changes import apply_change
 from ..store.orders import delivered, record_delivery, record_order, record_paid
@@ -116,29 +116,23 @@ def receive(ch: Certhook, adapter: Adapter, shop: Shop, hook: Webhook, payload: 
     return answer(outcome)
 
 
-def receive_plain(ch: Certhook, adapter: Adapter, shop: Shop, hook: Webhook, order_id: str,
+def receive_plain(ch: Certhook, adapter: Adapter, shop: Shop, hook: Webhook, paid: Plain,
                   body: str) -> Answer:
     """A plain paid order: one short transaction records it as sent, with its job; its
     evaluation reads it (and fails it, saying why, if it can't be read)."""
-    with ch.db.write() as conn:
-        reason = None
-        if seen(conn, adapter, shop, hook):
-            outcome, reason = "duplicate", SEEN
-        else:
-            outcome = "accepted" if record_paid(ch, conn, shop.id, order_id, body) else "duplicate"
-        record_delivery(conn, ch.now(), shop.id, hook.topic, hook.event_id, order_id, outcome, reason)
-    log.info("shop %s order %s (%s): %s", shop.id, order_id, hook.topic[:64], outcome)
+    outcome = record_paid(ch, shop.id, paid, body, hook.topic, hook.event_id, adapter.unique_event_ids)
+    log.info("shop %s order %s (%s): %s", shop.id, paid.order_id, hook.topic[:64], outcome)
     return answer(outcome)
 
 
 def plain(adapter: Adapter, shop: Shop, topic: Topic, payload: dict[str, Any], body: bytes
-          ) -> tuple[str, str] | None:
-    """(order id, body as text) of a plain paid order, else None: it is read now."""
+          ) -> tuple[Plain, str] | None:
+    """A plain paid order, and the body as text, else None: it is read now."""
     if topic != Topic.HANDLED or shop.hold_minutes:
         return None
-    order_id = adapter.plain_order(shop, payload)
+    paid = adapter.plain_order(shop, payload)
     try:
-        return None if order_id is None else (order_id, body.decode())
+        return None if paid is None else (paid, body.decode())
     except UnicodeDecodeError:  # JSON in UTF-16 or UTF-32
         return None
 
