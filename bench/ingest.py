@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
-from loadgen import bodies, free_port, openloop, process_tree_rss, wait_healthy  # noqa: E402
+from loadgen import bodies, free_port, process_tree_rss, wait_healthy  # noqa: E402
 
 SECRET = "bench-webhook-secret"
 WRK_SCRIPT = Path(__file__).with_name("signed.lua")
@@ -75,8 +75,13 @@ def wrk(port: int, requests_file: Path, seconds: int) -> dict[str, float]:
     return json.loads(line[5:])
 
 
-def run(kind: str, port: int, tmp: Path, args: argparse.Namespace, requests_file: Path,
-        due: list[tuple[bytes, dict[str, str]]]) -> dict[str, float]:
+def open_loop(port: int, rate: int) -> dict[str, float]:
+    out = subprocess.run([sys.executable, str(Path(__file__).with_name("loadgen.py")), str(port), str(rate),
+                          str(rate * 10), "5000000", SECRET], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def run(kind: str, port: int, tmp: Path, args: argparse.Namespace, requests_file: Path) -> dict[str, float]:
     proc = start(kind, port, tmp, args.web_workers)
     peak: dict[int, tuple[str, int]] = {}
     stop = threading.Event()
@@ -84,7 +89,7 @@ def run(kind: str, port: int, tmp: Path, args: argparse.Namespace, requests_file
     try:
         wait_healthy(port, proc)
         sampler.start()
-        fixed = openloop(port, due, args.rate)  # first: the job runner keeps pace at this rate
+        fixed = open_loop(port, args.rate)  # first: the job runner keeps pace at this rate
         saturated = wrk(port, requests_file, args.seconds)
     finally:
         stop.set()
@@ -101,7 +106,7 @@ def run(kind: str, port: int, tmp: Path, args: argparse.Namespace, requests_file
 
 
 def _sample(pid: int, peak: dict[int, tuple[str, int]], stop: threading.Event) -> None:
-    while not stop.wait(0.2):
+    while not stop.wait(1):
         for child, (name, kb) in process_tree_rss(pid).items():
             if kb > peak.get(child, ("", 0))[1]:
                 peak[child] = (name, kb)
@@ -127,12 +132,11 @@ def main() -> None:
         count = 8000 * args.seconds
         requests_file = tmp / "requests.txt"
         bodies(SECRET, count, 1_000_000, requests_file)
-        due = bodies(SECRET, args.rate * 10, 5_000_000)
         print(f"{count} distinct signed orders/paid bodies of {requests_file.stat().st_size // count} bytes; "
               f"{args.web_workers} gunicorn processes (gthread, 8 threads) each; {os.cpu_count()} cores")
         results: dict[str, list[dict[str, float]]] = {"bare Flask": [], "certhook serve": []}
         for kind in ["bare Flask", "certhook serve"] * 2:
-            results[kind].append(run(kind, free_port(), tmp, args, requests_file, due))
+            results[kind].append(run(kind, free_port(), tmp, args, requests_file))
     bare, ours = results["bare Flask"], results["certhook serve"]
     ratio = sum(r["rps"] for r in ours) / sum(r["rps"] for r in bare)
     print(f"ratio certhook/bare (throughput, both runs): {ratio:.2f}")

@@ -10,6 +10,7 @@ import json
 import socket
 import statistics
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -140,3 +141,15 @@ def process_tree_rss(root: int) -> dict[int, tuple[str, int]]:
         role = "master" if pid == root else "jobs" if b"\0worker\0" in cmdline else "web"
         out[pid] = (role, kb)
     return out
+
+
+def main() -> None:
+    """`python bench/loadgen.py PORT RATE COUNT FIRST_ID SECRET`: the open-loop run in a process
+    of its own (its own interpreter: the benchmark's other threads can't delay its sends)."""
+    port, rate, count, first, secret = sys.argv[1:6]
+    due = bodies(secret, int(count), int(first))
+    print(json.dumps(openloop(int(port), due, float(rate))))
+
+
+if __name__ == "__main__":
+    main()
