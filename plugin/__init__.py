@@ -1,7 +1,6 @@
 """certhook: order webhooks in, impact certificates out, exactly once."""
 from __future__ import annotations
 
-import logging
 import os
 from datetime import timedelta
 
@@ -9,6 +8,7 @@ from flask import Flask, jsonify, render_template, request
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
 
+from . import logs
 from .context import Certhook, build
 from .settings import load_settings
 from .web import api, customer, dashboard, metrics, webhooks
@@ -37,7 +37,8 @@ def create_app(config: str | os.PathLike[str] | None = None, ch: Certhook | None
     app.session_interface = _Sessions(ch.settings.public_url.startswith("https://"))
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keys in the contract's order
     app.extensions["certhook"] = ch
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logs.setup(ch.settings.log_format)
+    logs.request_ids(app)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(customer.bp)

@@ -17,6 +17,8 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
+from .logs import ACCESS_TEXT
+
 log = logging.getLogger(__name__)
 PARENT_ENV = "CERTHOOK_PARENT_PID"  # the job runner stops when this process is gone
 RESTART_SECONDS = 5  # a job runner that dies is started again after this long
@@ -31,6 +33,9 @@ DEFAULTS: dict[str, Any] = {
     "keepalive": 5,
     # Several certhook instances on one host would fight over gunicorn's one control socket.
     "control_socket_disable": True,
+    "accesslog": "-",
+    "logger_class": "certhook.logs.AccessLog",
+    "access_log_format": ACCESS_TEXT,
 }
 
 
@@ -57,10 +62,8 @@ class JobRunner:
                     return
                 self.proc = subprocess.Popen(self.command, env={**os.environ, PARENT_ENV: str(os.getpid())})
             code = self.proc.wait()  # 0 too when gunicorn's master reaped it first
-            if not self._stopping.is_set():
-                log.warning("the job runner (pid %d) exited (%s); starting it again in %d s",
-                            self.proc.pid, code, RESTART_SECONDS)
-                self._stopping.wait(RESTART_SECONDS)
+            if not self._stopping.wait(RESTART_SECONDS):  # not stopping: it died, or was stopped alone
+                log.warning("the job runner (pid %d) exited (%s); started again", self.proc.pid, code)
 
     def stop(self) -> None:
         """SIGTERM the job runner and wait for it: its jobs finish, or are handed back."""

@@ -105,6 +105,7 @@ class Settings:
     public_url: str = ""
     trusted_proxies: int = 0  # X-Forwarded-* hops to trust
     retention_days: int = 90  # deliveries older than this are pruned
+    log_format: str = "text"  # or json: one JSON object per line
     customer_link_secret: str = ""  # signs customer links; "": the secret_key
     dots: DotsSettings = field(default_factory=DotsSettings)
     certfusion: CertFusionSettings | None = None

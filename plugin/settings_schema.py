@@ -108,6 +108,7 @@ class SettingsSchema(_Strict):
     public_url = fields.String(load_default="")
     trusted_proxies = fields.Integer(load_default=0, validate=validate.Range(min=0, max=5))
     retention_days = fields.Integer(load_default=90, validate=validate.Range(min=1))
+    log_format = fields.String(load_default="text", validate=validate.OneOf(["text", "json"]))
     dots = fields.Nested(DotsSchema, load_default=None)
     certfusion = fields.Nested(CertFusionSchema, load_default=None)
     shops = fields.List(fields.Dict(), required=True)

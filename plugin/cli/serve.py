@@ -8,7 +8,7 @@ import threading
 
 import click
 
-from .. import create_app
+from .. import create_app, logs
 from ..jobs.worker import GRACE_SECONDS
 from ..pipeline import start_worker
 from ..server import PARENT_ENV, Server
@@ -28,10 +28,12 @@ def serve(config: str | None, bind: str, web_workers: int, graceful_timeout: int
     """The web server and the background workers, in one command."""
     with context(config) as ch:
         ch.db.upgrade()
-        path = str(ch.settings.path.resolve())
+        path, log_format = str(ch.settings.path.resolve()), ch.settings.log_format
     os.environ["CERTHOOK_CONFIG"] = path  # for the job runner gunicorn's master starts
-    Server(lambda: create_app(path), {"bind": bind, "workers": web_workers,
-                                      "graceful_timeout": graceful_timeout}).run()
+    logs.setup(log_format)
+    Server(lambda: create_app(path), {
+        "bind": bind, "workers": web_workers, "graceful_timeout": graceful_timeout,
+        "access_log_format": logs.ACCESS_JSON if log_format == "json" else logs.ACCESS_TEXT}).run()
 
 
 @click.command()
@@ -40,7 +42,6 @@ def serve(config: str | None, bind: str, web_workers: int, graceful_timeout: int
               help="seconds running jobs get to finish on SIGTERM; the rest are handed back")
 def worker(config: str | None, graceful_timeout: float) -> None:
     """Only the background workers (for more machines or processes)."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     stopped = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stopped.set())
@@ -51,6 +52,7 @@ def worker(config: str | None, graceful_timeout: float) -> None:
         # the backlog of jobs drains as soon as they have time to spare.
         os.nice(JOB_RUNNER_NICENESS)
     with context(config) as ch:
+        logs.setup(ch.settings.log_format)
         if not parent:  # certhook serve migrated before it started this
             ch.db.upgrade()
         jobs = start_worker(ch, role="serve" if parent else "worker")

@@ -1,0 +1,62 @@
+"""The log: text or JSON lines, a request id on every line about a request, no customer link."""
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import requests
+from flask import g
+
+from certhook import logs
+
+from .helpers import Serve, order_payload, signed_shopify, wait_for, write_config
+
+
+def record(app, message: str = "shop acme order 5 (orders/paid): accepted") -> logging.LogRecord:  # type: ignore[no-untyped-def]
+    with app.test_request_context("/webhooks/shopify"):
+        g.request_id = "abc123"
+        made = logging.LogRecord("certhook.web.webhooks", logging.INFO, __file__, 1, message, (), None)
+        logs.RequestId().filter(made)
+    return made
+
+
+def test_a_json_line_carries_the_request_id(app):
+    line = json.loads(logs.formatter("json").format(record(app)))
+    assert line["request_id"] == "abc123" and line["level"] == "INFO"
+    assert line["message"] == "shop acme order 5 (orders/paid): accepted"
+    assert logs.formatter("text").format(record(app)).endswith("accepted request_id=abc123")
+    outside = logging.LogRecord("certhook.jobs", logging.INFO, __file__, 1, "claimed", (), None)
+    logs.RequestId().filter(outside)
+    assert "request_id" not in json.loads(logs.formatter("json").format(outside))
+
+
+def test_every_answer_names_its_request_id_and_keeps_a_sane_one_given(client):
+    mine = client.get("/healthz").headers["X-Request-Id"]
+    assert len(mine) == 16 and mine != client.get("/healthz").headers["X-Request-Id"]
+    assert client.get("/healthz", headers={"X-Request-Id": "lb-7f3a.9"}).headers["X-Request-Id"] == "lb-7f3a.9"
+    odd = client.get("/healthz", headers={"X-Request-Id": "x\" y" * 40}).headers["X-Request-Id"]
+    assert odd != "x\" y" * 40 and len(odd) == 16
+
+
+def test_serve_logs_json_lines_with_an_access_log_that_hides_customer_links(
+        tmp_path: Path, fake_dots, fake_shopify):
+    config = write_config(tmp_path, f"sqlite:///{tmp_path / 'c.db'}", fake_dots.api_url,
+                          fake_shopify.api_url, log_format="json")
+    server = Serve(config)
+    server.start()
+    try:
+        body, headers = signed_shopify(order_payload(order_id=4242))
+        r = requests.post(f"{server.url}/webhooks/shopify", data=body, headers=headers, timeout=5)
+        assert r.json() == {"status": "accepted"}
+        requests.get(f"{server.url}/c/secret-token-of-a-customer?x=ana@example.com", timeout=5)
+        wait_for(lambda: '"path": "/c/' in (tmp_path / "serve.log").read_text(), 10)
+    finally:
+        server.stop()
+    lines = [json.loads(x) for x in (tmp_path / "serve.log").read_text().splitlines() if x.strip()]
+    accepted = [x for x in lines if "order 4242" in x.get("message", "")]
+    assert accepted and accepted[0]["request_id"] == r.headers["X-Request-Id"]
+    access = [x for x in lines if x.get("method") == "POST"]
+    assert access and access[0]["request_id"] == r.headers["X-Request-Id"] and access[0]["status"] == 200
+    text = (tmp_path / "serve.log").read_text()
+    assert "secret-token-of-a-customer" not in text and "ana@example.com" not in text
