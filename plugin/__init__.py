@@ -11,7 +11,7 @@ from werkzeug.exceptions import HTTPException
 from . import logs
 from .context import Certhook, build
 from .settings import load_settings
-from .web import api, customer, dashboard, metrics, webhooks
+from .web import api, customer, dashboard, metrics, openapi, webhooks
 from .web.security import secure
 
 
@@ -44,6 +44,7 @@ def create_app(config: str | os.PathLike[str] | None = None, ch: Certhook | None
     app.register_blueprint(customer.bp)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(metrics.bp)
+    app.register_blueprint(openapi.bp)
     secure(app, ch.settings.trusted_proxies)
 
     @app.errorhandler(HTTPException)

@@ -22,7 +22,11 @@ from .fakes.dots import FakeDots
 from .fakes.shopify import FakeShopify
 from .fakes.woocommerce import FakeWooCommerce
 from .helpers import Clock, start, write_config
+from .openapi_check import CheckedClient
 from .pgcluster import cluster, pg_bin
+
+# Every test client checks each JSON API and webhook answer against the OpenAPI document.
+Flask.test_client_class = CheckedClient
 
 # --- PostgreSQL: a throwaway cluster, run as an unprivileged user -------------------------
 

@@ -1,0 +1,145 @@
+"""GET /api/openapi.json: the OpenAPI 3.1 document of the JSON API and the webhook endpoints.
+
+The test suite checks every answer of these endpoints it sees against this document.
+"""
+from __future__ import annotations
+
+from importlib.metadata import version
+from typing import Any
+
+from flask import Blueprint, jsonify
+
+from ..models import ItemStatus, OrderStatus, Refunded, WritebackStatus
+
+bp = Blueprint("openapi", __name__)
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _null(kind: str, **more: Any) -> dict[str, Any]:
+    return {"type": [kind, "null"], **more}
+
+
+def _answer(description: str, schema: str = "Error") -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": _ref(schema)}}}
+
+
+ITEM = {"type": "object", "required": [
+    "kind", "issuer", "allocation_id", "impact_qty", "impact", "external_unique_id", "certificate_id",
+    "certificate_url", "certificate_image_url", "status", "error"], "properties": {
+    "kind": {"enum": ["certificate", "offering", "certfusion"]},
+    "issuer": {"enum": ["dots", "certfusion"]},
+    "allocation_id": _null("integer"), "impact_qty": {"type": "integer"}, "impact": _null("string"),
+    "external_unique_id": {"type": "string", "maxLength": 255}, "certificate_id": _null("string"),
+    "certificate_url": _null("string"), "certificate_image_url": _null("string"),
+    "status": {"enum": list(ItemStatus)}, "error": _null("string"),
+    "code": _null("string"), "claim_url": _null("string"), "claims": _null("integer"),
+    "line_item_id": {"type": "string"}, "list_id": _null("integer")}}
+
+ORDER = {"type": "object", "required": [
+    "shop", "order_id", "order_name", "status", "customer_url", "certificates", "writeback",
+    "reason", "created_at", "cancelled_at", "refunded", "shadow", "customer", "earned"], "properties": {
+    "shop": {"type": "string"}, "order_id": {"type": "string"}, "order_name": {"type": "string"},
+    "status": {"enum": list(OrderStatus)}, "customer_url": _null("string"),
+    "certificates": {"type": "array", "items": _ref("Item")},
+    "writeback": {"oneOf": [{"type": "null"}, {
+        "type": "object", "required": ["status", "error"],
+        "properties": {"status": {"enum": list(WritebackStatus)}, "error": _null("string")}}]},
+    "reason": _null("string"), "created_at": {"type": "string", "format": "date-time"},
+    "cancelled_at": _null("string", format="date-time"), "refunded": {"enum": list(Refunded)},
+    "shadow": {"type": "boolean"},
+    "customer": {"type": "object", "required": ["name", "email"],
+                 "properties": {"name": {"type": "string"}, "email": {"type": "string"}}},
+    "earned": _null("array", items={"type": "object", "required": ["allocation_id", "impact_qty"]})}}
+
+SCHEMAS = {
+    "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
+    "WebhookAnswer": {"type": "object", "required": ["status"], "additionalProperties": False,
+                      "properties": {"status": {"enum": ["accepted", "duplicate", "ignored"]}}},
+    "Item": ITEM,
+    "Order": ORDER,
+    "OrderList": {"type": "object", "required": ["data", "meta"], "properties": {
+        "data": {"type": "array", "items": _ref("Order")},
+        "meta": {"type": "object", "required": ["page", "per_page", "total"], "properties": {
+            "page": {"type": "integer", "minimum": 1}, "per_page": {"type": "integer", "minimum": 1},
+            "total": {"type": "integer", "minimum": 0}}}}},
+    "Retried": {"type": "object", "required": ["retried", "order"], "properties": {
+        "retried": {"type": "integer", "minimum": 0}, "order": _ref("Order")}},
+}
+
+_WEBHOOK_ANSWERS = {"200": _answer("recorded, a duplicate, or ignored", "WebhookAnswer"),
+                    "400": _answer("the body is not a JSON object, or an order with a field that "
+                                   "can't be read (the message names the field)"),
+                    "401": _answer("a missing or wrong signature, or an unknown shop (the same answer)"),
+                    "413": _answer("a body over 1 MiB")}
+
+
+def _header(name: str, description: str) -> dict[str, Any]:
+    return {"name": name, "in": "header", "required": False, "description": description,
+            "schema": {"type": "string"}}
+
+
+def _webhook(summary: str, headers: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"post": {"summary": summary, "security": [], "parameters": headers,
+                     "requestBody": {"required": True, "content": {"application/json": {
+                         "schema": {"type": "object"}}}},
+                     "responses": _WEBHOOK_ANSWERS}}
+
+
+def _path_params() -> list[dict[str, Any]]:
+    return [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
+            for n in ("shop", "order_id")]
+
+
+def _query(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema}
+
+
+PATHS = {
+    "/webhooks/shopify": _webhook(
+        "A Shopify webhook (orders/paid, orders/cancelled, refunds/create, privacy)", [
+            _header("X-Shopify-Hmac-Sha256", "base64 HMAC-SHA256 of the raw body (webhook secret)"),
+            _header("X-Shopify-Topic", "orders/paid, ..."),
+            _header("X-Shopify-Shop-Domain", "acme.myshopify.com"),
+            _header("X-Shopify-Event-Id", "the event: a repeat is a duplicate")]),
+    "/webhooks/woocommerce": _webhook(
+        "A WooCommerce webhook (order.updated, order.created), or its ping", [
+            _header("X-WC-Webhook-Signature", "base64 HMAC-SHA256 of the raw body (webhook secret)"),
+            _header("X-WC-Webhook-Topic", "order.updated"),
+            _header("X-WC-Webhook-Source", "https://shop.example.com/")]),
+    "/api/orders": {"get": {"summary": "Orders, newest first, one page", "parameters": [
+        _query("shop", {"type": "string"}), _query("status", {"enum": list(OrderStatus)}),
+        _query("q", {"type": "string", "description": "an order id, order name or email, exactly"}),
+        _query("page", {"type": "integer", "minimum": 1, "maximum": 10**6, "default": 1}),
+        _query("per_page", {"type": "integer", "minimum": 1, "maximum": 200, "default": 50})],
+        "responses": {"200": _answer("the page", "OrderList"), "400": _answer("a parameter out of range"),
+                      "401": _answer("no valid bearer token"), "429": _answer("too many wrong tokens")}}},
+    "/api/orders/{shop}/{order_id}": {"get": {
+        "summary": "One order with its certificates", "parameters": _path_params(),
+        "responses": {"200": _answer("the order", "Order"), "401": _answer("no valid bearer token"),
+                      "404": _answer("no such order"), "429": _answer("too many wrong tokens")}}},
+    "/api/orders/{shop}/{order_id}/retry": {"post": {
+        "summary": "Retry what failed: its items, or its write-back", "parameters": _path_params(),
+        "responses": {"200": _answer("how many items were queued again, and the order", "Retried"),
+                      "401": _answer("no valid bearer token"), "404": _answer("no such order"),
+                      "429": _answer("too many wrong tokens")}}},
+    "/api/openapi.json": {"get": {"summary": "This document", "security": [],
+                                  "responses": {"200": {"description": "OpenAPI 3.1"}}}},
+}
+
+
+def document() -> dict[str, Any]:
+    return {"openapi": "3.1.0",
+            "info": {"title": "certhook", "version": version("certhook"),
+                     "description": "Paid orders in by webhook; their impact certificates, "
+                                    "issued exactly once."},
+            "paths": PATHS, "security": [{"bearer": []}],
+            "components": {"schemas": SCHEMAS, "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "the admin_token"}}}}
+
+
+@bp.get("/api/openapi.json")
+def openapi():  # type: ignore[no-untyped-def]
+    return jsonify(document())
