@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 # An email every provider takes (Dots.eco's remote_user_email, a CertFusion recipient).
@@ -61,7 +61,9 @@ class Order:
         return (self.customer_id or self.email or f"{self.shop}-order-{self.order_id}")[:191]
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), default=str, ensure_ascii=False)
+        """As asdict() would give it, without its deep copy (a quarter of an evaluation)."""
+        data = {**self.__dict__, "line_items": [line.__dict__ for line in self.line_items]}
+        return json.dumps(data, default=str, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, text: str) -> Order:
