@@ -9,9 +9,12 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, select, text
 
+from certhook import create_app
+from certhook.context import build
 from certhook.db import MIGRATIONS, Database
 from certhook.models import items, jobs, metadata, orders
-from certhook.tallies import impact_days  # noqa: F401  (its tables are part of the schema)
+from certhook.settings import load_settings
+from certhook.tallies import count_orders, impact_totals
 
 
 def test_the_migrated_schema_matches_the_models(db_url):
@@ -83,3 +86,54 @@ def test_upgrading_from_0004_keeps_work_in_flight(tmp_path):
         "remote_user_id": "ana@example.com", "certificate_info": "7", "name_on_certificate": "Ana",
         "remote_user_email": "ana@example.com", "currency": "EUR"}
     assert kinds == [("evaluate", "1", "queued"), ("issue", "1", "queued")]
+
+
+def test_a_database_from_the_first_migration_upgrades_and_everything_still_reads(tmp_path):
+    """Orders and certificates written at 0001, upgraded to head: the API, the dashboard's
+    counts and the impact totals (backfilled by 0010) all read them."""
+    url = f"sqlite:///{tmp_path / 'certhook.db'}"
+    engine = create_engine(url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    order = {"shop": "acme", "order_id": "", "order_name": "", "currency": "EUR", "email": "ana@example.com",
+             "customer_id": "", "customer_name": "Ana", "test": False, "line_items": [], "created_at": ""}
+    day = 1_795_000_000.0
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+        for pk, status in ((1, "done"), (2, "pending"), (3, "failed")):
+            conn.execute(text(
+                "INSERT INTO orders (id, shop, order_id, order_name, status, shadow, order_json, created_at, "
+                "updated_at) VALUES (:pk, 'acme', :oid, :name, :status, 0, :j, :t, :t)"),
+                {"pk": pk, "oid": str(pk), "name": f"#{pk}", "status": status, "t": day,
+                 "j": json.dumps({**order, "order_id": str(pk), "order_name": f"#{pk}"})})
+        for alloc in (14, 32):
+            conn.execute(text(
+                "INSERT INTO certificates (order_pk, kind, issuer, allocation_id, impact_qty, rules, impact, "
+                "external_unique_id, status, posts, certificate_id, certificate_url, created_at, updated_at) "
+                "VALUES (1, 'certificate', 'dots', :a, 2, '[]', 'Plant a Tree', :eid, 'issued', 1, :cid, "
+                ":url, :t, :t)"),
+                {"a": alloc, "eid": f"certhook_acme_1_{alloc}", "cid": f"{alloc}-6-5", "t": day,
+                 "url": f"https://impact.dots.eco/certificate/{alloc}"})
+    engine.dispose()
+    (tmp_path / "rules.yaml").write_text("rules: []\n")
+    (tmp_path / "certhook.yaml").write_text(json.dumps({
+        "database_url": url, "secret_key": "s" * 16, "admin_token": "t" * 16,
+        "shops": [{"id": "acme", "platform": "shopify", "domain": "acme.myshopify.com",
+                   "webhook_secret": "w", "rules": "rules.yaml", "mode": "shadow"}]}))
+    ch = build(load_settings(tmp_path / "certhook.yaml"))
+    try:
+        ch.db.upgrade()
+        client = create_app(ch=ch).test_client()
+        bearer = {"Authorization": "Bearer " + "t" * 16}
+        listed = client.get("/api/orders", headers=bearer).json
+        assert listed["meta"]["total"] == 3 and [o["order_id"] for o in listed["data"]] == ["3", "2", "1"]
+        one = client.get("/api/orders/acme/1", headers=bearer).json
+        assert [c["certificate_id"] for c in one["certificates"]] == ["14-6-5", "32-6-5"]
+        assert one["customer"] == {"name": "Ana", "email": "ana@example.com"}
+        with ch.db.read() as conn:
+            assert count_orders(conn, "acme", ["failed"]) == 1
+            totals = impact_totals(conn, day // 86400 * 86400, day // 86400 * 86400 + 86400)
+        assert [(t.allocation_id, t.impact_qty, t.certificates) for t in totals] == [(14, 2, 1), (32, 2, 1)]
+    finally:
+        ch.close()
