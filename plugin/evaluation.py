@@ -136,7 +136,7 @@ def run_evaluate_job(ch: Certhook, job: Job) -> None:
         if not _open(row):
             ch.queue.done(conn, job, now)  # cancelled meanwhile, or evaluated already
             return
-        if worked is None or row.updated_at != seen.updated_at:
+        if worked is None or tuple(row) != tuple(seen):  # changed meanwhile (a redaction, say)
             worked = plan(ch, row, names, now)
         update_order(conn, order_pk, **worked.values)
         for at, kind, detail in worked.events:

@@ -10,7 +10,18 @@ from sqlalchemy import Connection, bindparam, func, or_, select, update
 
 from ..db import Database, Prepared
 from ..jobs.queue import CHANNEL
-from ..models import ItemKind, JobKind, OrderStatus, Refunded, deliveries, events, items, jobs, orders
+from ..models import (
+    ItemKind,
+    JobKind,
+    JobStatus,
+    OrderStatus,
+    Refunded,
+    deliveries,
+    events,
+    items,
+    jobs,
+    orders,
+)
 from ..orders import Order, PayloadError
 from ..platforms import ADAPTERS, Plain
 from ..tallies import count_orders
@@ -87,8 +98,9 @@ def record_order(ch: Certhook, conn: Connection, order: Order, source: str = "we
 def record_paid(ch: Certhook, shop: str, paid: Plain, body: str, topic: str,
                 event_id: str | None, unique_event: bool) -> str:
     """The webhook's one short transaction for a plain paid order: the order as the store sent
-    it, its evaluation queued (which reads it: read_payload) and the delivery: "accepted", or
-    "duplicate" for an order (or an event, if the store's ids are `unique_event`) seen before."""
+    it, its evaluation queued (which reads the body: evaluation.plan) and the delivery:
+    "accepted", or "duplicate" for an order (or an event, if the store's ids are
+    `unique_event`) seen before."""
     now, door = ch.now(), ch.db.prepared("door", _door)
     event_id = (event_id or None) and event_id[:128]
     with ch.db.driver_write() as cursor:
@@ -101,8 +113,9 @@ def record_paid(ch: Certhook, shop: str, paid: Plain, body: str, topic: str,
                                  created_at=now, updated_at=now).fetchone()
             outcome, reason = ("accepted", None) if row else ("duplicate", None)
             if row:
-                door.job.run(cursor, kind=JobKind.EVALUATE.value, ref=str(row[0]), status="queued",
-                             run_at=now, attempts=0, created_at=now, updated_at=now)
+                door.job.run(cursor, kind=JobKind.EVALUATE.value, ref=str(row[0]),
+                             status=JobStatus.QUEUED.value, run_at=now, attempts=0, created_at=now,
+                             updated_at=now)
                 if door.notify:
                     cursor.execute(door.notify)
         door.delivery.run(cursor, shop=shop, topic=topic[:128], event_id=event_id, order_id=paid.order_id,
