@@ -1,15 +1,15 @@
 PY ?= python3
-PIP = $(PY) -m pip install -q --root-user-action=ignore
+INSTALL = PIP="$(PY) -m pip" sh deploy/install.sh
 
 .PHONY: run test install lint bench fuzz
 
 # Install certhook and start it on SQLite with the example settings (shadow mode, no credentials).
 run:
-	$(PIP) '.[postgres]'
+	$(INSTALL) postgres
 	certhook serve --config examples/certhook.yaml
 
 install:
-	$(PIP) -e '.[test]'
+	$(INSTALL) test -e
 
 # The whole suite, on SQLite and on PostgreSQL (a throwaway cluster the tests start themselves).
 test: install

@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 AFTER_COMMIT = "certhook_after_commit"
+MIGRATION_LOCK = 0x6365727468  # "certh": the PostgreSQL advisory lock migrations take
 
 
 def _sqlite_engine(url: str, begin: str) -> Engine:
@@ -160,6 +161,8 @@ class Database:
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS))
         with self.engine.begin() as conn:
+            if not self.is_sqlite:  # serve and workers starting at once: one migrates, the rest wait
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
 
