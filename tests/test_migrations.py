@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -88,9 +89,13 @@ def test_upgrading_from_0004_keeps_work_in_flight(tmp_path):
     assert kinds == [("evaluate", "1", "queued"), ("issue", "1", "queued")]
 
 
+def csrf(client) -> str:  # type: ignore[no-untyped-def]
+    return re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)  # type: ignore[union-attr]
+
+
 def test_a_database_from_the_first_migration_upgrades_and_everything_still_reads(tmp_path):
-    """Orders and certificates written at 0001, upgraded to head: the API, the dashboard's
-    counts and the impact totals (backfilled by 0010) all read them."""
+    """Orders and certificates written at 0001 and a timeline at 0003, upgraded to head: the
+    API, the order's page, the counts and the impact totals (backfilled by 0010) read them."""
     url = f"sqlite:///{tmp_path / 'certhook.db'}"
     engine = create_engine(url)
     cfg = Config()
@@ -115,6 +120,9 @@ def test_a_database_from_the_first_migration_upgrades_and_everything_still_reads
                 ":url, :t, :t)"),
                 {"a": alloc, "eid": f"certhook_acme_1_{alloc}", "cid": f"{alloc}-6-5", "t": day,
                  "url": f"https://impact.dots.eco/certificate/{alloc}"})
+        command.upgrade(cfg, "0003")  # the first with timelines
+        conn.execute(text("INSERT INTO events (order_pk, at, kind, detail) VALUES "
+                          "(1, :t, 'issued', 'certificate 14-6-5 issued')"), {"t": day})
     engine.dispose()
     (tmp_path / "rules.yaml").write_text("rules: []\n")
     (tmp_path / "certhook.yaml").write_text(json.dumps({
@@ -131,6 +139,8 @@ def test_a_database_from_the_first_migration_upgrades_and_everything_still_reads
         one = client.get("/api/orders/acme/1", headers=bearer).json
         assert [c["certificate_id"] for c in one["certificates"]] == ["14-6-5", "32-6-5"]
         assert one["customer"] == {"name": "Ana", "email": "ana@example.com"}
+        client.post("/login", data={"token": "t" * 16, "csrf_token": csrf(client)})
+        assert "certificate 14-6-5 issued" in client.get("/orders/acme/1").text
         with ch.db.read() as conn:
             assert count_orders(conn, "acme", ["failed"]) == 1
             totals = impact_totals(conn, day // 86400 * 86400, day // 86400 * 86400 + 86400)
