@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import subprocess
 import sys
 import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -40,14 +41,19 @@ DEFAULTS: dict[str, Any] = {
 
 
 class JobRunner:
-    """One `certhook worker` process, kept running until stop()."""
+    """One `certhook worker` process, kept running until stop(), or until `serving()` says the
+    server is stopping (under systemd the job runner gets the same SIGTERM as the master,
+    which calls stop() only once its web processes are done).
 
-    def __init__(self, config: str | None, grace: float):
+    It is started with a bare fork and exec, not subprocess: subprocess waits on a pipe that a
+    web process gunicorn forks at that moment would inherit and hold open for ever."""
+
+    def __init__(self, config: str | None, grace: float, serving: Callable[[], bool] = lambda: True):
         self.command = [sys.executable, "-m", "certhook", "worker", "--graceful-timeout", str(grace)]
         if config:
             self.command += ["--config", config]
-        self.grace = grace
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.grace, self.serving = grace, serving
+        self.pid = 0
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._keep, name="certhook-job-runner", daemon=True)
@@ -55,34 +61,63 @@ class JobRunner:
     def start(self) -> None:
         self._thread.start()
 
+    def _spawn(self) -> int:
+        env = {**os.environ, PARENT_ENV: str(os.getpid())}
+        pid = os.fork()
+        if pid == 0:  # the child does nothing but become the job runner
+            try:
+                os.execve(sys.executable, self.command, env)
+            finally:
+                os._exit(127)
+        return pid
+
     def _keep(self) -> None:
         while not self._stopping.is_set():
             with self._lock:
                 if self._stopping.is_set():
                     return
-                self.proc = subprocess.Popen(self.command, env={**os.environ, PARENT_ENV: str(os.getpid())})
-            code = self.proc.wait()  # 0 too when gunicorn's master reaped it first
-            if not self._stopping.wait(RESTART_SECONDS):  # not stopping: it died, or was stopped alone
-                log.warning("the job runner (pid %d) exited (%s); started again", self.proc.pid, code)
+                self.pid = self._spawn()
+            code = _wait(self.pid)
+            if self._stopping.wait(RESTART_SECONDS) or not self.serving():
+                return
+            log.warning("the job runner (pid %d) exited (%s); started again", self.pid, code)
 
     def stop(self) -> None:
         """SIGTERM the job runner and wait for it: its jobs finish, or are handed back."""
         with self._lock:
             self._stopping.set()
-            proc = self.proc
-        if proc is None or proc.poll() is not None:
+            pid = self.pid
+        if not pid or not _alive(pid):
             return
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(self.grace + 5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + self.grace + 5
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _wait(pid: int) -> int | None:
+    """The exit code (or -signal) of a child; None if another waiter (gunicorn) reaped it."""
+    try:
+        return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    except ChildProcessError:
+        return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def when_ready(server: Any) -> None:
     """gunicorn's master is ready: start the job runner (CERTHOOK_CONFIG names the settings)."""
     server.certhook_jobs = JobRunner(os.environ.get("CERTHOOK_CONFIG"),
-                                     max(server.cfg.graceful_timeout - 3, 0))
+                                     max(server.cfg.graceful_timeout - 3, 0),
+                                     serving=lambda: bool(server.LISTENERS))  # closed once stopping
     server.certhook_jobs.start()
 
 

@@ -224,3 +224,32 @@ def test_four_worker_processes_one_killed_mid_run_issue_every_order_once(tmp_pat
         for alloc in (14, 32):
             assert fake_dots.count_for(external_unique_id("acme", str(order_id), alloc)) == 1
     assert len(fake_dots.certificates) == 2 * len(ids)
+
+
+def job_runners(serve: Serve) -> list[int]:
+    """The pids of serve's job runner (a `certhook worker` child of its master)."""
+    assert serve.proc is not None
+    children = subprocess.run(["pgrep", "-P", str(serve.proc.pid)], capture_output=True, text=True).stdout
+    found = []
+    for pid in children.split():
+        try:
+            if b"\0worker\0" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                found.append(int(pid))
+        except FileNotFoundError:  # gone meanwhile
+            continue
+    return found
+
+
+def test_a_job_runner_that_dies_is_started_again(serve: Serve, fake_dots, fake_shopify):
+    log = Path(serve.config).parent / "serve.log"
+    wait_for(lambda: len(job_runners(serve)) == 1, 10)
+    [first] = job_runners(serve)
+    os.kill(first, signal.SIGKILL)
+    try:
+        wait_for(lambda: job_runners(serve) not in ([], [first]), 20)  # after 5 s
+        accept(serve.url, [7301])
+        wait_for(lambda: all_done(serve.url, 1), 30)
+    except AssertionError:
+        raise AssertionError(f"{job_runners(serve)}: {log.read_text()[-2500:]}") from None
+    issued_once(fake_dots, fake_shopify, [7301])
+    assert "exited" in log.read_text()
