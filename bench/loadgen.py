@@ -7,7 +7,6 @@ import hashlib
 import hmac
 import http.client
 import json
-import socket
 import statistics
 import subprocess
 import sys
@@ -15,6 +14,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.pgcluster import free_port  # noqa: E402,F401  (the benchmark's servers' ports)
+
 SAMPLE = ROOT / "tests" / "fixtures" / "shopify" / "orders_paid__dev_store.json"
 Request = tuple[bytes, dict[str, str]]
 
@@ -50,12 +53,6 @@ def bodies(secret: str, count: int, first_id: int, path: Path | None = None) -> 
                                    "X-Shopify-Shop-Domain": "acme.myshopify.com",
                                    "X-Shopify-Hmac-Sha256": sign(secret, body)}))
     return out
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_healthy(port: int, proc: subprocess.Popen[bytes]) -> None:

@@ -6,7 +6,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,7 @@ from certhook.settings import load_settings
 from .fakes import dots as fake_dots_mod
 from .fakes import shopify as fake_shopify_mod
 from .fakes.woocommerce import CONSUMER_KEY, CONSUMER_SECRET
+from .pgcluster import free_port  # noqa: F401  (the tests' ports, one helper)
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "certhook.yaml"
@@ -231,12 +231,6 @@ def sign_in(client: Any) -> None:
 
 
 # --- certhook serve as a real process -------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def wait_for(check: Callable[[], bool], seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import re
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -16,6 +15,8 @@ from certhook.db import MIGRATIONS, Database
 from certhook.models import items, jobs, metadata, orders
 from certhook.settings import load_settings
 from certhook.tallies import count_orders, impact_totals
+
+from .helpers import csrf
 
 
 def test_the_migrated_schema_matches_the_models(db_url):
@@ -87,10 +88,6 @@ def test_upgrading_from_0004_keeps_work_in_flight(tmp_path):
         "remote_user_id": "ana@example.com", "certificate_info": "7", "name_on_certificate": "Ana",
         "remote_user_email": "ana@example.com", "currency": "EUR"}
     assert kinds == [("evaluate", "1", "queued"), ("issue", "1", "queued")]
-
-
-def csrf(client) -> str:  # type: ignore[no-untyped-def]
-    return re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)  # type: ignore[union-attr]
 
 
 def test_a_database_from_the_first_migration_upgrades_and_everything_still_reads(tmp_path):

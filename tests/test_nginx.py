@@ -16,7 +16,7 @@ import pytest
 import requests
 from requests.adapters import HTTPAdapter
 
-from .helpers import Serve, free_port, order_payload, signed_shopify, write_config
+from .helpers import Serve, csrf, free_port, order_payload, signed_shopify, write_config
 
 SITE = Path(__file__).resolve().parents[1] / "deploy" / "nginx.conf"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -100,10 +100,9 @@ def session(address: str, cert: Path) -> requests.Session:
 
 
 def wrong_login(s: requests.Session, url: str) -> int:
-    page = s.get(f"{url}/login", timeout=5).text
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
-    return s.post(f"{url}/login", data={"token": "not-the-token-at-all", "csrf_token": csrf},
-                  headers={"X-Forwarded-For": "203.0.113.9"}, timeout=5).status_code
+    form = {"token": "not-the-token-at-all", "csrf_token": csrf(s, f"{url}/login")}
+    return s.post(f"{url}/login", data=form, headers={"X-Forwarded-For": "203.0.113.9"},
+                  timeout=5).status_code
 
 
 def test_behind_nginx(nginx: str, tmp_path: Path):

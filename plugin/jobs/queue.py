@@ -10,10 +10,11 @@ import itertools
 import threading
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Connection, Executable, bindparam, func, select, text, update
 
-from ..db import Database
+from ..db import Database, Prepared
 from ..models import JobKind, JobStatus, jobs
 from .retry import Action, Decision
 
@@ -109,6 +110,18 @@ class Queue:
             following = self._lease(conn, after.owner.rsplit("/", 1)[0], now, _TAKE, which)
             if following is not None:
                 self.db.after_commit(conn, lambda: after.then.append(following))
+
+    def enqueue_new(self, cursor: Any, kind: JobKind, ref: str, now: float) -> None:
+        """Queue (kind, ref), due now, for a row made in this driver_write() transaction (so
+        never queued before): enqueue() without SQLAlchemy, for the webhook's hot path. Wake
+        this process's workers (wake()) once it has committed."""
+        insert = self.db.prepared("enqueue_new", lambda db: Prepared(
+            db.engine, db.insert_new(jobs, "kind", "ref"),
+            ["kind", "ref", "status", "run_at", "attempts", "created_at", "updated_at"]))
+        insert.run(cursor, kind=kind.value, ref=ref, status=JobStatus.QUEUED.value, run_at=now,
+                   attempts=0, created_at=now, updated_at=now)
+        if not self.db.is_sqlite:
+            cursor.execute(f"NOTIFY {CHANNEL}")
 
     def claim(self, process: str, now: float, look: bool = True) -> Job | None:
         """Take the next due job, or one whose worker's lease ran out (it died).

@@ -9,19 +9,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, bindparam, func, or_, select, update
 
 from ..db import Database, Prepared
-from ..jobs.queue import CHANNEL
-from ..models import (
-    ItemKind,
-    JobKind,
-    JobStatus,
-    OrderStatus,
-    Refunded,
-    deliveries,
-    events,
-    items,
-    jobs,
-    orders,
-)
+from ..models import ItemKind, JobKind, OrderStatus, Refunded, deliveries, events, items, orders
 from ..orders import Order, PayloadError
 from ..platforms import ADAPTERS, Plain
 from ..tallies import count_orders
@@ -113,11 +101,7 @@ def record_paid(ch: Certhook, shop: str, paid: Plain, body: str, topic: str,
                                  created_at=now, updated_at=now).fetchone()
             outcome, reason = ("accepted", None) if row else ("duplicate", None)
             if row:
-                door.job.run(cursor, kind=JobKind.EVALUATE.value, ref=str(row[0]),
-                             status=JobStatus.QUEUED.value, run_at=now, attempts=0, created_at=now,
-                             updated_at=now)
-                if door.notify:
-                    cursor.execute(door.notify)
+                ch.queue.enqueue_new(cursor, JobKind.EVALUATE, str(row[0]), now)
         door.delivery.run(cursor, shop=shop, topic=topic[:128], event_id=event_id, order_id=paid.order_id,
                           outcome=outcome, reason=reason, received_at=now)
     if outcome == "accepted":
@@ -134,9 +118,7 @@ _NEW_ORDER = {"status": OrderStatus.PENDING.value, "reason": None, "shadow": Fal
 class _Door:
     seen: Prepared
     order: Prepared
-    job: Prepared
     delivery: Prepared
-    notify: str | None
 
 
 def _door(db: Database) -> _Door:
@@ -147,11 +129,8 @@ def _door(db: Database) -> _Door:
         Prepared(db.engine, db.insert_new(orders, "shop", "order_id"), [
             *_NEW_ORDER, "shop", "order_id", "order_name", "email", "customer_name", "order_json", "payload",
             "created_at", "updated_at"]),
-        Prepared(db.engine, db.insert_new(jobs, "kind", "ref"), [
-            "kind", "ref", "status", "run_at", "attempts", "created_at", "updated_at"]),
         Prepared(db.engine, deliveries.insert(), [
-            "shop", "topic", "event_id", "order_id", "outcome", "reason", "received_at"]),
-        None if db.is_sqlite else f"NOTIFY {CHANNEL}")
+            "shop", "topic", "event_id", "order_id", "outcome", "reason", "received_at"]))
 
 
 def order_of(ch: Certhook, row: Any) -> Order:
