@@ -17,7 +17,7 @@ AFTER_COMMIT = "certhook_after_commit"
 MIGRATION_LOCK = 0x6365727468  # "certh": the PostgreSQL advisory lock migrations take
 
 
-def _sqlite_engine(url: str, begin: str) -> Engine:
+def _sqlite_engine(url: str) -> Engine:
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
     @event.listens_for(engine, "connect")
@@ -29,10 +29,6 @@ def _sqlite_engine(url: str, begin: str) -> Engine:
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
-
-    @event.listens_for(engine, "begin")
-    def _begin(conn: Connection) -> None:
-        conn.exec_driver_sql(begin)
 
     return engine
 
@@ -67,8 +63,8 @@ class Database:
         if self.is_sqlite:
             database = make_url(url).database
             self._lock_path = f"{database}-writer" if database and database != ":memory:" else os.devnull
-            self.engine = _sqlite_engine(url, "BEGIN IMMEDIATE")
-            self.read_engine = _sqlite_engine(url, "BEGIN")
+            self.engine = _sqlite_engine(url)
+            self.read_engine = _sqlite_engine(url)
         else:
             self.engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
             self.read_engine = self.engine
@@ -80,7 +76,8 @@ class Database:
         # SQLite has one writer. Threads of one process, then processes, queue here in turn,
         # rather than in SQLite's busy handler, which sleeps in steps (1, 2, 5 ... 100 ms) and
         # makes the slowest answers far slower.
-        with self._writer() if self.is_sqlite else nullcontext(), self.engine.begin() as conn:
+        with self._writer() if self.is_sqlite else nullcontext(), \
+                self._transaction(self.engine, "BEGIN IMMEDIATE") as conn:
             conn.info[AFTER_COMMIT] = callbacks
             try:
                 yield conn
@@ -129,8 +126,18 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        with self.read_engine.begin() as conn:
+        with self._transaction(self.read_engine, "BEGIN") as conn:
             yield conn
+
+    @contextmanager
+    def _transaction(self, engine: Engine, sqlite_begin: str) -> Iterator[Connection]:
+        """engine.begin(), saying SQLite's BEGIN ourselves (the driver's own is off). Not with an
+        engine "begin" event: any engine event costs every statement a dispatch."""
+        with engine.connect() as conn:  # closed unfinished (the body raised): rolled back
+            if self.is_sqlite:
+                conn.exec_driver_sql(sqlite_begin)
+            yield conn
+            conn.commit()
 
     def insert_new(self, table: Table, *unique: str) -> Insert:
         """INSERT ... ON CONFLICT (unique) DO NOTHING RETURNING its key, built once per table.
@@ -160,7 +167,7 @@ class Database:
 
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS))
-        with self.engine.begin() as conn:
+        with self.write() as conn:
             if not self.is_sqlite:  # serve and workers starting at once: one migrates, the rest wait
                 conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
             cfg.attributes["connection"] = conn

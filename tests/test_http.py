@@ -1,13 +1,14 @@
 """The one HTTP client: errors mapped onto one hierarchy, GETs alone retried, no redirects, pages."""
 from __future__ import annotations
 
+import base64
 import json
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import requests
+from urllib3 import HTTPHeaderDict
 
 from certhook.http import (
     AuthError,
@@ -16,6 +17,7 @@ from certhook.http import (
     Pool,
     RateLimited,
     Rejected,
+    Response,
     Transient,
     body_of,
     error_for,
@@ -24,12 +26,9 @@ from certhook.http import (
 from .fakes.base import FakeServer, Handler
 
 
-def response(status: int, body: Any = None, headers: dict[str, str] | None = None) -> requests.Response:
-    made = requests.Response()
-    made.status_code = status
-    made._content = json.dumps(body).encode() if body is not None else b"<html>oops</html>"
-    made.headers.update(headers or {})
-    return made
+def response(status: int, body: Any = None, headers: dict[str, str] | None = None) -> Response:
+    return Response(status, HTTPHeaderDict(headers or {}),
+                    json.dumps(body).encode() if body is not None else b"<html>oops</html>")
 
 
 @pytest.mark.parametrize(("status", "body", "headers", "kind", "message"), [
@@ -145,4 +144,31 @@ def test_a_pool_keeps_one_per_key_and_closes_all(flaky):
     assert pool.get(("svc", "other"), make) is not made[0]
     made[0].request("GET", "/x")
     pool.close()
-    assert len(made) == 2 and made[0]._sessions == []
+    assert len(made) == 2 and len(made[0]._pool.pools) == 0  # its connections closed
+
+
+def test_the_environments_proxy_is_used_unless_no_proxy_names_the_host(flaky, monkeypatch):
+    """http_proxy as requests read it: a plain-HTTP call goes to the proxy with its whole URL."""
+    monkeypatch.setenv("http_proxy", flaky.url)
+    assert Client("Svc", "http://shop.invalid/api", (2, 5)).json("GET", "/x") == {"message": "hi"}
+    assert [p for _, p, _ in flaky.seen] == ["http://shop.invalid/api/x"]
+    monkeypatch.setenv("no_proxy", "shop.invalid")
+    with pytest.raises(Transient, match="connection failed"):  # straight to a host that isn't
+        Client("Svc", "http://shop.invalid/api", (2, 5)).request("GET", "/x")
+    assert len(flaky.seen) == 1
+
+
+def test_basic_auth_and_who_is_calling_go_with_every_call(flaky):
+    class Seen(Flaky):
+        def handle(self, request: Handler, method: str) -> None:
+            self.headers = request.headers  # any case, as HTTP reads them
+            super().handle(request, method)
+
+    fake = Seen()
+    try:
+        Client("Svc", fake.url, (2, 5), auth=("ck_1", "cs_2")).request("GET", "/x", params={"a": "b c"})
+        assert fake.headers["Authorization"] == "Basic " + base64.b64encode(b"ck_1:cs_2").decode()
+        assert fake.headers["User-Agent"].startswith("certhook/")
+        assert fake.seen[0][1] == "/x?a=b+c"
+    finally:
+        fake.close()

@@ -9,9 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import requests
-
-from ..http import ApiError, Client, Rejected, Transient, body_of
+from ..http import ApiError, Client, Rejected, Response, Transient, body_of
 from ..models import IssuerName, ItemKind
 from ..orders import Order, valid_email
 from ..rules import CertFusion as Earned
@@ -27,7 +25,7 @@ def client(settings: CertFusionSettings) -> Client:
                   headers={"Authorization": f"Bearer {settings.api_token}"})
 
 
-def _page(response: requests.Response) -> tuple[list[Any], int]:
+def _page(response: Response) -> tuple[list[Any], int]:
     body = body_of(response, SERVICE)
     return list(body.get("data") or []), int((body.get("meta") or {}).get("last_page") or 1)
 

@@ -9,10 +9,9 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
-import requests
 from marshmallow import fields
 
-from ..http import Client, body_of
+from ..http import Client, Response, body_of
 from ..models import ItemKind, Refunded
 from ..orders import LineItem, Order
 from ..settings import Shop
@@ -106,7 +105,7 @@ def note_text(entries: list[dict[str, Any]], customer_url: str | None = None) ->
     return "\n".join(lines)
 
 
-def _page(response: requests.Response) -> tuple[list[Any], int]:
+def _page(response: Response) -> tuple[list[Any], int]:
     return list(body_of(response, SERVICE)), int(response.headers.get("X-WP-TotalPages") or 1)
 
 

@@ -52,14 +52,18 @@ class Handler(BaseHTTPRequestHandler):
         except OSError:
             pass
 
+    def _handle(self, method: str) -> None:
+        self.arrived = time.monotonic()  # a fake's latency (FakeDots.slow_seconds) counts from here
+        self.fake.handle(self, method)
+
     def do_GET(self) -> None:
-        self.fake.handle(self, "GET")
+        self._handle("GET")
 
     def do_POST(self) -> None:
-        self.fake.handle(self, "POST")
+        self._handle("POST")
 
     def do_PUT(self) -> None:
-        self.fake.handle(self, "PUT")
+        self._handle("PUT")
 
 
 class FakeServer:
