@@ -11,7 +11,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from . import budgets
 from .context import Certhook
@@ -41,10 +41,7 @@ _PENDING_IDS = select(items.c.id).where(items.c.order_pk == bindparam("order"),
                                         items.c.status == ItemStatus.PENDING)
 _SET_PENDING_ITEM = update(items).where(items.c.id == bindparam("item_id"),
                                         items.c.status == ItemStatus.PENDING)
-_COUNT = select(func.count()).select_from(items).where(items.c.order_pk == bindparam("order"))
-_STILL_PENDING = _COUNT.where(items.c.status == ItemStatus.PENDING)
-_HELD = _COUNT.where(items.c.status == ItemStatus.HELD)
-_NOT_ISSUED = _COUNT.where(items.c.status.not_in([ItemStatus.ISSUED, ItemStatus.CANCELLED]))
+_STATUSES = select(items.c.status).where(items.c.order_pk == bindparam("order"))
 
 
 def what(row: Any) -> str:
@@ -66,7 +63,8 @@ def count_sends(ch: Certhook, job: Job, pending: list[Item]) -> list[Item]:
             conn.execute(_CANCEL, {**which, "status": ItemStatus.CANCELLED,
                                    "error": "the order was cancelled before this was sent"})
             return []
-        conn.execute(_UNHOLD, {**which, "status": ItemStatus.PENDING, "error": None})
+        if any(item.held for item in pending):  # the budget is looked at again
+            conn.execute(_UNHOLD, {**which, "status": ItemStatus.PENDING, "error": None})
         held = _hold(ch, conn, order, which["item_ids"])
         which["item_ids"] = [i for i in which["item_ids"] if i not in held]
         counted = set(conn.execute(_COUNT_SENDS, which).scalars())
@@ -153,25 +151,20 @@ def settle(ch: Certhook, job: Job, order_pk: int, rows: list[Any], outcomes: dic
         live = set(conn.execute(_PENDING_IDS, {"order": order_pk}).scalars())  # not cancelled
         decisions = [_record(ch, conn, job, row, outcomes.get(row.id) or ApiError("no answer"))
                      for row in rows if row.id in live]
-        still = conn.execute(_STILL_PENDING, {"order": order_pk}).scalar_one()
-        if still:  # retrying, waiting, or reset by a Retry while this ran
+        statuses = list(conn.execute(_STATUSES, {"order": order_pk}).scalars())  # as now recorded
+        if ItemStatus.PENDING in statuses:  # retrying, waiting, or reset by a Retry while this ran
             errors = [o.message for o in outcomes.values() if isinstance(o, ApiError)]
             ch.queue.settle(conn, job, now, soonest(d for d in decisions if d is not None),
                             "; ".join(errors)[:1000] or "items are pending")
-        elif conn.execute(_HELD, {"order": order_pk}).scalar_one():  # back when the month turns
+        elif ItemStatus.HELD in statuses:  # back when the month turns
             ch.queue.settle(conn, job, now, Decision(Action.WAIT, budgets.next_month(now) - now),
                             "held by a monthly budget")
         else:
             ch.queue.done(conn, job, now)
-        if any(isinstance(o, Issued) for o in outcomes.values()):
-            queue_writeback_when_complete(ch, conn, order_pk, now, after=job)
-        refresh_status(conn, now, order_pk)
-
-
-def queue_writeback_when_complete(ch: Certhook, conn: Connection, order_pk: int, now: float,
-                                  after: Job) -> None:
-    """Once every item of the order is issued, its write-back is queued for the issue job's
-    worker to take next (the order's row is locked, so this happens once)."""
-    if conn.execute(_NOT_ISSUED, {"order": order_pk}).scalar_one() == 0:
-        update_order(conn, order_pk, writeback_status=WritebackStatus.PENDING, writeback_error=None)
-        ch.queue.enqueue(conn, JobKind.WRITEBACK, str(order_pk), now, after=after)
+        # Once every item is issued, the write-back is queued for this worker to take next (the
+        # order's row is locked, so this happens once).
+        if any(isinstance(o, Issued) for o in outcomes.values()) and \
+                all(s in (ItemStatus.ISSUED, ItemStatus.CANCELLED) for s in statuses):
+            update_order(conn, order_pk, writeback_status=WritebackStatus.PENDING, writeback_error=None)
+            ch.queue.enqueue(conn, JobKind.WRITEBACK, str(order_pk), now, after=job)
+        refresh_status(conn, now, order_pk, statuses)

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
 from ..http import ApiError, Client
-from ..models import IssuerName, ItemKind
+from ..models import IssuerName, ItemKind, ItemStatus
 from ..orders import Order
 
 
@@ -21,11 +21,12 @@ class Item:
     external_unique_id: str
     request: dict[str, Any]
     posts: int  # create calls counted before they went out
+    held: bool = False  # over its shop's monthly budget when last looked at
 
     @classmethod
     def of(cls, row: Any) -> Item:
         return cls(row.id, ItemKind(row.kind), row.external_unique_id,
-                   json.loads(row.request_json or "{}"), row.posts)
+                   json.loads(row.request_json or "{}"), row.posts, row.status == ItemStatus.HELD)
 
 
 @dataclass(frozen=True)

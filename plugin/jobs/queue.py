@@ -95,21 +95,26 @@ class Queue:
         if after is None:
             self.db.after_commit(conn, self.wake)
             self._notify(conn)
+        process = None if after is None or at is not None else after.owner.rsplit("/", 1)[0]
+        lease = {} if process is None else self._lease_values(process, now)  # new: leased at once
         inserted = conn.execute(  # psycopg's rowcount is -1 here; a returned row is certain
             self.db.insert_new(jobs, "kind", "ref"),
             {"kind": kind, "ref": ref, "status": JobStatus.QUEUED, "run_at": at or now,
-             "attempts": 0, "created_at": now, "updated_at": now},
+             "attempts": 0, "created_at": now, "updated_at": now, **lease},
         ).first()
         which = {"job_kind": kind, "job_ref": ref}
-        if inserted is None:
+        following = None
+        if inserted is not None and process is not None:
+            following = Job(inserted[0], kind, ref, 0, lease["lease_owner"])
+        elif inserted is None:
             conn.execute(_REQUEUE, {**which, "status": JobStatus.QUEUED, "run_at": now,
                                     "attempts": 0, "last_error": None, "lease_owner": None,
                                     "lease_expires": None, "updated_at": now})
             conn.execute(_HURRY, {**which, "now": now, "run_at": now, "updated_at": now})
-        if after is not None:  # unless another worker holds it (it is running)
-            following = self._lease(conn, after.owner.rsplit("/", 1)[0], now, _TAKE, which)
-            if following is not None:
-                self.db.after_commit(conn, lambda: after.then.append(following))
+            if process is not None:  # unless another worker holds it (it is running)
+                following = self._lease(conn, process, now, _TAKE, which)
+        if after is not None and following is not None:
+            self.db.after_commit(conn, lambda: after.then.append(following))
 
     def enqueue_new(self, cursor: Any, kind: JobKind, ref: str, now: float) -> None:
         """Queue (kind, ref), due now, for a row made in this driver_write() transaction (so
@@ -138,12 +143,17 @@ class Queue:
     def _lease(self, conn: Connection, process: str, now: float, statement: Executable,
                which: dict[str, object]) -> Job | None:
         """One statement: lease the job it picks to a new owner token, or nothing."""
+        lease = self._lease_values(process, now)
+        row = conn.execute(statement, {**which, **lease, "now": now, "updated_at": now}).first()
+        return None if row is None else Job(row.id, JobKind(row.kind), row.ref, row.attempts,
+                                            lease["lease_owner"])
+
+    def _lease_values(self, process: str, now: float) -> dict[str, Any]:
+        """A lease for `process`: running, under an owner token of its own."""
         with self._claims_lock:
             owner = f"{process}/{next(self._claims)}"
-        row = conn.execute(statement, {
-            **which, "now": now, "status": JobStatus.RUNNING, "lease_owner": owner,
-            "lease_expires": now + self.lease_seconds, "updated_at": now}).first()
-        return None if row is None else Job(row.id, JobKind(row.kind), row.ref, row.attempts, owner)
+        return {"status": JobStatus.RUNNING, "lease_owner": owner,
+                "lease_expires": now + self.lease_seconds}
 
     def _settle(self, conn: Connection, job: Job, now: float, **values: object) -> None:
         done = conn.execute(_SETTLE, {"job_id": job.id, "owner": job.owner, "lease_owner": None,

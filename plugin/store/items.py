@@ -18,14 +18,18 @@ _ORDER_STATE = select(orders.c.status, orders.c.writeback_status,
 _ITEM_STATUSES = select(items.c.status).where(items.c.order_pk == bindparam("order_pk"))
 
 
-def refresh_status(conn: Connection, now: float, order_pk: int) -> str:
-    """Derive an evaluated order's status from its items and its write-back."""
+def refresh_status(conn: Connection, now: float, order_pk: int,
+                   statuses: list[str] | None = None) -> str:
+    """Derive an evaluated order's status from its items (their `statuses`, if just read in
+    this transaction) and its write-back."""
     which = {"order_pk": order_pk}
     order = conn.execute(_ORDER_STATE, which).one()
     if order.status in (OrderStatus.SKIPPED, OrderStatus.CANCELLED) or not order.evaluated:
         return order.status  # skipped, cancelled, or not evaluated yet (pending, held, failed)
+    if statuses is None:
+        statuses = list(conn.execute(_ITEM_STATUSES, which).scalars())
     # An item cancelled with its order (it was never sent) counts for nothing
-    statuses = [s for s in conn.execute(_ITEM_STATUSES, which).scalars() if s != ItemStatus.CANCELLED]
+    statuses = [s for s in statuses if s != ItemStatus.CANCELLED]
     if ItemStatus.FAILED in statuses or order.writeback_status == WritebackStatus.FAILED:
         status = OrderStatus.FAILED
     elif statuses and all(s == ItemStatus.ISSUED for s in statuses) \
