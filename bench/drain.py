@@ -7,13 +7,15 @@ is not throttled here: the store's rate limit is not what this measures.
 
 Every order costs the worker processes some CPU (the figure printed with each run), and the
 database and the fakes some more: once that fills the machine's cores, more processes cannot
-drain faster. On a 2-core machine, 4 processes of 8 workers are far past that; 4 of 2 are not:
-`--workers 2` measures how processes scale, the default how close one process comes to its bound.
+drain faster. On a 2-core machine, 4 processes of 8 workers are far past that; 4 of 2 are not: so
+one process is measured with 1, 2, 4 and 8 workers (how close it comes to its bound as its
+threads contend), and the processes' scaling with `--scale-workers` (2) workers each.
 
 The workers start idle; the orders arrive in one transaction (as a burst of webhooks would),
 and the clock runs from that commit until every order is done.
 
-    python bench/drain.py [--orders 400] [--workers 8] [--latency 0.1] [--processes 4]
+    python bench/drain.py [--orders 50] [--workers 1,2,4,8] [--latency 0.1] [--processes 4]
+                          [--scale-workers 2]
 """
 from __future__ import annotations
 
@@ -58,22 +60,24 @@ def done(ch, shop_orders: int) -> bool:  # type: ignore[no-untyped-def]
     return finished >= shop_orders
 
 
-def drain(tmp: Path, db_url: str, processes: int, args: argparse.Namespace) -> float:
-    """Orders per second for `processes` worker processes, on a fresh database."""
+def drain(tmp: Path, db_url: str, processes: int, workers: int, args: argparse.Namespace) -> float:
+    """Orders per second for `processes` worker processes of `workers` each, on a fresh database
+    (args.orders per worker)."""
     with ExitStack() as stack:
         dots, shopify = FakeDots(), FakeShopify()
         stack.callback(dots.close)
         stack.callback(shopify.close)
         dots.slow_seconds = args.latency
         shopify.bucket_max = shopify.bucket = shopify.restore_rate = 1e12  # no throttle
-        run = tmp / f"{processes}-{'sqlite' if db_url.startswith('sqlite') else 'pg'}"
+        run = tmp / f"{processes}x{workers}-{'sqlite' if db_url.startswith('sqlite') else 'pg'}"
         run.mkdir()
         config = write_config(run, db_url, dots.api_url, shopify.api_url, rules=RULES,
-                              workers=args.workers, lease_seconds=30)
+                              workers=workers, lease_seconds=30)
         ch = build(load_settings(config))
         stack.callback(ch.close)
         ch.db.upgrade()
-        pending = backlog(args.orders, 10_000)
+        count = args.orders * processes * workers
+        pending = backlog(count, 10_000)
         procs = [subprocess.Popen([sys.executable, "-m", "certhook", "worker", "--config", str(config)],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                   start_new_session=True) for _ in range(processes)]
@@ -83,13 +87,13 @@ def drain(tmp: Path, db_url: str, processes: int, args: argparse.Namespace) -> f
             for order in pending:
                 record_order(ch, conn, order)
         t0, cpu0 = time.perf_counter(), cpu_seconds(procs)
-        while not done(ch, args.orders):
+        while not done(ch, count):
             time.sleep(0.02)
         elapsed = time.perf_counter() - t0
-        cpu = (cpu_seconds(procs) - cpu0) / args.orders * 1000
-        assert len(dots.certificates) == args.orders, "each order once"
-        print(f"  (worker processes' CPU: {cpu:.1f} ms per order)")
-        return args.orders / elapsed
+        cpu = (cpu_seconds(procs) - cpu0) / count * 1000
+        assert len(dots.certificates) == count, "each order once"
+        print(f"  ({count} orders; worker processes' CPU: {cpu:.1f} ms per order)")
+        return count / elapsed
 
 
 def cpu_seconds(procs: list[subprocess.Popen[bytes]]) -> float:
@@ -108,35 +112,37 @@ def stop(procs: list[subprocess.Popen[bytes]]) -> None:
         proc.wait(30)
 
 
-def report(label: str, rate: float, processes: int, args: argparse.Namespace) -> None:
-    bound = processes * args.workers / args.latency
+def report(label: str, rate: float, processes: int, workers: int, args: argparse.Namespace) -> None:
+    bound = processes * workers / args.latency
     print(f"{label:<34} {rate:7.1f} orders/s   bound {bound:6.0f}/s   ratio {rate / bound:.2f}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--orders", type=int, default=400)
-    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--orders", type=int, default=50, help="per worker")
+    parser.add_argument("--workers", default="1,2,4,8", help="one process's workers, each run")
     parser.add_argument("--latency", type=float, default=0.1)
     parser.add_argument("--processes", type=int, default=4)
+    parser.add_argument("--scale-workers", type=int, default=2)
     args = parser.parse_args()
-    print(f"{args.orders} orders, one certificate each; {args.workers} workers per process; "
-          f"Dots.eco answers in {args.latency * 1000:.0f} ms")
+    print(f"one certificate per order; Dots.eco answers in {args.latency * 1000:.0f} ms")
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
-        one = drain(tmp, f"sqlite:///{tmp / 'drain.db'}", 1, args)
-        report("SQLite, 1 process", one, 1, args)
+        for workers in [int(w) for w in args.workers.split(",")]:
+            rate = drain(tmp, f"sqlite:///{tmp / f'drain{workers}.db'}", 1, workers, args)
+            report(f"SQLite, 1 process of {workers}", rate, 1, workers, args)
         bindir = pg_bin()
         if bindir is None:
             print("PostgreSQL is not installed: no multi-process figures")
             return
-        with cluster(bindir, "certhook_bench") as url:
-            single = drain(tmp, url, 1, args)
-            report("PostgreSQL, 1 process", single, 1, args)
-        with cluster(bindir, "certhook_bench") as url:
-            many = drain(tmp, url, args.processes, args)
-            report(f"PostgreSQL, {args.processes} processes", many, args.processes, args)
-        print(f"{args.processes} processes against 1, on PostgreSQL: {many / single:.2f}x")
+        rates = {}
+        for processes in (1, args.processes):
+            with cluster(bindir, "certhook_bench") as url:
+                rates[processes] = drain(tmp, url, processes, args.scale_workers, args)
+            report(f"PostgreSQL, {processes} x {args.scale_workers} workers", rates[processes], processes,
+                   args.scale_workers, args)
+        print(f"{args.processes} processes against 1, on PostgreSQL: "
+              f"{rates[args.processes] / rates[1]:.2f}x")
 
 
 if __name__ == "__main__":

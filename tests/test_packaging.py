@@ -1,9 +1,13 @@
 """`pip install .` gives the import package `certhook` (from the folder plugin/), nothing named plugin."""
 from __future__ import annotations
 
+import ast
+import importlib.metadata
+import re
 import shutil
 import subprocess
 import sys
+import tomllib
 import venv
 from pathlib import Path
 
@@ -43,3 +47,28 @@ def test_a_fresh_venv_imports_certhook_and_has_no_plugin_package(tmp_path: Path)
 def test_version():
     result = CliRunner().invoke(main, ["--version"])
     assert result.exit_code == 0 and result.output.startswith("certhook ")
+
+
+def test_every_package_the_product_imports_is_declared():
+    """What plugin/ imports from outside the standard library is in pyproject's dependencies
+    (psycopg in its postgres extra); what only the tests import is not needed to run it."""
+    root = Path(__file__).resolve().parents[1]
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    declared = {_name(re.split(r"[<>=\[ ]", d)[0])
+                for d in project["dependencies"] + project["optional-dependencies"]["postgres"]}
+    imported = set()
+    for source in (root / "plugin").rglob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.Import):
+                imported |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module.split(".")[0])
+    outside = imported - set(sys.stdlib_module_names) - {"certhook", "__future__"}
+    distributions = importlib.metadata.packages_distributions()
+    undeclared = {m for m in outside if not {_name(d) for d in distributions.get(m, [m])} & declared}
+    assert undeclared == set()
+
+
+def _name(distribution: str) -> str:
+    """A distribution's name as PEP 503 compares them."""
+    return re.sub(r"[-_.]+", "-", distribution).lower()
