@@ -87,9 +87,7 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when is None:
+    except (TypeError, ValueError):  # not a date (Python 3.10+ never answers None)
         return None
     return max(when.timestamp() - (now if now is not None else time.time()), 0.0)
 
@@ -147,12 +145,20 @@ def body_of(response: Response, service: str) -> Any:
                         response.text) from None
 
 
-def _proxy_for(base_url: str) -> str | None:
-    """The environment's proxy for this service (http_proxy, https_proxy, no_proxy), read once."""
-    parts = urllib.parse.urlsplit(base_url)
-    if urllib.request.proxy_bypass_environment(parts.hostname or "", urllib.request.getproxies_environment()):
-        return None
-    return urllib.request.getproxies_environment().get(parts.scheme)
+def connections(base_url: str) -> urllib3.PoolManager:
+    """Kept-alive connections to one service, as requests made them: through the environment's
+    proxy for it (http_proxy, https_proxy, no_proxy), verified with its CA bundle or certifi's."""
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or certifi.where()
+    pool: dict[str, Any] = {"maxsize": POOL_SIZE, "cert_reqs": "CERT_REQUIRED",
+                            "ca_cert_dir" if os.path.isdir(bundle) else "ca_certs": bundle}
+    parts, proxies = urllib.parse.urlsplit(base_url), urllib.request.getproxies_environment()
+    proxy = proxies.get(parts.scheme)
+    if not proxy or urllib.request.proxy_bypass_environment(parts.hostname or "", proxies):
+        return urllib3.PoolManager(**pool)
+    proxy = proxy if "://" in proxy else f"http://{proxy}"
+    auth = urllib3.util.parse_url(proxy).auth  # user:password@ in its URL
+    return urllib3.ProxyManager(proxy, **pool, proxy_headers=auth and urllib3.make_headers(
+        proxy_basic_auth=urllib.parse.unquote(auth)))
 
 
 def _failure(service: str, exc: urllib3.exceptions.HTTPError) -> ApiError:
@@ -182,12 +188,7 @@ class Client:
         self.headers = {"Accept": "application/json", "User-Agent": USER_AGENT, **(headers or {})}
         if auth is not None:
             self.headers.update(urllib3.make_headers(basic_auth=f"{auth[0]}:{auth[1]}"))
-        # The environment's CA bundle, as requests reads it, else certifi's
-        pool = {"maxsize": POOL_SIZE, "cert_reqs": "CERT_REQUIRED",
-                "ca_certs": os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-                or certifi.where()}
-        proxy = _proxy_for(self.base_url)
-        self._pool = urllib3.ProxyManager(proxy, **pool) if proxy else urllib3.PoolManager(**pool)
+        self._pool = connections(self.base_url)
 
     def request(self, method: str, path: str, allow: tuple[int, ...] = (), *,
                 json: Any = None, params: Mapping[str, Any] | None = None) -> Response:

@@ -172,3 +172,20 @@ def test_basic_auth_and_who_is_calling_go_with_every_call(flaky):
         assert fake.seen[0][1] == "/x?a=b+c"
     finally:
         fake.close()
+
+
+def test_a_proxy_named_without_a_scheme_and_with_credentials(flaky, monkeypatch):
+    """As requests read it: `host:port` is an http:// proxy; user:password go as Basic auth."""
+    class Seen(Flaky):
+        def handle(self, request: Handler, method: str) -> None:
+            self.auth = request.headers.get("Proxy-Authorization")
+            super().handle(request, method)
+
+    fake = Seen()
+    try:
+        monkeypatch.setenv("http_proxy", f"u%40x:p%3Aw@{fake.url.removeprefix('http://')}")
+        Client("Svc", "http://shop.invalid", (2, 5)).request("GET", "/y")
+        assert fake.seen[0][1] == "http://shop.invalid/y"
+        assert fake.auth == "Basic " + base64.b64encode(b"u@x:p:w").decode()
+    finally:
+        fake.close()
