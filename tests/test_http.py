@@ -3,8 +3,12 @@ from __future__ import annotations
 
 import base64
 import json
+import ssl
+import subprocess
+import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -189,3 +193,42 @@ def test_a_proxy_named_without_a_scheme_and_with_credentials(flaky, monkeypatch)
         assert fake.auth == "Basic " + base64.b64encode(b"u@x:p:w").decode()
     finally:
         fake.close()
+
+
+class Hello(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", "12")
+        self.end_headers()
+        self.wfile.write(b'{"ok": true}')
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_https_is_verified_against_the_environments_ca_bundle_or_certifis(tmp_path, monkeypatch):
+    """A self-signed service is refused with certifi's bundle, and trusted once
+    REQUESTS_CA_BUNDLE names its certificate, as a file or as a folder (hashed, as OpenSSL reads)."""
+    (tmp_path / "ca").mkdir()
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(tmp_path / "key.pem"), "-out", str(tmp_path / "ca" / "cert.pem")],
+                   check=True, capture_output=True)
+    subprocess.run(["openssl", "rehash", str(tmp_path / "ca")], check=True, capture_output=True)
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(tmp_path / "ca" / "cert.pem", tmp_path / "key.pem")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hello)
+    server.socket = tls.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    url = f"https://127.0.0.1:{server.server_address[1]}"
+    try:
+        for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+            monkeypatch.delenv(name, raising=False)
+        with pytest.raises(Transient, match="connection failed"):
+            Client("Svc", url, (2, 5)).request("GET", "/")
+        for bundle in (tmp_path / "ca" / "cert.pem", tmp_path / "ca"):
+            monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
+            assert Client("Svc", url, (2, 5)).request("GET", "/").status_code == 200
+    finally:
+        server.shutdown()
+        server.server_close()
