@@ -4,17 +4,19 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
+import time
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Connection, Engine, Executable, Insert, Table, create_engine, event, make_url
+from sqlalchemy import Connection, Engine, Executable, Insert, Table, create_engine, event, exc, make_url
 from sqlalchemy.dialects import postgresql, sqlite
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 AFTER_COMMIT = "certhook_after_commit"
 MIGRATION_LOCK = 0x6365727468  # "certh": the PostgreSQL advisory lock migrations take
+IDLE_PING_SECONDS = 2.0  # a PostgreSQL connection unused this long is pinged before it is used
 
 
 def _sqlite_engine(url: str) -> Engine:
@@ -29,6 +31,25 @@ def _sqlite_engine(url: str) -> Engine:
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
+
+    return engine
+
+
+def _postgresql_engine(url: str) -> Engine:
+    engine = create_engine(url, pool_size=10, max_overflow=20)
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_conn, record, _proxy) -> None:  # type: ignore[no-untyped-def]
+        """SQLAlchemy's pre-ping, for a connection idle a while (a database restarted meanwhile
+        broke it): one used moments ago is alive, and a ping before every transaction cost a
+        tenth of a job runner's CPU. A dead one: every pooled connection is made anew."""
+        now = time.monotonic()
+        idle, record.info["used"] = now - record.info.get("used", now), now
+        if idle > IDLE_PING_SECONDS:
+            try:
+                engine.dialect.do_ping(dbapi_conn)
+            except engine.dialect.loaded_dbapi.Error as err:
+                raise exc.InvalidatePoolError("the connection was lost while idle") from err
 
     return engine
 
@@ -66,7 +87,7 @@ class Database:
             self.engine = _sqlite_engine(url)
             self.read_engine = _sqlite_engine(url)
         else:
-            self.engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+            self.engine = _postgresql_engine(url)
             self.read_engine = self.engine
 
     @contextmanager
@@ -82,7 +103,8 @@ class Database:
             try:
                 yield conn
             finally:
-                del conn.info[AFTER_COMMIT]
+                if not conn.invalidated:  # lost (its info can't be read): it is not pooled again
+                    del conn.info[AFTER_COMMIT]
         for callback in callbacks:
             callback()
 
@@ -133,11 +155,10 @@ class Database:
     def _transaction(self, engine: Engine, sqlite_begin: str) -> Iterator[Connection]:
         """engine.begin(), saying SQLite's BEGIN ourselves (the driver's own is off). Not with an
         engine "begin" event: any engine event costs every statement a dispatch."""
-        with engine.connect() as conn:  # closed unfinished (the body raised): rolled back
+        with engine.connect() as conn, conn.begin():  # the body raised: rolled back
             if self.is_sqlite:
                 conn.exec_driver_sql(sqlite_begin)
             yield conn
-            conn.commit()
 
     def insert_new(self, table: Table, *unique: str) -> Insert:
         """INSERT ... ON CONFLICT (unique) DO NOTHING RETURNING its key, built once per table.

@@ -206,6 +206,8 @@ def test_four_worker_processes_one_killed_mid_run_issue_every_order_once(tmp_pat
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                   start_new_session=True) for _ in range(4)]
         try:
+            # All four started (the one to be killed too: the others may be busy before it is)
+            wait_for(lambda: client.get("/healthz").json["processes"]["alive"] == 4, 60)
             wait_for(lambda: fake_dots.posts >= 20, 60)
             os.killpg(procs[0].pid, signal.SIGKILL)  # mid-run, calls in flight
             procs[0].wait(10)
