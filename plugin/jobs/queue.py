@@ -35,7 +35,8 @@ class Job:
 
 
 CHANNEL = "certhook_jobs"  # PostgreSQL's NOTIFY channel: a job is due now
-NOTIFY = text(f"NOTIFY {CHANNEL}")  # delivered when its transaction commits
+_NOTIFY_SQL = f"NOTIFY {CHANNEL}"  # delivered when its transaction commits
+NOTIFY = text(_NOTIFY_SQL)
 
 # The hot statements are built once, with bound parameters: building one costs more than
 # running it. An UPDATE without .values() sets the columns named in its execute() parameters.
@@ -103,17 +104,16 @@ class Queue:
              "attempts": 0, "created_at": now, "updated_at": now, **lease},
         ).first()
         which = {"job_kind": kind, "job_ref": ref}
-        following = None
-        if inserted is not None and process is not None:
-            following = Job(inserted[0], kind, ref, 0, lease["lease_owner"])
-        elif inserted is None:
+        if inserted is None:
             conn.execute(_REQUEUE, {**which, "status": JobStatus.QUEUED, "run_at": now,
                                     "attempts": 0, "last_error": None, "lease_owner": None,
                                     "lease_expires": None, "updated_at": now})
             conn.execute(_HURRY, {**which, "now": now, "run_at": now, "updated_at": now})
-            if process is not None:  # unless another worker holds it (it is running)
-                following = self._lease(conn, process, now, _TAKE, which)
-        if after is not None and following is not None:
+        if after is None or process is None:
+            return
+        following = Job(inserted[0], kind, ref, 0, lease["lease_owner"]) if inserted is not None \
+            else self._lease(conn, process, now, _TAKE, which)  # unless another worker holds it
+        if following is not None:
             self.db.after_commit(conn, lambda: after.then.append(following))
 
     def enqueue_new(self, cursor: Any, kind: JobKind, ref: str, now: float) -> None:
@@ -126,7 +126,7 @@ class Queue:
         insert.run(cursor, kind=kind.value, ref=ref, status=JobStatus.QUEUED.value, run_at=now,
                    attempts=0, created_at=now, updated_at=now)
         if not self.db.is_sqlite:
-            cursor.execute(f"NOTIFY {CHANNEL}")
+            cursor.execute(_NOTIFY_SQL)
 
     def claim(self, process: str, now: float, look: bool = True) -> Job | None:
         """Take the next due job, or one whose worker's lease ran out (it died).

@@ -23,11 +23,19 @@ def iso(ts: float | None) -> str | None:
     return None if ts is None else datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+SEEN = "event already received"  # a duplicate delivery's reason: the store's id for it came before
+
+
+def delivery(now: float, shop: str, topic: str, event_id: str | None, order_id: str | None,
+             outcome: str, reason: str | None = None) -> dict[str, Any]:
+    """A row of deliveries: one webhook as received, and what became of it."""
+    return {"shop": shop, "topic": topic[:128], "event_id": (event_id or None) and event_id[:128],
+            "order_id": order_id, "outcome": outcome, "reason": reason, "received_at": now}
+
+
 def record_delivery(conn: Connection, now: float, shop: str, topic: str, event_id: str | None,
                     order_id: str | None, outcome: str, reason: str | None = None) -> None:
-    conn.execute(deliveries.insert(), {
-        "shop": shop, "topic": topic[:128], "event_id": (event_id or None) and event_id[:128],
-        "order_id": order_id, "outcome": outcome, "reason": reason, "received_at": now})
+    conn.execute(deliveries.insert(), delivery(now, shop, topic, event_id, order_id, outcome, reason))
 
 
 _ADD_EVENT = events.insert()
@@ -90,23 +98,21 @@ def record_paid(ch: Certhook, shop: str, paid: Plain, body: str, topic: str,
     "accepted", or "duplicate" for an order (or an event, if the store's ids are
     `unique_event`) seen before."""
     now, door = ch.now(), ch.db.prepared("door", _door)
-    event_id = (event_id or None) and event_id[:128]
+    received = delivery(now, shop, topic, event_id, paid.order_id, "duplicate")
+    event_id = received["event_id"]
     with ch.db.driver_write() as cursor:
         if unique_event and event_id and door.seen.run(cursor, shop=shop, event_id=event_id).fetchone():
-            outcome, reason = "duplicate", "event already received"
-        else:
-            row = door.order.run(cursor, **_NEW_ORDER, shop=shop, order_id=paid.order_id,
-                                 order_name=paid.order_name[:255], email=paid.email.lower()[:254],
-                                 customer_name=paid.customer_name[:255], order_json="{}", payload=body,
-                                 created_at=now, updated_at=now).fetchone()
-            outcome, reason = ("accepted", None) if row else ("duplicate", None)
-            if row:
-                ch.queue.enqueue_new(cursor, JobKind.EVALUATE, str(row[0]), now)
-        door.delivery.run(cursor, shop=shop, topic=topic[:128], event_id=event_id, order_id=paid.order_id,
-                          outcome=outcome, reason=reason, received_at=now)
-    if outcome == "accepted":
+            received["reason"] = SEEN
+        elif row := door.order.run(cursor, **_NEW_ORDER, shop=shop, order_id=paid.order_id,
+                                   order_name=paid.order_name[:255], email=paid.email.lower()[:254],
+                                   customer_name=paid.customer_name[:255], order_json="{}", payload=body,
+                                   created_at=now, updated_at=now).fetchone():
+            received["outcome"] = "accepted"
+            ch.queue.enqueue_new(cursor, JobKind.EVALUATE, str(row[0]), now)
+        door.delivery.run(cursor, **received)
+    if received["outcome"] == "accepted":
         ch.queue.wake()  # an idle worker of this process, if it has any
-    return outcome
+    return str(received["outcome"])
 
 
 _NEW_ORDER = {"status": OrderStatus.PENDING.value, "reason": None, "shadow": False, "cancelled_at": None,

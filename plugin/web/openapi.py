@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Blueprint, jsonify
 
-from ..models import ItemStatus, OrderStatus, Refunded, WritebackStatus
+from ..models import IssuerName, ItemKind, ItemStatus, OrderStatus, Refunded, WritebackStatus
 
 bp = Blueprint("openapi", __name__)
 
@@ -29,8 +29,7 @@ def _answer(description: str, schema: str = "Error") -> dict[str, Any]:
 ITEM = {"type": "object", "required": [
     "kind", "issuer", "allocation_id", "impact_qty", "impact", "external_unique_id", "certificate_id",
     "certificate_url", "certificate_image_url", "status", "error"], "properties": {
-    "kind": {"enum": ["certificate", "offering", "certfusion"]},
-    "issuer": {"enum": ["dots", "certfusion"]},
+    "kind": {"enum": list(ItemKind)}, "issuer": {"enum": list(IssuerName)},
     "allocation_id": _null("integer"), "impact_qty": {"type": "integer"}, "impact": _null("string"),
     "external_unique_id": {"type": "string", "maxLength": 255}, "certificate_id": _null("string"),
     "certificate_url": _null("string"), "certificate_image_url": _null("string"),

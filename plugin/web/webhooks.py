@@ -17,7 +17,7 @@ from ..orders import PayloadError
 from ..platforms import ADAPTERS, Adapter, Plain, Topic, Webhook
 from ..settings import Shop
 from ..store.changes import apply_change
-from ..store.orders import delivered, record_delivery, record_order, record_paid
+from ..store.orders import SEEN, delivered, record_delivery, record_order, record_paid
 from ..store.privacy import forget_shop, redact_customer
 
 bp = Blueprint("webhooks", __name__)
@@ -30,7 +30,6 @@ DRAIN_LIMIT = 8 * 1024 * 1024
 _NO_SECRET = "certhook-unknown-shop"
 Answer = tuple[Response, int]
 ACTED_ON = (Topic.HANDLED, Topic.CHANGE)
-SEEN = "event already received"
 
 
 def answer(status: str, code: int = 200) -> Answer:
