@@ -5,12 +5,12 @@ import fcntl
 import os
 import threading
 import time
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Connection, Engine, Executable, Insert, Table, create_engine, event, exc, make_url
+from sqlalchemy import Connection, Engine, Insert, Table, create_engine, event, exc, make_url
 from sqlalchemy.dialects import postgresql, sqlite
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -52,22 +52,6 @@ def _postgresql_engine(url: str) -> Engine:
                 raise exc.InvalidatePoolError("the connection was lost while idle") from err
 
     return engine
-
-
-class Prepared:
-    """A Core statement compiled once for the database's driver, run on its cursor with plain
-    values (text, numbers, None; a StrEnum as its value); an INSERT sets the `columns` named."""
-
-    def __init__(self, engine: Engine, statement: Executable, columns: Collection[str] = ()):
-        compiled = statement.compile(dialect=engine.dialect, column_keys=list(columns) or None)
-        self.sql = str(compiled)
-        self.positions = compiled.positiontup  # the driver's ? order, or None (%(name)s)
-        self.fixed = {k: v for k, v in compiled.params.items() if v is not None}  # LIMIT 1's 1
-
-    def run(self, cursor: Any, **values: Any) -> Any:
-        values = {**self.fixed, **values}
-        cursor.execute(self.sql, values if self.positions is None else [values[k] for k in self.positions])
-        return cursor
 
 
 class Database:

@@ -16,6 +16,7 @@ from sqlalchemy import bindparam, select
 
 from .allocations import label
 from .context import Certhook
+from .driver import run
 from .http import Rejected
 from .jobs.queue import Job
 from .models import ItemKind, ItemStatus, JobKind, OrderStatus, items, orders
@@ -129,7 +130,7 @@ def run_evaluate_job(ch: Certhook, job: Job) -> None:
     order_pk, now = int(job.ref), ch.now()
     names = ch.names.all()  # asked at most hourly, never inside the transaction
     with ch.db.read() as conn:
-        seen = conn.execute(_READ_ORDER, {"order_pk": order_pk}).one()
+        seen = run(conn, _READ_ORDER, {"order_pk": order_pk}).one()
     worked = plan(ch, seen, names, now) if _open(seen) else None
     with ch.db.write() as conn:
         row = lock_order(conn, order_pk)  # the job's lease is checked when it is settled, below
@@ -142,7 +143,7 @@ def run_evaluate_job(ch: Certhook, job: Job) -> None:
         for at, kind, detail in worked.events:
             add_event(conn, at, order_pk, kind, detail)
         for item in worked.items:  # one by one: each kind sets its own columns
-            conn.execute(_INSERT_ITEM, item)
+            run(conn, _INSERT_ITEM, item)
         if worked.items:
             ch.queue.enqueue(conn, JobKind.ISSUE, str(order_pk), now, after=job)
         ch.queue.done(conn, job, now)

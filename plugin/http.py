@@ -21,6 +21,8 @@ import certifi
 import urllib3
 from urllib3.util import Retry
 
+from .jobs.turns import waiting
+
 USER_AGENT = f"certhook/{version('certhook')}"
 POOL_SIZE = 32  # kept-alive connections per service and shop: more than any process's workers
 GET_RETRIES = Retry(total=2, read=1, status=2, other=0, status_forcelist=(502, 503, 504),
@@ -80,9 +82,7 @@ class AuthError(ApiError):
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
     """Retry-After as seconds or as an HTTP date, the way urllib3 reads it."""
-    if not value:
-        return None
-    value = value.strip()
+    value = (value or "").strip()  # "": no date either
     if value.isdigit():
         return float(value)
     try:
@@ -110,12 +110,10 @@ class Response:
 def message_of(response: Response) -> str:
     """The service's own message, when its body carries one."""
     try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if isinstance(body, dict) and isinstance(body.get("message"), str):
-        return body["message"]
-    return f"HTTP {response.status_code}"
+        said = response.json().get("message")
+    except (ValueError, AttributeError):  # not JSON, or not an object
+        said = None
+    return said if isinstance(said, str) else f"HTTP {response.status_code}"
 
 
 def error_for(response: Response, service: str,
@@ -200,8 +198,9 @@ class Client:
             body = _json.dumps(json, allow_nan=False).encode()
             headers = {**headers, "Content-Type": "application/json"}
         try:
-            answer = self._pool.request(method, url, body=body, headers=headers, timeout=self.timeout,
-                                        retries=GET_RETRIES, redirect=False)
+            with waiting():  # a job thread lets another run meanwhile
+                answer = self._pool.request(method, url, body=body, headers=headers,
+                                            timeout=self.timeout, retries=GET_RETRIES, redirect=False)
         except urllib3.exceptions.HTTPError as exc:
             raise _failure(self.service, exc) from None
         except ValueError:  # http.client's text quotes the bad header: never shown

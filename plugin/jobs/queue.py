@@ -14,7 +14,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Executable, bindparam, func, select, text, update
 
-from ..db import Database, Prepared
+from ..db import Database
+from ..driver import Prepared, run
 from ..models import JobKind, JobStatus, jobs
 from .retry import Action, Decision
 
@@ -62,6 +63,8 @@ _SETTLE = update(jobs).where(*_OURS)
 _STILL_OURS = select(jobs.c.id).where(*_OURS).with_for_update()
 _REQUEUE = update(jobs).where(jobs.c.kind == bindparam("job_kind"), jobs.c.ref == bindparam("job_ref"),
                               jobs.c.status.in_([JobStatus.DONE, JobStatus.FAILED]))
+_NEXT_DUE = (select(func.min(jobs.c.run_at)).where(jobs.c.status == JobStatus.QUEUED),
+             select(func.min(jobs.c.lease_expires)).where(jobs.c.status == JobStatus.RUNNING))
 _HURRY = update(jobs).where(jobs.c.kind == bindparam("job_kind"), jobs.c.ref == bindparam("job_ref"),
                             jobs.c.status == JobStatus.QUEUED, jobs.c.run_at > bindparam("now"))
 
@@ -98,17 +101,15 @@ class Queue:
             self._notify(conn)
         process = None if after is None or at is not None else after.owner.rsplit("/", 1)[0]
         lease = {} if process is None else self._lease_values(process, now)  # new: leased at once
-        inserted = conn.execute(  # psycopg's rowcount is -1 here; a returned row is certain
-            self.db.insert_new(jobs, "kind", "ref"),
-            {"kind": kind, "ref": ref, "status": JobStatus.QUEUED, "run_at": at or now,
-             "attempts": 0, "created_at": now, "updated_at": now, **lease},
-        ).first()
+        inserted = run(conn, self.db.insert_new(jobs, "kind", "ref"), {  # a returned row is certain
+            "kind": kind, "ref": ref, "status": JobStatus.QUEUED, "run_at": at or now,
+            "attempts": 0, "created_at": now, "updated_at": now, **lease}).first()
         which = {"job_kind": kind, "job_ref": ref}
         if inserted is None:
-            conn.execute(_REQUEUE, {**which, "status": JobStatus.QUEUED, "run_at": now,
+            run(conn, _REQUEUE, {**which, "status": JobStatus.QUEUED, "run_at": now,
                                     "attempts": 0, "last_error": None, "lease_owner": None,
                                     "lease_expires": None, "updated_at": now})
-            conn.execute(_HURRY, {**which, "now": now, "run_at": now, "updated_at": now})
+            run(conn, _HURRY, {**which, "now": now, "run_at": now, "updated_at": now})
         if after is None or process is None:
             return
         following = Job(inserted[0], kind, ref, 0, lease["lease_owner"]) if inserted is not None \
@@ -135,7 +136,7 @@ class Queue:
         """
         if look:
             with self.db.read() as conn:
-                if conn.execute(_LOOK, {"now": now}).scalar() is None:
+                if run(conn, _LOOK, {"now": now}).scalar() is None:
                     return None
         with self.db.write() as conn:
             return self._lease(conn, process, now, _CLAIM, {})
@@ -144,7 +145,7 @@ class Queue:
                which: dict[str, object]) -> Job | None:
         """One statement: lease the job it picks to a new owner token, or nothing."""
         lease = self._lease_values(process, now)
-        row = conn.execute(statement, {**which, **lease, "now": now, "updated_at": now}).first()
+        row = run(conn, statement, {**which, **lease, "now": now, "updated_at": now}).first()
         return None if row is None else Job(row.id, JobKind(row.kind), row.ref, row.attempts,
                                             lease["lease_owner"])
 
@@ -156,14 +157,14 @@ class Queue:
                 "lease_expires": now + self.lease_seconds}
 
     def _settle(self, conn: Connection, job: Job, now: float, **values: object) -> None:
-        done = conn.execute(_SETTLE, {"job_id": job.id, "owner": job.owner, "lease_owner": None,
+        done = run(conn, _SETTLE, {"job_id": job.id, "owner": job.owner, "lease_owner": None,
                                       "lease_expires": None, "updated_at": now, **values}).rowcount
         if not done:
             raise LeaseLost(f"job {job.id} is no longer ours")
 
     def still_ours(self, conn: Connection, job: Job) -> None:
         """Lock the job's row for this transaction, or raise LeaseLost if it is not ours."""
-        if conn.execute(_STILL_OURS, {"job_id": job.id, "owner": job.owner}).first() is None:
+        if run(conn, _STILL_OURS, {"job_id": job.id, "owner": job.owner}).first() is None:
             raise LeaseLost(f"job {job.id} is no longer ours")
 
     def done(self, conn: Connection, job: Job, now: float) -> None:
@@ -188,10 +189,7 @@ class Queue:
     def next_due(self, now: float) -> float | None:
         """When the next job falls due, or a running one's lease runs out; None if never."""
         with self.db.read() as conn:
-            queued = conn.execute(select(func.min(jobs.c.run_at))
-                                  .where(jobs.c.status == JobStatus.QUEUED)).scalar()
-            leased = conn.execute(select(func.min(jobs.c.lease_expires))
-                                  .where(jobs.c.status == JobStatus.RUNNING)).scalar()
+            queued, leased = (run(conn, statement).scalar() for statement in _NEXT_DUE)
         times = [t for t in (queued, leased) if t is not None]
         return min(times) if times else None
 
@@ -219,4 +217,4 @@ class Queue:
     def _notify(self, conn: Connection) -> None:
         """Wake the other processes' idle workers once conn commits (PostgreSQL only)."""
         if not self.db.is_sqlite:
-            conn.execute(NOTIFY)
+            run(conn, NOTIFY)

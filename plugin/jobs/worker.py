@@ -21,12 +21,13 @@ from . import processes, wakeups
 from .processes import process_id
 from .queue import Job, LeaseLost
 from .retry import Action, decide
+from .turns import Turns
 
 if TYPE_CHECKING:  # the context builds a worker's queue; only its type is needed here
     from ..context import Certhook
 
 log = logging.getLogger(__name__)
-SQLITE_POLL = 0.5   # seconds between looks for other processes' jobs on SQLite
+SQLITE_POLL = 0.1   # seconds between looks for other processes' jobs on SQLite (two reads)
 NOTIFY_POLL = 5.0   # on PostgreSQL NOTIFY wakes us; the poll only covers a lost connection
 MIN_WAIT = 0.05     # a due job another worker holds locked: look again this soon
 GRACE_SECONDS = 20.0
@@ -69,6 +70,7 @@ class Worker:
         self._stopping = threading.Event()
         self._stopped = threading.Event()
         self._slots = threading.BoundedSemaphore(self.concurrency)
+        self._turns = Turns()  # the job threads run Python in turns, first come first served
         self._pool: ThreadPoolExecutor | None = None
         self._threads: list[threading.Thread] = []
 
@@ -195,12 +197,13 @@ class Worker:
         """Run the job, then claim the next due one here, until none is due: a busy worker
         needs no turn of the claim loop between jobs."""
         try:
-            while job is not None:
-                self._run(job)
-                job = None if self._stopping.is_set() else self._claim(look=False)
-                if job is not None:
-                    with self._idle:
-                        self._held.add(job.owner)
+            with self._turns.turn():
+                while job is not None:
+                    self._run(job)
+                    job = None if self._stopping.is_set() else self._claim(look=False)
+                    if job is not None:
+                        with self._idle:
+                            self._held.add(job.owner)
         finally:
             self._slots.release()
 

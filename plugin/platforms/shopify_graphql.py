@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from ..http import Client, RateLimited, Rejected, body_of
+from ..jobs.turns import waiting
 
 SERVICE = "Shopify"
 THROTTLE_RETRIES = 5
@@ -102,7 +103,8 @@ class Budget:
     def query(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
         for _ in range(THROTTLE_RETRIES):
             if self.wait > 0:
-                self.sleep(self.wait)
+                with waiting():
+                    self.sleep(self.wait)
             try:
                 body = call(self.http, query, variables)
             except RateLimited as exc:

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, bindparam, func, or_, select, update
 
-from ..db import Database, Prepared
+from ..db import Database
+from ..driver import Prepared, run
 from ..models import ItemKind, JobKind, OrderStatus, Refunded, deliveries, events, items, orders
 from ..orders import Order, PayloadError
 from ..platforms import ADAPTERS, Plain
@@ -48,7 +49,7 @@ _UPDATE_ORDER = update(orders).where(orders.c.id == bindparam("order_pk"))
 
 def update_order(conn: Connection, order_pk: int, **values: Any) -> None:
     """Set these columns of one order."""
-    conn.execute(_UPDATE_ORDER, {"order_pk": order_pk, **values})
+    run(conn, _UPDATE_ORDER, {"order_pk": order_pk, **values})
 
 
 def delivered(conn: Connection, shop: str, event_id: str) -> bool:
@@ -59,7 +60,7 @@ def delivered(conn: Connection, shop: str, event_id: str) -> bool:
 
 def add_event(conn: Connection, now: float, order_pk: int, kind: str, detail: str) -> None:
     """One line of the order's timeline, written in the transaction of what it tells."""
-    conn.execute(_ADD_EVENT, {"order_pk": order_pk, "at": now, "kind": kind,
+    run(conn, _ADD_EVENT, {"order_pk": order_pk, "at": now, "kind": kind,
                                    "detail": detail[:1000]})
 
 
@@ -163,7 +164,7 @@ def find_order(conn: Connection, shop: str, order_id: str) -> Any:
 def lock_order(conn: Connection, order_pk: int, whole: bool = True) -> Any:
     """The order's row, locked for this transaction (on PostgreSQL; SQLite has one writer);
     not `whole`: its id, shop, status and cancelled_at only."""
-    return conn.execute(_LOCK_ORDER if whole else _LOCK_STATE, {"order_pk": order_pk}).one()
+    return run(conn, _LOCK_ORDER if whole else _LOCK_STATE, {"order_pk": order_pk}).one()
 
 
 def items_of(conn: Connection, order_pks: list[int]) -> dict[int, list[Any]]:
