@@ -68,6 +68,18 @@ def test_another_process_enqueue_wakes_this_one(tmp_path: Path, db_url, fake_dot
             other.close()
 
 
+def test_job_threads_wait_on_their_calls_together(tmp_path: Path, db_url, fake_dots, fake_shopify):
+    """They take turns running, and each gives its turn up while its call is out."""
+    with make_ch(tmp_path, db_url, fake_dots, fake_shopify) as (ch, client):
+        ch.clock.now = None
+        fake_dots.slow_seconds = 0.5
+        with running(ch, concurrency=4):
+            for n in range(4):
+                deliver(client, order_payload(order_id=1110 + n))
+            wait_for(lambda: all(status(client, 1110 + n) == "done" for n in range(4)), 60)
+        assert fake_dots.most_slow_at_once == 4 and fake_dots.posts == 8
+
+
 def test_the_heartbeat_keeps_a_long_call_its_own(tmp_path: Path, db_url, fake_dots, fake_shopify):
     """A call that outlives the lease is not taken over by another worker: no lookup, no repost."""
     with make_ch(tmp_path, db_url, fake_dots, fake_shopify, lease_seconds=1.5) as (ch, client):

@@ -46,6 +46,11 @@ class Turns:
             else:
                 self._taken = False
 
+    def queued(self) -> int:
+        """How many threads are waiting for the turn."""
+        with self._mutex:
+            return len(self._waiting)
+
     @contextmanager
     def turn(self) -> Iterator[None]:
         """Run the body in this thread's turn; waiting() inside it lets the others run."""

@@ -41,6 +41,7 @@ class FakeDots(FakeServer):
         self.answers: Counter[int] = Counter()
         self.out_of_balance = False
         self.slow_seconds = 0.0  # every POST creates, then answers this long after it arrived
+        self.slow_at_once = self.most_slow_at_once = 0  # POSTs being held back by slow_seconds
         self.requests: list[dict[str, Any]] = []
         self.club = "code_only"  # the Eco Club app's type: code_only, mail or remote_user_id
         self.offerings: list[dict[str, Any]] = []
@@ -104,7 +105,12 @@ class FakeDots(FakeServer):
         if fault == "empty" and status == 200:  # created, but the answer names nothing
             return request.send_json(200, {})
         if self.slow_seconds and status == 200:
+            with self.lock:
+                self.slow_at_once += 1
+                self.most_slow_at_once = max(self.most_slow_at_once, self.slow_at_once)
             time.sleep(max(request.arrived + self.slow_seconds - time.monotonic(), 0))
+            with self.lock:
+                self.slow_at_once -= 1
         request.send_json(status, answer)
 
     def create(self, d: dict[str, Any]) -> tuple[int, dict[str, Any]]:
