@@ -32,7 +32,7 @@ class Prepared:
         self.runnable = all(d is not None and d.is_scalar for _, d in defaults) and \
             "POSTCOMPILE" not in self.sql  # an expanding IN is rendered per execute
         self.fixed |= {c.key: d.arg for c, d in defaults if self.runnable}
-        self.row: Any = None  # the named tuple of its rows, once it has answered some
+        self.row: Any = None  # the named tuple of its rows (False: it has none), once it answered
 
     def run(self, cursor: Any, **values: Any) -> Any:
         values = {**self.fixed, **values}
@@ -41,10 +41,12 @@ class Prepared:
 
     def answer(self, cursor: Any) -> Answer:
         """What the cursor holds after run(): its rows, as named tuples, and its row count."""
-        if cursor.description is None:
+        if self.row is None:  # its first answer: rows or none, and their names (psycopg makes its
+            description = cursor.description  # description anew each time it is asked)
+            self.row = False if description is None else \
+                namedtuple("Row", [d[0] for d in description], rename=True)  # type: ignore[misc]
+        if self.row is False:
             return Answer([], cursor.rowcount)
-        if self.row is None:
-            self.row = namedtuple("Row", [d[0] for d in cursor.description], rename=True)  # type: ignore[misc]
         rows = [self.row._make(r) for r in cursor.fetchall()]
         return Answer(rows, cursor.rowcount if cursor.rowcount >= 0 else len(rows))
 

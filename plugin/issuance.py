@@ -11,7 +11,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, or_, select, update
 
 from . import budgets
 from .context import Certhook
@@ -27,15 +27,14 @@ from .store.orders import add_event, lock_order, update_order
 
 log = logging.getLogger(__name__)
 _WAITING = select(items).where(items.c.order_pk == bindparam("order"),  # held: try the budget again
-                               items.c.status.in_([ItemStatus.PENDING, ItemStatus.HELD])
-                               ).order_by(items.c.id)
+                               or_(items.c.status == ItemStatus.PENDING, items.c.status == ItemStatus.HELD)
+                               ).order_by(items.c.id)  # (a list in IN would be rendered each time)
 _IDS = items.c.id.in_(bindparam("item_ids", expanding=True))
 _UNHOLD = update(items).where(_IDS, items.c.status == ItemStatus.HELD)
 # Admission is before an item's first send: one counted before may exist, and counts already
 _ROWS = select(items).where(_IDS, items.c.status == ItemStatus.PENDING, items.c.posts == 0)
-_COUNT_SENDS = (update(items).where(items.c.id.in_(bindparam("item_ids", expanding=True)),
-                                    items.c.status == ItemStatus.PENDING)
-                .values(posts=items.c.posts + 1).returning(items.c.id))
+_COUNT_SEND = (update(items).where(items.c.id == bindparam("item_id"), items.c.status == ItemStatus.PENDING)
+               .values(posts=items.c.posts + 1).returning(items.c.id))
 _CANCEL = update(items).where(items.c.id.in_(bindparam("item_ids", expanding=True)),
                               items.c.status == ItemStatus.PENDING)
 _PENDING_IDS = select(items.c.id).where(items.c.order_pk == bindparam("order"),
@@ -68,7 +67,8 @@ def count_sends(ch: Certhook, job: Job, pending: list[Item]) -> list[Item]:
             run(conn, _UNHOLD, {**which, "status": ItemStatus.PENDING, "error": None})
         held = _hold(ch, conn, order, which["item_ids"])
         which["item_ids"] = [i for i in which["item_ids"] if i not in held]
-        counted = set(run(conn, _COUNT_SENDS, which).scalars())
+        counted = {i for i in which["item_ids"] if run(conn, _COUNT_SEND, {
+            "item_id": i, "updated_at": which["updated_at"]}).first() is not None}
     return [item for item in pending if item.id in counted]
 
 
