@@ -9,7 +9,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, select
@@ -91,7 +91,7 @@ def plan(ch: Certhook, row: Any, names: Mapping[int, str], now: float) -> Plan:
                       customer_name=order.customer_name[:255], order_json=order.to_json(), payload=None)
         events.append((row.created_at, "received", "received by webhook"))
     result = evaluate(ch.rules[shop.id], order)
-    values.update(evaluation_json=json.dumps(asdict(result)), shadow=shop.shadow,
+    values.update(evaluation_json=json.dumps(result, default=vars), shadow=shop.shadow,  # asdict, uncopied
                   status=OrderStatus.PENDING, reason=None, updated_at=now)
     if not result.earns_something:
         values.update(status=OrderStatus.SKIPPED, reason=result.reason)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..http import ApiError, Client
@@ -42,7 +42,7 @@ class Issued:
     claims: int | None = None
 
     def columns(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v is not None}
+        return {k: v for k, v in self.__dict__.items() if v is not None}  # asdict(), uncopied
 
 
 Outcome = Issued | ApiError
