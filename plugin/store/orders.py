@@ -61,7 +61,7 @@ def delivered(conn: Connection, shop: str, event_id: str) -> bool:
 def add_event(conn: Connection, now: float, order_pk: int, kind: str, detail: str) -> None:
     """One line of the order's timeline, written in the transaction of what it tells."""
     run(conn, _ADD_EVENT, {"order_pk": order_pk, "at": now, "kind": kind,
-                                   "detail": detail[:1000]})
+                           "detail": detail[:1000]})
 
 
 def record_order(ch: Certhook, conn: Connection, order: Order, source: str = "webhook",
