@@ -3,10 +3,12 @@ before use; one in use moments ago is not pinged (db.IDLE_PING_SECONDS)."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import create_engine, exc, text
+from sqlalchemy import create_engine, exc, func, select, text
 
 from certhook import db as db_module
 from certhook.db import Database
+from certhook.driver import run
+from certhook.models import jobs
 
 
 def terminate_others(url: str) -> int:
@@ -47,5 +49,23 @@ def test_a_connection_used_moments_ago_is_not_pinged(_pg_migrated):
             conn.execute(text("SELECT 1"))  # the broken connection, not pinged, fails once
         with db.write() as conn:  # and the pool has been made anew
             assert conn.execute(text("SELECT 1")).scalar_one() == 1
+    finally:
+        db.dispose()
+
+
+def test_a_connection_lost_under_a_driver_statement_is_not_pooled_again(_pg_migrated):
+    """driver.run() goes past SQLAlchemy's error handling; the transaction's rollback still
+    finds the connection lost, and it is not handed out again."""
+    count = select(func.count()).select_from(jobs)
+    db = Database(_pg_migrated)
+    try:
+        with db.write() as conn:
+            run(conn, count)
+        terminate_others(_pg_migrated)
+        with pytest.raises(exc.DBAPIError), db.write() as conn:  # its rollback finds it lost
+            run(conn, count)
+        for _ in range(3):
+            with db.write() as conn:
+                assert run(conn, count).scalar() == 0
     finally:
         db.dispose()
