@@ -21,7 +21,7 @@ import certifi
 import urllib3
 from urllib3.util import Retry
 
-from .jobs.turns import waiting
+from .turns import waiting
 
 USER_AGENT = f"certhook/{version('certhook')}"
 POOL_SIZE = 32  # kept-alive connections per service and shop: more than any process's workers

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import threading
 
-from certhook.jobs.turns import Turns, waiting
+from certhook.turns import Turns, waiting
 
 from .helpers import wait_for
 

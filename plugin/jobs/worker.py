@@ -17,11 +17,11 @@ from sqlalchemy import Connection
 
 from ..http import ApiError, redacted
 from ..models import JobKind
+from ..turns import Turns
 from . import processes, wakeups
 from .processes import process_id
 from .queue import Job, LeaseLost
 from .retry import Action, decide
-from .turns import Turns
 
 if TYPE_CHECKING:  # the context builds a worker's queue; only its type is needed here
     from ..context import Certhook

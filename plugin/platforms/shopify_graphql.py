@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from ..http import Client, RateLimited, Rejected, body_of
-from ..jobs.turns import waiting
+from ..turns import waiting
 
 SERVICE = "Shopify"
 THROTTLE_RETRIES = 5
