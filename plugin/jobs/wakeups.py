@@ -1,14 +1,37 @@
-"""On PostgreSQL, a process hears other processes' enqueues through LISTEN/NOTIFY."""
+"""How an idle worker hears of other processes' enqueues: LISTEN/NOTIFY on PostgreSQL; on
+SQLite, which has no NOTIFY, a look every 50 ms at whether another connection committed."""
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from ..db import Database
 from .queue import CHANNEL
 
 log = logging.getLogger(__name__)
+WATCH_SECONDS = 0.05  # SQLite: an idle worker looks this often for other connections' commits
+
+
+def resting(db: Database, wake: threading.Event) -> Callable[[float], None]:
+    """How an idle worker waits: until woken (an enqueue in this process; NOTIFY) or the time is
+    up; on SQLite also as soon as another connection has committed (PRAGMA data_version moved:
+    a few microseconds to read), then it looks for a due job."""
+    if not db.is_sqlite:
+        return wake.wait  # type: ignore[return-value]
+
+    def rest(seconds: float) -> None:
+        deadline, raw = time.monotonic() + seconds, db.read_engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            seen = cursor.execute("PRAGMA data_version").fetchone()
+            while not wake.wait(max(min(WATCH_SECONDS, deadline - time.monotonic()), 0)):
+                if time.monotonic() >= deadline or cursor.execute("PRAGMA data_version").fetchone() != seen:
+                    return
+        finally:
+            raw.close()
+    return rest
 
 
 def listen(db: Database, wake: Callable[[], None], stopped: threading.Event) -> threading.Thread:

@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # the context builds a worker's queue; only its type is neede
     from ..context import Certhook
 
 log = logging.getLogger(__name__)
-SQLITE_POLL = 0.1   # seconds between looks for other processes' jobs on SQLite (two reads)
+SQLITE_POLL = 0.5   # on SQLite, other processes' commits wake us (wakeups.resting); this polls
 NOTIFY_POLL = 5.0   # on PostgreSQL NOTIFY wakes us; the poll only covers a lost connection
 MIN_WAIT = 0.05     # a due job another worker holds locked: look again this soon
 GRACE_SECONDS = 20.0
@@ -67,6 +67,7 @@ class Worker:
         self._held: set[str] = set()  # the owner tokens of the jobs running here
         self._idle = threading.Condition()
         self._wake = threading.Event()
+        self._rest = wakeups.resting(ch.db, self._wake)
         self._stopping = threading.Event()
         self._stopped = threading.Event()
         self._slots = threading.BoundedSemaphore(self.concurrency)
@@ -169,7 +170,7 @@ class Worker:
             busy = job is not None
             if job is None:
                 self._slots.release()
-                self._wake.wait(self._idle_seconds())
+                self._rest(self._idle_seconds())
                 continue
             with self._idle:
                 self._held.add(job.owner)
