@@ -22,16 +22,25 @@ def resting(db: Database, wake: threading.Event) -> Callable[[float], None]:
         return wake.wait  # type: ignore[return-value]
 
     def rest(seconds: float) -> None:
-        deadline, raw = time.monotonic() + seconds, db.read_engine.raw_connection()
+        deadline = time.monotonic() + seconds
         try:
-            cursor = raw.cursor()
-            seen = cursor.execute("PRAGMA data_version").fetchone()
-            while not wake.wait(max(min(WATCH_SECONDS, deadline - time.monotonic()), 0)):
-                if time.monotonic() >= deadline or cursor.execute("PRAGMA data_version").fetchone() != seen:
-                    return
-        finally:
-            raw.close()
+            _watch(db, wake, deadline)
+        except Exception:  # the database unreadable for now: its poll covers the gap
+            log.exception("could not look for other processes' commits")
+            wake.wait(max(deadline - time.monotonic(), 0))
     return rest
+
+
+def _watch(db: Database, wake: threading.Event, deadline: float) -> None:
+    raw = db.read_engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        seen = cursor.execute("PRAGMA data_version").fetchone()
+        while not wake.wait(max(min(WATCH_SECONDS, deadline - time.monotonic()), 0)):
+            if time.monotonic() >= deadline or cursor.execute("PRAGMA data_version").fetchone() != seen:
+                return
+    finally:
+        raw.close()
 
 
 def listen(db: Database, wake: Callable[[], None], stopped: threading.Event) -> threading.Thread:
