@@ -62,7 +62,6 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         self._write_lock = threading.Lock()
         self._statements: dict[tuple[str, tuple[str, ...]], Insert] = {}
-        self._prepared: dict[str, Any] = {}
         self._lock_file: IO[bytes] | None = None
         self._lock_pid = 0
         if self.is_sqlite:
@@ -109,7 +108,7 @@ class Database:
 
     @contextmanager
     def driver_write(self) -> Iterator[Any]:
-        """A write transaction on the driver's own cursor, for Prepared statements: the same
+        """A write transaction on the driver's own cursor, for driver.execute(): the same
         lock and isolation as write(), without SQLAlchemy between (the webhook's hot path)."""
         with self._writer() if self.is_sqlite else nullcontext():
             raw = self.engine.raw_connection()
@@ -157,12 +156,6 @@ class Database:
             self._statements[key] = (insert(table).on_conflict_do_nothing(index_elements=list(unique))
                                      .returning(*table.primary_key.columns))
         return self._statements[key]
-
-    def prepared(self, name: str, build: Callable[[Database], Any]) -> Any:
-        """What build(self) makes of Prepared statements, built once per database."""
-        if name not in self._prepared:
-            self._prepared[name] = build(self)
-        return self._prepared[name]
 
     def upgrade(self) -> None:
         """Create or upgrade the schema with the Alembic migrations."""

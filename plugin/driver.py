@@ -81,24 +81,39 @@ class Answer:
         return [row[0] for row in self.rows]
 
 
-# (dialect, the statement's id, the names of its values) -> (the statement, Prepared or None)
-_PREPARED: dict[tuple[str, int, tuple[str, ...]], tuple[Executable, Prepared | None]] = {}
+# (dialect, the statement's id, the names of its values) -> (the statement, compiled)
+_PREPARED: dict[tuple[str, int, tuple[str, ...]], tuple[Executable, Prepared]] = {}
+
+
+def prepare(engine: Engine, statement: Executable, columns: Collection[str] = ()) -> Prepared:
+    """The statement compiled for the engine's driver, setting `columns`, once: a statement
+    built once (a module's constant, or Database.insert_new's) is known by its identity, and
+    kept."""
+    key = (engine.dialect.name, id(statement), tuple(columns))
+    entry = _PREPARED.get(key)
+    if entry is None or entry[0] is not statement:
+        entry = _PREPARED[key] = (statement, Prepared(engine, statement, columns))
+    return entry[1]
+
+
+def execute(engine: Engine, cursor: Any, statement: Executable, **values: Any) -> Any:
+    """Run the statement on a driver cursor (Database.driver_write's): the cursor, to fetch from."""
+    prepared = prepare(engine, statement, values)
+    if not prepared.runnable:
+        raise TypeError("an expanding IN or a computed default needs SQLAlchemy: use run()")
+    return prepared.run(cursor, **values)
 
 
 def run(conn: Connection, statement: Executable, values: Mapping[str, Any] | None = None) -> Any:
     """conn.execute(statement, values), on the driver's cursor in conn's transaction, for a
-    statement built once (a module's constant: it is known by its identity, and kept). One with
-    a list parameter (an expanding IN) or a computed default goes through SQLAlchemy."""
+    statement built once (see prepare()). One with a list parameter (an expanding IN) or a
+    computed default goes through SQLAlchemy."""
     values = values or {}
-    key = (conn.dialect.name, id(statement), tuple(values))
-    entry = _PREPARED.get(key)
-    if entry is None or entry[0] is not statement:
-        prepared = Prepared(conn.engine, statement, list(values))
-        entry = _PREPARED[key] = (statement, prepared if prepared.runnable else None)
-    if entry[1] is None:
+    prepared = prepare(conn.engine, statement, values)
+    if not prepared.runnable:
         return conn.execute(statement, values)
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        return entry[1].answer(entry[1].run(cursor, **values))
+        return prepared.answer(prepared.run(cursor, **values))
     finally:
         cursor.close()

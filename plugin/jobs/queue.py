@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Executable, bindparam, func, select, text, update
 
 from ..db import Database
-from ..driver import Prepared, run
+from ..driver import execute, run
 from ..models import JobKind, JobStatus, jobs
 from .retry import Action, Decision
 
@@ -121,11 +121,8 @@ class Queue:
         """Queue (kind, ref), due now, for a row made in this driver_write() transaction (so
         never queued before): enqueue() without SQLAlchemy, for the webhook's hot path. Wake
         this process's workers (wake()) once it has committed."""
-        insert = self.db.prepared("enqueue_new", lambda db: Prepared(
-            db.engine, db.insert_new(jobs, "kind", "ref"),
-            ["kind", "ref", "status", "run_at", "attempts", "created_at", "updated_at"]))
-        insert.run(cursor, kind=kind.value, ref=ref, status=JobStatus.QUEUED.value, run_at=now,
-                   attempts=0, created_at=now, updated_at=now)
+        execute(self.db.engine, cursor, self.db.insert_new(jobs, "kind", "ref"), kind=kind, ref=ref,
+                status=JobStatus.QUEUED, run_at=now, attempts=0, created_at=now, updated_at=now)
         if not self.db.is_sqlite:
             cursor.execute(_NOTIFY_SQL)
 

@@ -2,14 +2,12 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, bindparam, func, or_, select, update
 
-from ..db import Database
-from ..driver import Prepared, run
+from ..driver import execute, run
 from ..models import ItemKind, JobKind, OrderStatus, Refunded, deliveries, events, items, orders
 from ..orders import Order, PayloadError
 from ..platforms import ADAPTERS, Plain
@@ -36,10 +34,13 @@ def delivery(now: float, shop: str, topic: str, event_id: str | None, order_id: 
 
 def record_delivery(conn: Connection, now: float, shop: str, topic: str, event_id: str | None,
                     order_id: str | None, outcome: str, reason: str | None = None) -> None:
-    conn.execute(deliveries.insert(), delivery(now, shop, topic, event_id, order_id, outcome, reason))
+    run(conn, _ADD_DELIVERY, delivery(now, shop, topic, event_id, order_id, outcome, reason))
 
 
 _ADD_EVENT = events.insert()
+_SEEN_EVENT = select(deliveries.c.id).where(deliveries.c.shop == bindparam("shop"),
+                                            deliveries.c.event_id == bindparam("event_id")).limit(1)
+_ADD_DELIVERY = deliveries.insert()
 _LOCK_ORDER = select(orders).where(orders.c.id == bindparam("order_pk")).with_for_update()
 # The same lock, reading only what an issue job needs (not the order's JSON)
 _LOCK_STATE = (select(orders.c.id, orders.c.shop, orders.c.status, orders.c.cancelled_at)
@@ -54,8 +55,7 @@ def update_order(conn: Connection, order_pk: int, **values: Any) -> None:
 
 def delivered(conn: Connection, shop: str, event_id: str) -> bool:
     """Whether a delivery of this event (the store's id for it) was received before."""
-    return conn.execute(select(deliveries.c.id).where(
-        deliveries.c.shop == shop, deliveries.c.event_id == event_id[:128]).limit(1)).first() is not None
+    return run(conn, _SEEN_EVENT, {"shop": shop, "event_id": event_id[:128]}).first() is not None
 
 
 def add_event(conn: Connection, now: float, order_pk: int, kind: str, detail: str) -> None:
@@ -98,19 +98,20 @@ def record_paid(ch: Certhook, shop: str, paid: Plain, body: str, topic: str,
     it, its evaluation queued (which reads the body: evaluation.plan) and the delivery:
     "accepted", or "duplicate" for an order (or an event, if the store's ids are
     `unique_event`) seen before."""
-    now, door = ch.now(), ch.db.prepared("door", _door)
+    now, engine = ch.now(), ch.db.engine
     received = delivery(now, shop, topic, event_id, paid.order_id, "duplicate")
     event_id = received["event_id"]
     with ch.db.driver_write() as cursor:
-        if unique_event and event_id and door.seen.run(cursor, shop=shop, event_id=event_id).fetchone():
+        if unique_event and event_id and execute(engine, cursor, _SEEN_EVENT, shop=shop,
+                                                 event_id=event_id).fetchone():
             received["reason"] = SEEN
-        elif row := door.order.run(cursor, **_NEW_ORDER, shop=shop, order_id=paid.order_id,
-                                   order_name=paid.order_name[:255], email=paid.email.lower()[:254],
-                                   customer_name=paid.customer_name[:255], order_json="{}", payload=body,
-                                   created_at=now, updated_at=now).fetchone():
+        elif row := execute(engine, cursor, ch.db.insert_new(orders, "shop", "order_id"), **_NEW_ORDER,
+                            shop=shop, order_id=paid.order_id, order_name=paid.order_name[:255],
+                            email=paid.email.lower()[:254], customer_name=paid.customer_name[:255],
+                            order_json="{}", payload=body, created_at=now, updated_at=now).fetchone():
             received["outcome"] = "accepted"
             ch.queue.enqueue_new(cursor, JobKind.EVALUATE, str(row[0]), now)
-        door.delivery.run(cursor, **received)
+        execute(engine, cursor, _ADD_DELIVERY, **received)
     if received["outcome"] == "accepted":
         ch.queue.wake()  # an idle worker of this process, if it has any
     return str(received["outcome"])
@@ -119,25 +120,6 @@ def record_paid(ch: Certhook, shop: str, paid: Plain, body: str, topic: str,
 _NEW_ORDER = {"status": OrderStatus.PENDING.value, "reason": None, "shadow": False, "cancelled_at": None,
               "refunded": Refunded.NONE.value, "note_posts": 0, "evaluation_json": None,
               "writeback_status": None, "writeback_error": None, "note_sent_at": None}
-
-
-@dataclass(frozen=True)
-class _Door:
-    seen: Prepared
-    order: Prepared
-    delivery: Prepared
-
-
-def _door(db: Database) -> _Door:
-    """The door's statements, compiled once for this database's driver."""
-    return _Door(
-        Prepared(db.engine, select(deliveries.c.id).where(
-            deliveries.c.shop == bindparam("shop"), deliveries.c.event_id == bindparam("event_id")).limit(1)),
-        Prepared(db.engine, db.insert_new(orders, "shop", "order_id"), [
-            *_NEW_ORDER, "shop", "order_id", "order_name", "email", "customer_name", "order_json", "payload",
-            "created_at", "updated_at"]),
-        Prepared(db.engine, deliveries.insert(), [
-            "shop", "topic", "event_id", "order_id", "outcome", "reason", "received_at"]))
 
 
 def order_of(ch: Certhook, row: Any) -> Order:
