@@ -101,7 +101,8 @@ def record_paid(ch: Certhook, shop: str, paid: Plain, body: str, topic: str,
     now, engine = ch.now(), ch.db.engine
     received = delivery(now, shop, topic, event_id, paid.order_id, "duplicate")
     event_id = received["event_id"]
-    with ch.db.driver_write() as cursor:
+
+    def write(cursor: Any) -> str:  # committed with the webhooks that came meanwhile
         if unique_event and event_id and execute(engine, cursor, _SEEN_EVENT, shop=shop,
                                                  event_id=event_id).fetchone():
             received["reason"] = SEEN
@@ -112,9 +113,12 @@ def record_paid(ch: Certhook, shop: str, paid: Plain, body: str, topic: str,
             received["outcome"] = "accepted"
             ch.queue.enqueue_new(cursor, JobKind.EVALUATE, str(row[0]), now)
         execute(engine, cursor, _ADD_DELIVERY, **received)
-    if received["outcome"] == "accepted":
+        return str(received["outcome"])
+
+    outcome = ch.db.grouped.run(write)
+    if outcome == "accepted":
         ch.queue.wake()  # an idle worker of this process, if it has any
-    return str(received["outcome"])
+    return outcome
 
 
 _NEW_ORDER = {"status": OrderStatus.PENDING.value, "reason": None, "shadow": False, "cancelled_at": None,
