@@ -96,6 +96,9 @@ class GroupCommit:
     def _commit(self, batch: list[_Entry]) -> None:
         try:
             with self._transaction() as cursor:
+                if len(batch) == 1:  # alone: if it fails, the whole transaction rolls back
+                    batch[0].result = batch[0].work(cursor)
+                    return
                 for entry in batch:
                     cursor.execute("SAVEPOINT grouped")
                     try:

@@ -103,3 +103,9 @@ def test_many_threads_all_written_once(db: Database) -> None:
     for thread in threads:
         thread.join(30)
     assert written(db) == sorted(names)
+
+
+def test_a_write_alone_that_fails_leaves_nothing_behind(db: Database) -> None:
+    with pytest.raises(ValueError, match="refused"):
+        db.grouped.run(adder(db, "bad"))  # its insert came before the error: rolled back
+    assert written(db) == []
