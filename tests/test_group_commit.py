@@ -12,6 +12,8 @@ from sqlalchemy import func, select
 from certhook.db import Database
 from certhook.models import deliveries
 
+from .helpers import wait_for
+
 _ADD = ("INSERT INTO deliveries (shop, topic, order_id, outcome, received_at) "
         "VALUES ({p}, 't', {p}, 'accepted', 0)")
 
@@ -67,7 +69,7 @@ def test_concurrent_writes_commit_together_each_with_its_own_answer(db: Database
     others = [threading.Thread(target=call, args=(name,)) for name in ["1", "2", "bad", "3"]]
     for thread in others:
         thread.start()
-    threading.Event().wait(0.3)  # all four queued behind the first group
+    wait_for(lambda: len(db.grouped._pending) == 4, 10)  # all four queued behind the first group
     release.set()
     for thread in [first, *others]:
         thread.join(10)
