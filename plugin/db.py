@@ -128,6 +128,7 @@ class Database:
         self._statements: dict[tuple[str, tuple[str, ...]], Insert] = {}
         self._lock_file: IO[bytes] | None = None
         self._lock_pid = 0
+        self._writing: Connection | None = None  # SQLite's one write connection, kept open
         if self.is_sqlite:
             database = make_url(url).database
             self._lock_path = f"{database}-writer" if database and database != ":memory:" else os.devnull
@@ -146,8 +147,7 @@ class Database:
         # rather than in SQLite's busy handler, which sleeps in steps (1, 2, 5 ... 100 ms) and
         # makes the slowest answers far slower. Their turns share one connection, whose page
         # cache stays warm (a connection that another one's commit left behind reads anew).
-        with self._writer() if self.is_sqlite else nullcontext(), \
-                self._transaction(self.engine, "BEGIN IMMEDIATE") as conn:
+        with self._writer() as kept, self._transaction(kept or self.engine, "BEGIN IMMEDIATE") as conn:
             conn.info[AFTER_COMMIT] = callbacks
             try:
                 yield conn
@@ -158,16 +158,23 @@ class Database:
             callback()
 
     @contextmanager
-    def _writer(self) -> Iterator[None]:
-        """This process's turn to write: the threads' lock, then the processes' (an flock on a
-        file beside the database, let go by the kernel if the process dies)."""
+    def _writer(self) -> Iterator[Connection | None]:
+        """This process's turn to write, on SQLite: the threads' lock, then the processes' (an
+        flock on a file beside the database, let go by the kernel if the process dies); with
+        the one write connection, kept open from turn to turn. PostgreSQL: no turn (None)."""
+        if not self.is_sqlite:
+            yield None
+            return
         with self._write_lock:
             if self._lock_file is None or self._lock_pid != os.getpid():  # opened before a fork
                 self._lock_file = open(self._lock_path, "a+b")  # noqa: SIM115  (kept open)
-                self._lock_pid = os.getpid()
+                self._lock_pid, self._writing = os.getpid(), None
+                self.engine.dispose(close=False)  # the parent's connection is the parent's
             fcntl.flock(self._lock_file, fcntl.LOCK_EX)
             try:
-                yield
+                if self._writing is None or self._writing.invalidated:
+                    self._writing = self.engine.connect()
+                yield self._writing
             finally:
                 fcntl.flock(self._lock_file, fcntl.LOCK_UN)
 
@@ -175,11 +182,11 @@ class Database:
     def driver_write(self) -> Iterator[Any]:
         """A write transaction on the driver's own cursor, for driver.execute(): the same
         lock and isolation as write(), without SQLAlchemy between (the webhook's hot path)."""
-        with self._writer() if self.is_sqlite else nullcontext():
-            raw = self.engine.raw_connection()
+        with self._writer() as kept:
+            raw = kept.connection.dbapi_connection if kept else self.engine.raw_connection()
             cursor = raw.cursor()
             try:
-                if self.is_sqlite:
+                if kept:
                     cursor.execute("BEGIN IMMEDIATE")
                 yield cursor
                 raw.commit()
@@ -188,7 +195,8 @@ class Database:
                 raise
             finally:
                 cursor.close()
-                raw.close()
+                if not kept:
+                    raw.close()
 
     @staticmethod
     def after_commit(conn: Connection, callback: Callable[[], None]) -> None:
@@ -201,10 +209,12 @@ class Database:
             yield conn
 
     @contextmanager
-    def _transaction(self, engine: Engine, sqlite_begin: str) -> Iterator[Connection]:
-        """engine.begin(), saying SQLite's BEGIN ourselves (the driver's own is off). Not with an
-        engine "begin" event: any engine event costs every statement a dispatch."""
-        with engine.connect() as conn, conn.begin():  # the body raised: rolled back
+    def _transaction(self, on: Engine | Connection, sqlite_begin: str) -> Iterator[Connection]:
+        """begin(), saying SQLite's BEGIN ourselves (the driver's own is off), on a connection of
+        the engine's pool or on one kept open. Not with an engine "begin" event: any engine event
+        costs every statement a dispatch."""
+        with on.connect() if isinstance(on, Engine) else nullcontext(on) as conn, \
+                conn.begin():  # the body raised: rolled back
             if self.is_sqlite:  # on the driver: SQLAlchemy's execute costs 50 µs more
                 conn.connection.dbapi_connection.execute(sqlite_begin)  # type: ignore[union-attr]
             yield conn
@@ -238,6 +248,10 @@ class Database:
             command.upgrade(cfg, "head")
 
     def dispose(self) -> None:
+        with self._write_lock:
+            if self._writing is not None:
+                self._writing.close()
+                self._writing = None
         if self._lock_file is not None:
             self._lock_file.close()
             self._lock_file = None
