@@ -6,28 +6,23 @@ before sending it again. Redirects are never followed: every call carries creden
 """
 from __future__ import annotations
 
+import base64
 import email.utils
+import http.client
 import json as _json
-import os
 import threading
 import time
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from importlib.metadata import version
 from typing import Any
 
-import certifi
-import urllib3
-from urllib3.util import Retry
-
+from .httpconn import Connections
 from .turns import waiting
 
 USER_AGENT = f"certhook/{version('certhook')}"
-POOL_SIZE = 32  # kept-alive connections per service and shop: more than any process's workers
-GET_RETRIES = Retry(total=2, read=1, status=2, other=0, status_forcelist=(502, 503, 504),
-                    allowed_methods=frozenset({"GET"}), backoff_factor=0.2, raise_on_status=False,
-                    respect_retry_after_header=False)
+GET_TRIES = 3  # a GET is sent again on no answer or a 502-504, GET_BACKOFF seconds more each time
+GET_BACKOFF = 0.2
 
 
 _HIDDEN: set[str] = set()  # this process's credentials: never in a message, a log or a column
@@ -81,7 +76,7 @@ class AuthError(ApiError):
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Retry-After as seconds or as an HTTP date, the way urllib3 reads it."""
+    """Retry-After as seconds or as an HTTP date."""
     value = (value or "").strip()  # "": no date either
     if value.isdigit():
         return float(value)
@@ -143,73 +138,68 @@ def body_of(response: Response, service: str) -> Any:
                         response.text) from None
 
 
-def connections(base_url: str) -> urllib3.PoolManager:
-    """Kept-alive connections to one service, as requests made them: through the environment's
-    proxy for it (http_proxy, https_proxy, no_proxy), verified with its CA bundle or certifi's."""
-    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or certifi.where()
-    pool: dict[str, Any] = {"maxsize": POOL_SIZE, "cert_reqs": "CERT_REQUIRED",
-                            "ca_cert_dir" if os.path.isdir(bundle) else "ca_certs": bundle}
-    parts, proxies = urllib.parse.urlsplit(base_url), urllib.request.getproxies_environment()
-    proxy = proxies.get(parts.scheme)
-    if not proxy or urllib.request.proxy_bypass_environment(parts.hostname or "", proxies):
-        return urllib3.PoolManager(**pool)
-    proxy = proxy if "://" in proxy else f"http://{proxy}"
-    auth = urllib3.util.parse_url(proxy).auth  # user:password@ in its URL
-    return urllib3.ProxyManager(proxy, **pool, proxy_headers=auth and urllib3.make_headers(
-        proxy_basic_auth=urllib.parse.unquote(auth)))
-
-
-def _failure(service: str, exc: urllib3.exceptions.HTTPError) -> ApiError:
-    """What urllib3's exception (after its retries) means: a timeout or a failed connection
-    are passing faults; anything else is a request that cannot be made (its text, which may
-    quote a header, is never shown)."""
-    reason = exc.reason if isinstance(exc, urllib3.exceptions.MaxRetryError) else exc
-    errors = urllib3.exceptions
-    if isinstance(reason, errors.NewConnectionError | errors.ProtocolError | errors.SSLError
-                  | errors.ProxyError | OSError):
-        return Transient(f"{service}: connection failed")
-    if isinstance(reason, errors.TimeoutError):
+def _failure(service: str, exc: Exception) -> ApiError:
+    """What a call that got no answer means: a timeout, a failed or broken connection (a
+    certificate not trusted) are passing faults."""
+    if isinstance(exc, TimeoutError):
         return Transient(f"{service}: timed out")
-    return Rejected(f"{service}: the request could not be made ({type(reason).__name__}); "
-                    "check its settings")
+    return Transient(f"{service}: connection failed")
 
 
 class Client:
-    """One service's API, for certhook or for one shop, on a pool of kept-alive connections
-    (urllib3 directly: requests' per-call machinery cost three times its CPU, on every call)."""
+    """One service's API, for certhook or for one shop, on kept-alive connections (http.client,
+    pooled in httpconn)."""
 
     def __init__(self, service: str, base_url: str, timeout: tuple[float, float], *,
                  headers: dict[str, str] | None = None, auth: tuple[str, str] | None = None,
                  rate_limited: type[RateLimited] = RateLimited):
         self.service, self.base_url, self.rate_limited = service, base_url.rstrip("/"), rate_limited
-        self.timeout = urllib3.Timeout(connect=timeout[0], read=timeout[1])
         self.headers = {"Accept": "application/json", "User-Agent": USER_AGENT, **(headers or {})}
         if auth is not None:
-            self.headers.update(urllib3.make_headers(basic_auth=f"{auth[0]}:{auth[1]}"))
-        self._pool = connections(self.base_url)
+            basic = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+            self.headers["Authorization"] = f"Basic {basic}"
+        self._prefix = urllib.parse.urlsplit(self.base_url).path
+        try:
+            self._pool: Connections | None = Connections(self.base_url, timeout)
+        except ValueError:  # said on the first call, as every error is
+            self._pool = None
 
     def request(self, method: str, path: str, allow: tuple[int, ...] = (), *,
                 json: Any = None, params: Mapping[str, Any] | None = None) -> Response:
         """One call. Network failures and answers other than 2xx (or `allow`) raise ApiError."""
-        url, headers, body = f"{self.base_url}{path}", self.headers, None
+        target, headers, body = f"{self._prefix}{path}", self.headers, None
         if params:
-            url += "?" + urllib.parse.urlencode(params, doseq=True)
+            target += "?" + urllib.parse.urlencode(params, doseq=True)
         if json is not None:
             body = _json.dumps(json, allow_nan=False).encode()
             headers = {**headers, "Content-Type": "application/json"}
-        try:
-            with waiting():  # a job thread lets another run meanwhile
-                answer = self._pool.request(method, url, body=body, headers=headers,
-                                            timeout=self.timeout, retries=GET_RETRIES, redirect=False)
-        except urllib3.exceptions.HTTPError as exc:
-            raise _failure(self.service, exc) from None
-        except ValueError:  # http.client's text quotes the bad header: never shown
-            raise Rejected(f"{self.service}: the request could not be made (a header or the URL "
-                           "is not valid); check its settings") from None
-        response = Response(answer.status, answer.headers, answer.data)
+        with waiting():  # a job thread lets another run meanwhile
+            response = self._call(method, target, body, headers)
         if response.status_code >= 300 and response.status_code not in allow:
             raise error_for(response, self.service, self.rate_limited)
         return response
+
+    def _call(self, method: str, target: str, body: bytes | None, headers: dict[str, str]) -> Response:
+        """The call, and for a GET up to GET_TRIES in all: again on no answer or a 502-504."""
+        if self._pool is None:
+            raise Rejected(f"{self.service}: the request could not be made (its URL or proxy is "
+                           "not valid); check its settings")
+        tries, timed_out = GET_TRIES if method == "GET" else 1, False
+        for attempt in range(1, tries + 1):
+            try:
+                answer, content = self._pool.call(method, target, body, headers)
+            except (OSError, http.client.HTTPException) as exc:
+                if attempt == tries or timed_out and isinstance(exc, TimeoutError):  # twice is enough
+                    raise _failure(self.service, exc) from None
+                timed_out = isinstance(exc, TimeoutError)
+            except ValueError:  # http.client's text quotes the bad header: never shown
+                raise Rejected(f"{self.service}: the request could not be made (a header or the "
+                               "URL is not valid); check its settings") from None
+            else:
+                if attempt == tries or answer.status not in (502, 503, 504):
+                    return Response(answer.status, answer.msg, content)
+            time.sleep(GET_BACKOFF * (attempt - 1))
+        raise AssertionError("unreachable")
 
     def json(self, method: str, path: str, **kwargs: Any) -> Any:
         return body_of(self.request(method, path, **kwargs), self.service)
@@ -226,7 +216,8 @@ class Client:
             page += 1
 
     def close(self) -> None:
-        self._pool.clear()
+        if self._pool is not None:
+            self._pool.close()
 
 
 class Pool:

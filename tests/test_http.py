@@ -3,16 +3,11 @@ from __future__ import annotations
 
 import base64
 import json
-import ssl
-import subprocess
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from urllib3 import HTTPHeaderDict
 
 from certhook.http import (
     AuthError,
@@ -31,7 +26,7 @@ from .fakes.base import FakeServer, Handler
 
 
 def response(status: int, body: Any = None, headers: dict[str, str] | None = None) -> Response:
-    return Response(status, HTTPHeaderDict(headers or {}),
+    return Response(status, headers or {},
                     json.dumps(body).encode() if body is not None else b"<html>oops</html>")
 
 
@@ -147,8 +142,9 @@ def test_a_pool_keeps_one_per_key_and_closes_all(flaky):
     assert pool.get(("svc", "acme"), make) is pool.get(("svc", "acme"), make)
     assert pool.get(("svc", "other"), make) is not made[0]
     made[0].request("GET", "/x")
+    assert made[0]._pool.idle() == 1
     pool.close()
-    assert len(made) == 2 and len(made[0]._pool.pools) == 0  # its connections closed
+    assert len(made) == 2 and made[0]._pool.idle() == 0  # its connections closed
 
 
 def test_the_environments_proxy_is_used_unless_no_proxy_names_the_host(flaky, monkeypatch):
@@ -195,40 +191,29 @@ def test_a_proxy_named_without_a_scheme_and_with_credentials(flaky, monkeypatch)
         fake.close()
 
 
-class Hello(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        self.send_response(200)
-        self.send_header("Content-Length", "12")
-        self.end_headers()
-        self.wfile.write(b'{"ok": true}')
+def test_a_connection_is_kept_alive_and_one_the_service_closed_is_replaced(flaky):
+    """Calls reuse one connection; once the service has hung up on it while it was idle, the
+    next call (a POST, never sent twice) goes out on a new one instead of failing."""
+    class HangsUp(Flaky):
+        def handle(self, request: Handler, method: str) -> None:
+            super().handle(request, method)
+            self.ports.append(request.client_address[1])
+            request.close_connection = request.path == "/bye"  # without saying so
 
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-def test_https_is_verified_against_the_environments_ca_bundle_or_certifis(tmp_path, monkeypatch):
-    """A self-signed service is refused with certifi's bundle, and trusted once
-    REQUESTS_CA_BUNDLE names its certificate, as a file or as a folder (hashed, as OpenSSL reads)."""
-    (tmp_path / "ca").mkdir()
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                    "-keyout", str(tmp_path / "key.pem"), "-out", str(tmp_path / "ca" / "cert.pem")],
-                   check=True, capture_output=True)
-    subprocess.run(["openssl", "rehash", str(tmp_path / "ca")], check=True, capture_output=True)
-    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    tls.load_cert_chain(tmp_path / "ca" / "cert.pem", tmp_path / "key.pem")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Hello)
-    server.socket = tls.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-    url = f"https://127.0.0.1:{server.server_address[1]}"
+    fake = HangsUp()
+    fake.ports = []
     try:
-        for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
-            monkeypatch.delenv(name, raising=False)
-        with pytest.raises(Transient, match="connection failed"):
-            Client("Svc", url, (2, 5)).request("GET", "/")
-        for bundle in (tmp_path / "ca" / "cert.pem", tmp_path / "ca"):
-            monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
-            assert Client("Svc", url, (2, 5)).request("GET", "/").status_code == 200
+        http = client(fake)
+        for path in ("/x", "/x", "/bye", "/x", "/x"):
+            time.sleep(0.05)  # the hang-up has arrived
+            assert http.request("POST", path, json={"n": 1}).status_code == 200
+        assert [m for m, _, _ in fake.seen] == ["POST"] * 5
+        assert fake.ports[0] == fake.ports[1] == fake.ports[2] != fake.ports[3] == fake.ports[4]
     finally:
-        server.shutdown()
-        server.server_close()
+        fake.close()
+
+
+def test_a_get_that_times_out_is_sent_twice_at_most(flaky):
+    with pytest.raises(Transient, match="timed out"):
+        client(flaky, (2, 0.1)).request("GET", "/slow")
+    assert [p for _, p, _ in flaky.seen] == ["/slow", "/slow"]
