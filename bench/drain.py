@@ -123,7 +123,7 @@ def stop(procs: list[subprocess.Popen[bytes]]) -> None:
 
 def report(label: str, rate: float, processes: int, workers: int, args: argparse.Namespace) -> None:
     bound = processes * workers / args.latency
-    print(f"{label:<34} {rate:7.1f} orders/s   bound {bound:6.0f}/s   ratio {rate / bound:.2f}")
+    print(f"{label:<34} {rate:7.1f} orders/s   bound {bound:6.0f}/s   ratio {rate / bound:.3f}")
 
 
 def main() -> None:

@@ -6,16 +6,19 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import IO, Any
 
 from sqlalchemy import Connection, Engine, Insert, Table, create_engine, event, exc, make_url
 from sqlalchemy.dialects import postgresql, sqlite
 
+from .groupcommit import GroupCommit
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 AFTER_COMMIT = "certhook_after_commit"
 MIGRATION_LOCK = 0x6365727468  # "certh": the PostgreSQL advisory lock migrations take
+READERS_KEPT = 5  # SQLite: idle read connections kept open (each has its page cache)
 IDLE_PING_SECONDS = 2.0  # a PostgreSQL connection unused this long is pinged before it is used
 
 
@@ -54,70 +57,6 @@ def _postgresql_engine(url: str) -> Engine:
     return engine
 
 
-class _Entry:
-    """One caller's part of a group commit: its work, then what became of it."""
-
-    def __init__(self, work: Callable[[Any], Any]):
-        self.work, self.result, self.error, self.finished = work, None, None, False
-
-
-class GroupCommit:
-    """Writes of many threads, each small, committed together: the first to come commits what
-    the others brought meanwhile, under one lock and one COMMIT, and each gets its own answer
-    once that commit is done (a part that fails is rolled back to its savepoint, alone)."""
-
-    def __init__(self, transaction: Callable[[], AbstractContextManager[Any]]):
-        self._transaction = transaction
-        self._cond = threading.Condition()
-        self._pending: list[_Entry] = []
-        self._committing = False
-
-    def run(self, work: Callable[[Any], Any]) -> Any:
-        """work(cursor) in a transaction with others; its result once committed."""
-        entry = _Entry(work)
-        with self._cond:
-            self._pending.append(entry)
-            while not entry.finished:
-                if self._committing:
-                    self._cond.wait()
-                    continue
-                self._committing, batch, self._pending = True, self._pending, []
-                self._cond.release()
-                try:
-                    self._commit(batch)
-                finally:
-                    self._cond.acquire()
-                    self._committing = False
-                    self._cond.notify_all()
-        if entry.error is not None:
-            raise entry.error
-        return entry.result
-
-    def _commit(self, batch: list[_Entry]) -> None:
-        try:
-            with self._transaction() as cursor:
-                if len(batch) == 1:  # alone: if it fails, the whole transaction rolls back
-                    batch[0].result = batch[0].work(cursor)
-                    return
-                for entry in batch:
-                    cursor.execute("SAVEPOINT grouped")
-                    try:
-                        entry.result = entry.work(cursor)
-                    except Exception as exc:
-                        cursor.execute("ROLLBACK TO SAVEPOINT grouped")
-                        entry.error = exc
-                    cursor.execute("RELEASE SAVEPOINT grouped")
-        except BaseException as exc:  # not committed: nobody's part is written
-            for entry in batch:
-                entry.error = entry.error or (exc if isinstance(exc, Exception)
-                                              else RuntimeError("the write was interrupted"))
-            if not isinstance(exc, Exception):
-                raise
-        finally:
-            for entry in batch:
-                entry.finished = True
-
-
 class Database:
     """Two doors to one database: write() takes the write lock up front, read() doesn't."""
 
@@ -129,6 +68,8 @@ class Database:
         self._lock_file: IO[bytes] | None = None
         self._lock_pid = 0
         self._writing: Connection | None = None  # SQLite's one write connection, kept open
+        self._reading: list[Connection] = []  # SQLite's idle read connections, kept open
+        self._reading_pid, self._reading_lock = os.getpid(), threading.Lock()
         if self.is_sqlite:
             database = make_url(url).database
             self._lock_path = f"{database}-writer" if database and database != ":memory:" else os.devnull
@@ -205,8 +146,34 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        with self._transaction(self.read_engine, "BEGIN") as conn:
-            yield conn
+        """A read transaction; on SQLite on a connection kept open (the last used first), not
+        one checked out of the pool and back each time."""
+        if not self.is_sqlite:  # the pool's checkout pings a PostgreSQL connection left idle
+            with self._transaction(self.read_engine, "BEGIN") as conn:
+                yield conn
+            return
+        kept = self._reader()
+        try:
+            with self._transaction(kept, "BEGIN") as conn:
+                yield conn
+        finally:
+            self._give_back(kept)
+
+    def _give_back(self, kept: Connection) -> None:
+        with self._reading_lock:
+            if not kept.invalidated and len(self._reading) < READERS_KEPT:
+                self._reading.append(kept)
+                return
+        kept.close()  # back to the pool, which closes what it has no room for
+
+    def _reader(self) -> Connection:
+        with self._reading_lock:
+            if self._reading_pid != os.getpid():  # opened before a fork: the parent's
+                self._reading, self._reading_pid = [], os.getpid()
+                self.read_engine.dispose(close=False)
+            if self._reading:
+                return self._reading.pop()
+        return self.read_engine.connect()
 
     @contextmanager
     def _transaction(self, on: Engine | Connection, sqlite_begin: str) -> Iterator[Connection]:
@@ -248,10 +215,11 @@ class Database:
             command.upgrade(cfg, "head")
 
     def dispose(self) -> None:
-        with self._write_lock:
-            if self._writing is not None:
-                self._writing.close()
-                self._writing = None
+        with self._write_lock, self._reading_lock:
+            kept = ([self._writing] if self._writing is not None else []) + self._reading
+            self._writing, self._reading = None, []
+        for conn in kept:
+            conn.close()
         if self._lock_file is not None:
             self._lock_file.close()
             self._lock_file = None

@@ -2,6 +2,8 @@
 before use; one in use moments ago is not pinged (db.IDLE_PING_SECONDS)."""
 from __future__ import annotations
 
+import os
+
 import pytest
 from sqlalchemy import create_engine, exc, func, select, text
 
@@ -67,5 +69,38 @@ def test_a_connection_lost_under_a_driver_statement_is_not_pooled_again(_pg_migr
         for _ in range(3):
             with db.write() as conn:
                 assert run(conn, count).scalar() == before
+    finally:
+        db.dispose()
+
+
+def test_sqlite_connections_kept_open_are_reused_and_not_shared_with_a_forked_child(tmp_path):
+    """The write connection and the idle read connections stay open from one transaction to the
+    next; a process forked after they were used opens its own (SQLite's must not cross a fork)."""
+    db = Database(f"sqlite:///{tmp_path / 'kept.db'}")
+    try:
+        with db.write() as conn:
+            conn.execute(text("CREATE TABLE t (a INTEGER)"))
+            first_writer = conn.connection.dbapi_connection
+        with db.read() as conn:
+            first_reader = conn.connection.dbapi_connection
+        with db.write() as w, db.read() as r:
+            w.execute(text("INSERT INTO t VALUES (1)"))
+            assert w.connection.dbapi_connection is first_writer
+            assert r.connection.dbapi_connection is first_reader
+        pid = os.fork()
+        if pid == 0:  # the child: its own connections, and they work
+            ok = False
+            try:
+                with db.write() as w:
+                    w.execute(text("INSERT INTO t VALUES (2)"))
+                    ok = w.connection.dbapi_connection is not first_writer
+                with db.read() as r:
+                    ok = ok and r.connection.dbapi_connection is not first_reader and \
+                        r.execute(text("SELECT count(*) FROM t")).scalar_one() == 2
+            finally:
+                os._exit(0 if ok else 1)
+        assert os.waitpid(pid, 0)[1] == 0
+        with db.read() as r:
+            assert r.execute(text("SELECT count(*) FROM t")).scalar_one() == 2
     finally:
         db.dispose()
