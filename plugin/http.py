@@ -188,13 +188,15 @@ class Client:
         for attempt in range(1, tries + 1):
             try:
                 answer, content = self._pool.call(method, target, body, headers)
+            except (http.client.InvalidURL, ValueError) as exc:  # its text quotes the bad header
+                if isinstance(exc, OSError):  # a certificate not trusted (an SSLError too)
+                    raise _failure(self.service, exc) from None
+                raise Rejected(f"{self.service}: the request could not be made (a header or the "
+                               "URL is not valid); check its settings") from None
             except (OSError, http.client.HTTPException) as exc:
                 if attempt == tries or timed_out and isinstance(exc, TimeoutError):  # twice is enough
                     raise _failure(self.service, exc) from None
-                timed_out = isinstance(exc, TimeoutError)
-            except ValueError:  # http.client's text quotes the bad header: never shown
-                raise Rejected(f"{self.service}: the request could not be made (a header or the "
-                               "URL is not valid); check its settings") from None
+                timed_out = timed_out or isinstance(exc, TimeoutError)
             else:
                 if attempt == tries or answer.status not in (502, 503, 504):
                     return Response(answer.status, answer.msg, content)

@@ -57,7 +57,7 @@ class Connections:
         if self.proxy is not None and self.proxy.username is not None:
             user = urllib.parse.unquote(f"{self.proxy.username}:{self.proxy.password or ''}")
             self.proxy_headers = {"Proxy-Authorization": "Basic " + base64.b64encode(user.encode()).decode()}
-        self._tls = tls_context() if self.https else None
+        self._tls: ssl.SSLContext | None = None  # made at the first connection (a bad bundle fails a call)
         self._idle: list[http.client.HTTPConnection] = []
         self._lock = threading.Lock()
         weakref.finalize(self, _close_all, self._idle, self._lock)  # a client dropped unclosed
@@ -88,7 +88,7 @@ class Connections:
                 conn = self._idle.pop() if self._idle else None
             if conn is None:
                 return self._connect()
-            if conn.sock is not None and not _dropped(conn.sock):
+            if conn.sock is not None and not dropped(conn.sock):
                 return conn
             conn.close()  # the service hung up while it was idle
 
@@ -96,6 +96,7 @@ class Connections:
         conn: http.client.HTTPConnection
         host, port = (self.proxy.hostname, self.proxy.port or 80) if self.proxy else (self.host, self.port)
         if self.https:
+            self._tls = self._tls or tls_context()
             conn = http.client.HTTPSConnection(host, port, timeout=self.connect_timeout, context=self._tls)
             if self.proxy is not None:
                 conn.set_tunnel(self.host, self.port, headers=self.proxy_headers)
@@ -132,7 +133,7 @@ def _close_all(idle: list[http.client.HTTPConnection], lock: threading.Lock) -> 
         conn.close()
 
 
-def _dropped(sock: Any) -> bool:
+def dropped(sock: Any) -> bool:
     """An idle connection with something to read has been closed (or broken) by the service."""
     try:
         poller = select.poll()

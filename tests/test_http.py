@@ -21,8 +21,10 @@ from certhook.http import (
     body_of,
     error_for,
 )
+from certhook.httpconn import dropped
 
 from .fakes.base import FakeServer, Handler
+from .helpers import wait_for
 
 
 def response(status: int, body: Any = None, headers: dict[str, str] | None = None) -> Response:
@@ -196,17 +198,18 @@ def test_a_connection_is_kept_alive_and_one_the_service_closed_is_replaced(flaky
     next call (a POST, never sent twice) goes out on a new one instead of failing."""
     class HangsUp(Flaky):
         def handle(self, request: Handler, method: str) -> None:
-            super().handle(request, method)
             self.ports.append(request.client_address[1])
-            request.close_connection = request.path == "/bye"  # without saying so
+            request.close_connection = request.path == "/bye"  # after answering, unsaid
+            super().handle(request, method)
 
     fake = HangsUp()
     fake.ports = []
     try:
         http = client(fake)
         for path in ("/x", "/x", "/bye", "/x", "/x"):
-            time.sleep(0.05)  # the hang-up has arrived
             assert http.request("POST", path, json={"n": 1}).status_code == 200
+            if path == "/bye":  # until the hang-up has arrived
+                wait_for(lambda: dropped(http._pool._idle[0].sock), 5)
         assert [m for m, _, _ in fake.seen] == ["POST"] * 5
         assert fake.ports[0] == fake.ports[1] == fake.ports[2] != fake.ports[3] == fake.ports[4]
     finally:

@@ -61,6 +61,9 @@ def test_https_is_verified_against_the_environments_ca_bundle_or_certifis(servic
     for bundle in (ca / "cert.pem", ca):
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
         assert Client("Svc", url, (2, 5)).request("GET", "/").status_code == 200
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(ca / "missing.pem"))  # a call fails, not the start
+    with pytest.raises(Transient, match="connection failed"):
+        Client("Svc", url, (2, 5)).request("GET", "/")
 
 
 class Tunnel(socketserver.BaseRequestHandler):
