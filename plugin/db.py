@@ -5,6 +5,7 @@ import fcntl
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -57,6 +58,14 @@ def _postgresql_engine(url: str) -> Engine:
     return engine
 
 
+def _in_child(ref: weakref.ref[Database]) -> Callable[[], None]:
+    def forked() -> None:
+        db = ref()
+        if db is not None:
+            db._forked()
+    return forked
+
+
 class Database:
     """Two doors to one database: write() takes the write lock up front, read() doesn't."""
 
@@ -66,10 +75,10 @@ class Database:
         self._write_lock = threading.Lock()
         self._statements: dict[tuple[str, tuple[str, ...]], Insert] = {}
         self._lock_file: IO[bytes] | None = None
-        self._lock_pid = 0
         self._writing: Connection | None = None  # SQLite's one write connection, kept open
         self._reading: list[Connection] = []  # SQLite's idle read connections, kept open
-        self._reading_pid, self._reading_lock = os.getpid(), threading.Lock()
+        self._reading_lock = threading.Lock()
+        os.register_at_fork(after_in_child=_in_child(weakref.ref(self)))
         if self.is_sqlite:
             database = make_url(url).database
             self._lock_path = f"{database}-writer" if database and database != ":memory:" else os.devnull
@@ -107,10 +116,8 @@ class Database:
             yield None
             return
         with self._write_lock:
-            if self._lock_file is None or self._lock_pid != os.getpid():  # opened before a fork
+            if self._lock_file is None:
                 self._lock_file = open(self._lock_path, "a+b")  # noqa: SIM115  (kept open)
-                self._lock_pid, self._writing = os.getpid(), None
-                self.engine.dispose(close=False)  # the parent's connection is the parent's
             fcntl.flock(self._lock_file, fcntl.LOCK_EX)
             try:
                 if self._writing is None or self._writing.invalidated:
@@ -168,12 +175,20 @@ class Database:
 
     def _reader(self) -> Connection:
         with self._reading_lock:
-            if self._reading_pid != os.getpid():  # opened before a fork: the parent's
-                self._reading, self._reading_pid = [], os.getpid()
-                self.read_engine.dispose(close=False)
             if self._reading:
                 return self._reading.pop()
         return self.read_engine.connect()
+
+    def _forked(self) -> None:
+        """In a child process just forked: the parent's connections, lock file and thread locks
+        (held, perhaps, by a thread the child does not have) are the parent's."""
+        self._write_lock, self._reading_lock = threading.Lock(), threading.Lock()
+        self.grouped = GroupCommit(self.driver_write)
+        if self._lock_file is not None:
+            self._lock_file.close()  # the parent's flock stays: its own descriptor holds it
+        self._lock_file, self._writing, self._reading = None, None, []
+        self.engine.dispose(close=False)
+        self.read_engine.dispose(close=False)
 
     @contextmanager
     def _transaction(self, on: Engine | Connection, sqlite_begin: str) -> Iterator[Connection]:

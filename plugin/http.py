@@ -6,7 +6,6 @@ before sending it again. Redirects are never followed: every call carries creden
 """
 from __future__ import annotations
 
-import base64
 import email.utils
 import http.client
 import json as _json
@@ -17,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping
 from importlib.metadata import version
 from typing import Any
 
-from .httpconn import Connections
+from .httpconn import Connections, basic_auth
 from .turns import waiting
 
 USER_AGENT = f"certhook/{version('certhook')}"
@@ -153,14 +152,13 @@ class Client:
     def __init__(self, service: str, base_url: str, timeout: tuple[float, float], *,
                  headers: dict[str, str] | None = None, auth: tuple[str, str] | None = None,
                  rate_limited: type[RateLimited] = RateLimited):
-        self.service, self.base_url, self.rate_limited = service, base_url.rstrip("/"), rate_limited
+        self.service, self.rate_limited, base_url = service, rate_limited, base_url.rstrip("/")
         self.headers = {"Accept": "application/json", "User-Agent": USER_AGENT, **(headers or {})}
         if auth is not None:
-            basic = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
-            self.headers["Authorization"] = f"Basic {basic}"
-        self._prefix = urllib.parse.urlsplit(self.base_url).path
+            self.headers["Authorization"] = basic_auth(*auth)
+        self._prefix = urllib.parse.urlsplit(base_url).path
         try:
-            self._pool: Connections | None = Connections(self.base_url, timeout)
+            self._pool: Connections | None = Connections(base_url, timeout)
         except ValueError:  # said on the first call, as every error is
             self._pool = None
 

@@ -30,6 +30,11 @@ def tls_context() -> ssl.SSLContext:
     return ssl.create_default_context(cafile=bundle)
 
 
+def basic_auth(user: str, password: str) -> str:
+    """An Authorization (or Proxy-Authorization) header's Basic value."""
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
 def _proxy_for(parts: urllib.parse.SplitResult) -> urllib.parse.SplitResult | None:
     proxies = urllib.request.getproxies_environment()
     proxy = proxies.get(parts.scheme)
@@ -55,8 +60,8 @@ class Connections:
         self.connect_timeout, self.read_timeout = timeout
         self.proxy, self.proxy_headers = _proxy_for(parts), {}
         if self.proxy is not None and self.proxy.username is not None:
-            user = urllib.parse.unquote(f"{self.proxy.username}:{self.proxy.password or ''}")
-            self.proxy_headers = {"Proxy-Authorization": "Basic " + base64.b64encode(user.encode()).decode()}
+            self.proxy_headers = {"Proxy-Authorization": basic_auth(
+                urllib.parse.unquote(self.proxy.username), urllib.parse.unquote(self.proxy.password or ""))}
         self._tls: ssl.SSLContext | None = None  # made at the first connection (a bad bundle fails a call)
         self._idle: list[http.client.HTTPConnection] = []
         self._lock = threading.Lock()
