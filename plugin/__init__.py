@@ -4,8 +4,8 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 
-from flask import Flask, jsonify, render_template, request
-from flask.sessions import SecureCookieSessionInterface
+from flask import Flask, Request, jsonify, render_template, request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
 
 from . import logs
@@ -23,6 +23,13 @@ class _Sessions(SecureCookieSessionInterface):
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return self.https or request.is_secure
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        """A request without the cookie (a webhook, an API call) starts an empty session
+        without building the cookie's signer first."""
+        if not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
 
 
 def create_app(config: str | os.PathLike[str] | None = None, ch: Certhook | None = None) -> Flask:

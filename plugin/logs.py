@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import re
-import secrets
 from datetime import UTC, datetime
 from typing import Any
 
@@ -62,6 +62,10 @@ def setup(log_format: str) -> None:
     handler.addFilter(RequestId())
     root.addHandler(handler)
     root.setLevel(logging.INFO)
+    # Nothing logged shows where it was logged from, nor which thread or process: skip looking
+    # those up on every line (logging's documented optimizations; a third of a line's time).
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
+    logging._srcfile = None  # type: ignore[attr-defined]
 
 
 def request_ids(app: Flask) -> None:
@@ -69,7 +73,8 @@ def request_ids(app: Flask) -> None:
     @app.before_request
     def _assign() -> None:
         given = request.headers.get("X-Request-Id", "")
-        g.request_id = given if _GIVEN_ID.match(given) else secrets.token_hex(8)
+        # It tells log lines apart, it guards nothing: no system call for it on every request.
+        g.request_id = given if _GIVEN_ID.match(given) else f"{random.getrandbits(64):016x}"
 
     @app.after_request
     def _answer(response: Response) -> Response:

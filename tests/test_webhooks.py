@@ -55,8 +55,11 @@ def test_a_body_that_is_not_a_json_object_gets_400(client, ch, body):
     assert traces(ch) == (0, 0, 0)
 
 
-def test_an_unreadable_order_gets_400(client, ch):
-    r = deliver(client, order_payload(line_items=[{"id": 1, "quantity": "two", "price": "1"}]))
+def test_an_unreadable_order_read_whole_at_the_door_gets_400(client, ch):
+    """A cancellation is read whole at the door (a plain paid order's lines are read by its
+    evaluation: tests/test_door.py)."""
+    r = deliver(client, order_payload(line_items=[{"id": 1, "quantity": "two", "price": "1"}]),
+                topic="orders/cancelled")
     assert r.status_code == 400
     assert "line_items.0.quantity" in r.json["error"]
     assert traces(ch) == (0, 0, 0)

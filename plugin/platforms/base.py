@@ -125,8 +125,8 @@ class Adapter(ABC):
     def plain_order(self, shop: Shop, payload: dict[str, Any]) -> Plain | None:
         """Whose and which order, if this delivery of a handled topic is nothing but a paid order to
         record (not a test, not cancelled, no refund): it is recorded as sent and read by its
-        first job. None: it needs reading now. PayloadError names a field the order's schema
-        refuses, as normalize would."""
+        first job. None: it needs reading now. PayloadError names a field of the order's
+        identity (which order, whose) that the schema refuses; the rest is read by the job."""
         return None
 
     def ignore(self, shop: Shop, payload: dict[str, Any]) -> str | None:

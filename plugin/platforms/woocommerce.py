@@ -48,19 +48,26 @@ class _Billing(Door):
     email, first_name, last_name = Text(), Text(), Text()
 
 
-class _Order(Door):
-    """A WooCommerce order (webhook body or REST answer), as far as certhook reads it."""
+class _Who(Door):
+    """Which WooCommerce order, whose, and whether it has refunds: what the door reads of a
+    paid order (its lines are read by its evaluation)."""
 
     id = Id(required=True)
-    number, currency, date_paid_gmt, date_created_gmt = Text(), Text(), Text(), Text()
-    customer_id = Id(zero=True)  # 0 is a guest
+    number = Text()
     billing = fields.Nested(_Billing, allow_none=True, load_default=None)
-    line_items = Objects(_Line)
     refunds = fields.List(fields.Raw(), allow_none=True, load_default=list)
 
 
+class _Order(_Who):
+    """A WooCommerce order (webhook body or REST answer), as far as certhook reads it."""
+
+    currency, date_paid_gmt, date_created_gmt = Text(), Text(), Text()
+    customer_id = Id(zero=True)  # 0 is a guest
+    line_items = Objects(_Line)
+
+
 # One instance for every load: building a schema (and its nested ones) costs more than a load.
-_ORDER = _Order()
+_ORDER, _WHO = _Order(), _Who()
 
 
 def _line_item(line: dict[str, Any]) -> LineItem:
@@ -167,7 +174,7 @@ class WooCommerce(Adapter):
     def plain_order(self, shop: Shop, payload: dict[str, Any]) -> Plain | None:
         if payload.get("status") not in shop.trigger_statuses:
             return None
-        order = load(_ORDER, payload)
+        order = load(_WHO, payload)
         return None if order["refunds"] else _who(order)
 
     def ignore(self, shop: Shop, payload: dict[str, Any]) -> str | None:
