@@ -58,12 +58,15 @@ def _postgresql_engine(url: str) -> Engine:
     return engine
 
 
-def _in_child(ref: weakref.ref[Database]) -> Callable[[], None]:
-    def forked() -> None:
-        db = ref()
-        if db is not None:
-            db._forked()
-    return forked
+_OPEN: weakref.WeakSet[Database] = weakref.WeakSet()  # this process's databases
+
+
+def _in_child() -> None:
+    for db in list(_OPEN):
+        db._forked()
+
+
+os.register_at_fork(after_in_child=_in_child)  # once, not once per Database made
 
 
 class Database:
@@ -78,7 +81,7 @@ class Database:
         self._writing: Connection | None = None  # SQLite's one write connection, kept open
         self._reading: list[Connection] = []  # SQLite's idle read connections, kept open
         self._reading_lock = threading.Lock()
-        os.register_at_fork(after_in_child=_in_child(weakref.ref(self)))
+        _OPEN.add(self)
         if self.is_sqlite:
             database = make_url(url).database
             self._lock_path = f"{database}-writer" if database and database != ":memory:" else os.devnull
