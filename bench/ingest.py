@@ -7,7 +7,8 @@ alternate bare, certhook, bare, certhook, each on a fresh database.
 
 Each run measures, with an open-loop client (bench/loadgen.py) at a fixed 500 req/s for 10 s,
 p50/p99 timed from when each request was due; then, with wrk and 32 keep-alive connections,
-the throughput and p50/p99 at saturation; and the largest RSS of each process of the server.
+the throughput, p50/p99 and CPU per request (web processes, job runner) at saturation; and the
+largest RSS of each process of the server.
 
     python bench/ingest.py [--seconds 5] [--web-workers 2] [--rate 500]
 """
@@ -27,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
-from loadgen import bodies, free_port, process_tree_rss, wait_healthy  # noqa: E402
+from loadgen import bodies, free_port, process_tree_cpu, process_tree_rss, wait_healthy  # noqa: E402
 
 SECRET = "bench-webhook-secret"
 WRK_SCRIPT = Path(__file__).with_name("signed.lua")
@@ -90,18 +91,25 @@ def run(kind: str, port: int, tmp: Path, args: argparse.Namespace, requests_file
         wait_healthy(port, proc)
         sampler.start()
         fixed = open_loop(port, args.rate)  # first: the job runner keeps pace at this rate
+        before = process_tree_cpu(proc.pid)
         saturated = wrk(port, requests_file, args.seconds)
+        after = process_tree_cpu(proc.pid)
     finally:
         stop.set()
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(30)
     rss = sorted(peak.values(), key=lambda x: -x[1])
-    result = {**saturated, **{f"open_{k}": v for k, v in fixed.items()},
-              "rss_max_mb": rss[0][1] / 1024 if rss else 0, "processes": len(rss)}
+    # CPU per request at saturation: steadier from run to run than req/s on a shared machine
+    cpu = {role: (after[role] - before.get(role, 0.0)) * 1000 / max(saturated["requests"], 1)
+           for role in after if role != "master"}
+    result = {**saturated, **{f"open_{k}": v for k, v in fixed.items()}, "web_cpu_ms": cpu.get("web", 0.0),
+              "jobs_cpu_ms": cpu.get("jobs", 0.0), "rss_max_mb": rss[0][1] / 1024 if rss else 0,
+              "processes": len(rss)}
     print(f"{kind:<15} {result['rps']:7.0f} req/s  p50 {result['p50_ms']:6.2f}  "
           f"p99 {result['p99_ms']:7.2f} ms"
           f"  | {args.rate}/s open loop: p50 {fixed['p50_ms']:6.2f}  p99 {fixed['p99_ms']:7.2f} ms"
-          f"  | RSS MB " + ", ".join(f"{name} {kb / 1024:.0f}" for name, kb in rss))
+          f"  | CPU ms/request: " + ", ".join(f"{role} {ms:.2f}" for role, ms in sorted(cpu.items()))
+          + "  | RSS MB " + ", ".join(f"{name} {kb / 1024:.0f}" for name, kb in rss))
     return result
 
 
@@ -140,6 +148,10 @@ def main() -> None:
     bare, ours = results["bare Flask"], results["certhook serve"]
     ratio = sum(r["rps"] for r in ours) / sum(r["rps"] for r in bare)
     print(f"ratio certhook/bare (throughput, both runs): {ratio:.2f}")
+    print(f"web processes' CPU per request at saturation: certhook "
+          f"{sum(r['web_cpu_ms'] for r in ours) / len(ours):.2f} ms, bare Flask "
+          f"{sum(r['web_cpu_ms'] for r in bare) / len(bare):.2f} ms; certhook's job runner "
+          f"{sum(r['jobs_cpu_ms'] for r in ours) / len(ours):.2f} ms")
     print(f"certhook at {args.rate} req/s: p99 {max(r['open_p99_ms'] for r in ours):.2f} ms (worst run); "
           f"largest process {max(r['rss_max_mb'] for r in ours):.0f} MB")
 

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import http.client
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -137,6 +138,18 @@ def process_tree_rss(root: int) -> dict[int, tuple[str, int]]:
         kb = next((int(x.split()[1]) for x in status.splitlines() if x.startswith("VmRSS:")), 0)
         role = "master" if pid == root else "jobs" if b"\0worker\0" in cmdline else "web"
         out[pid] = (role, kb)
+    return out
+
+
+def process_tree_cpu(root: int) -> dict[str, float]:
+    """{role: CPU seconds (user + system)} used so far by the processes under `root`, by role."""
+    out: dict[str, float] = {}
+    for pid, (role, _kb) in process_tree_rss(root).items():
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[role] = out.get(role, 0.0) + (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     return out
 
 
