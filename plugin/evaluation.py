@@ -16,7 +16,6 @@ from sqlalchemy import bindparam, select
 
 from .allocations import label
 from .context import Certhook
-from .driver import run
 from .http import Rejected
 from .jobs.queue import Job
 from .models import ItemKind, ItemStatus, JobKind, OrderStatus, items, orders
@@ -89,7 +88,6 @@ def plan(ch: Certhook, row: Any, names: Mapping[int, str], now: float) -> Plan:
     if row.payload is not None:  # as the store sent it: kept normalized from now on
         values.update(order_name=order.order_name[:255], email=order.email.lower()[:254],
                       customer_name=order.customer_name[:255], order_json=order.to_json(), payload=None)
-        events.append((row.created_at, "received", "received by webhook"))
     result = evaluate(ch.rules[shop.id], order)
     values.update(evaluation_json=json.dumps(result, default=vars), shadow=shop.shadow,  # asdict, uncopied
                   status=OrderStatus.PENDING, reason=None, updated_at=now)
@@ -130,7 +128,7 @@ def run_evaluate_job(ch: Certhook, job: Job) -> None:
     order_pk, now = int(job.ref), ch.now()
     names = ch.names.all()  # asked at most hourly, never inside the transaction
     with ch.db.read() as conn:
-        seen = run(conn, _READ_ORDER, {"order_pk": order_pk}).one()
+        seen = conn.execute(_READ_ORDER, {"order_pk": order_pk}).one()
     worked = plan(ch, seen, names, now) if _open(seen) else None
     with ch.db.write() as conn:
         row = lock_order(conn, order_pk)  # the job's lease is checked when it is settled, below
@@ -143,7 +141,7 @@ def run_evaluate_job(ch: Certhook, job: Job) -> None:
         for at, kind, detail in worked.events:
             add_event(conn, at, order_pk, kind, detail)
         for item in worked.items:  # one by one: each kind sets its own columns
-            run(conn, _INSERT_ITEM, item)
+            conn.execute(_INSERT_ITEM, item)
         if worked.items:
             ch.queue.enqueue(conn, JobKind.ISSUE, str(order_pk), now, after=job)
         ch.queue.done(conn, job, now)

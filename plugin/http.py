@@ -1,28 +1,41 @@
-"""The one HTTP client: a connection pool per service and shop, its timeouts, one error hierarchy, pages.
+"""The one HTTP client: a requests Session per service and shop, its limits, one error hierarchy.
 
-Only idempotent GETs are retried here (a few times, on a dropped connection or a 502-504).
-A POST is never retried blindly: the caller counts it before it goes and looks up what it made
-before sending it again. Redirects are never followed: every call carries credentials.
+Only idempotent GETs are retried here (urllib3's Retry: no answer, or a 502-504). A POST is never
+retried blindly: the caller counts it before it goes and looks up what it made before sending it
+again. Redirects are never followed: every call carries credentials. Every call has a deadline
+(connect_timeout + read_timeout, its answer included) and a cap on its answer's size, so a
+trickling, endless or huge answer fails the call (Transient) instead of holding a worker.
 """
 from __future__ import annotations
 
+import base64
 import email.utils
-import http.client
 import json as _json
 import threading
 import time
-import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
 from importlib.metadata import version
 from typing import Any
 
-from .httpconn import Connections, basic_auth
-from .turns import waiting
+import requests
+import urllib3
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from .deadline import Deadline, watched_pools
+from .settings_schema import MAX_ANSWER_BYTES
 
 USER_AGENT = f"certhook/{version('certhook')}"
-GET_TRIES = 3  # a GET is sent again on no answer or a 502-504, GET_BACKOFF seconds more each time
-GET_BACKOFF = 0.2
-
+CHUNK = 64 * 1024
+POOL_SIZE = 32  # kept-alive connections per service and shop: more than any process's workers
+# A GET is sent again (at most twice) on no answer or a 502-504; a Retry-After there is not
+# waited for in a job thread: the job's own retry does that.
+GET_RETRIES = Retry(total=2, allowed_methods={"GET"}, status_forcelist={502, 503, 504},
+                    backoff_factor=0.2, raise_on_status=False, respect_retry_after_header=False)
+# What requests raises for a request that can't be made as configured (a bad URL or header)
+_UNSENDABLE = (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema,
+               requests.exceptions.MissingSchema, requests.exceptions.InvalidHeader,
+               requests.exceptions.InvalidJSONError, ValueError)
 
 _HIDDEN: set[str] = set()  # this process's credentials: never in a message, a log or a column
 
@@ -50,7 +63,7 @@ class ApiError(Exception):
 
 
 class Transient(ApiError):
-    """5xx, a timeout or a dropped connection: retry with backoff."""
+    """5xx, a timeout, a dropped connection, an answer over its limits: retry with backoff."""
 
 
 class RateLimited(ApiError):
@@ -137,69 +150,93 @@ def body_of(response: Response, service: str) -> Any:
                         response.text) from None
 
 
-def _failure(service: str, exc: Exception) -> ApiError:
-    """What a call that got no answer means: a timeout, a failed or broken connection (a
-    certificate not trusted) are passing faults."""
-    if isinstance(exc, TimeoutError):
-        return Transient(f"{service}: timed out")
-    return Transient(f"{service}: connection failed")
+def _timed_out_retrying(exc: Exception) -> bool:
+    """A GET's last try timed out (requests calls that a ConnectionError)."""
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, urllib3.exceptions.TimeoutError) and \
+        not isinstance(reason, urllib3.exceptions.NewConnectionError)  # refused: not a timeout
+
+
+class _Adapter(HTTPAdapter):
+    """requests' adapter, whose connections a call's Deadline can shut (its proxies' too)."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = watched_pools()
+
+    def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **kwargs)
+        if not proxy.lower().startswith("socks"):
+            manager.pool_classes_by_scheme = watched_pools()
+        return manager
 
 
 class Client:
-    """One service's API, for certhook or for one shop, on kept-alive connections (http.client,
-    pooled in httpconn)."""
+    """One service's API, for certhook or for one shop: a requests Session, its connections
+    kept alive; the environment's proxies and CA bundle (REQUESTS_CA_BUNDLE) as requests reads them."""
 
     def __init__(self, service: str, base_url: str, timeout: tuple[float, float], *,
-                 headers: dict[str, str] | None = None, auth: tuple[str, str] | None = None,
-                 rate_limited: type[RateLimited] = RateLimited):
-        self.service, self.rate_limited, base_url = service, rate_limited, base_url.rstrip("/")
-        self.headers = {"Accept": "application/json", "User-Agent": USER_AGENT, **(headers or {})}
+                 max_bytes: int = MAX_ANSWER_BYTES, headers: dict[str, str] | None = None,
+                 auth: tuple[str, str] | None = None, rate_limited: type[RateLimited] = RateLimited):
+        self.service, self.rate_limited, self.base_url = service, rate_limited, base_url.rstrip("/")
+        self.timeout, self.max_bytes = timeout, max_bytes
+        self.session = requests.Session()
+        adapter = _Adapter(pool_maxsize=POOL_SIZE, max_retries=GET_RETRIES)
+        for scheme in ("http://", "https://"):
+            self.session.mount(scheme, adapter)
+        self.session.headers.update({"Accept": "application/json", "User-Agent": USER_AGENT,
+                                     **(headers or {})})
         if auth is not None:
-            self.headers["Authorization"] = basic_auth(*auth)
-        self._prefix = urllib.parse.urlsplit(base_url).path
-        try:
-            self._pool: Connections | None = Connections(base_url, timeout)
-        except ValueError:  # said on the first call, as every error is
-            self._pool = None
+            self.session.auth = auth
+            hide(base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode())  # an echoed header
 
     def request(self, method: str, path: str, allow: tuple[int, ...] = (), *,
                 json: Any = None, params: Mapping[str, Any] | None = None) -> Response:
-        """One call. Network failures and answers other than 2xx (or `allow`) raise ApiError."""
-        target, headers, body = f"{self._prefix}{path}", self.headers, None
-        if params:
-            target += "?" + urllib.parse.urlencode(params, doseq=True)
-        if json is not None:
-            body = _json.dumps(json, allow_nan=False).encode()
-            headers = {**headers, "Content-Type": "application/json"}
-        with waiting():  # a job thread lets another run meanwhile
-            response = self._call(method, target, body, headers)
+        """One call. Network failures, answers over the limits and answers other than 2xx (or
+        `allow`) raise ApiError."""
+        with Deadline(sum(self.timeout)) as deadline:
+            try:
+                with self.session.request(method, self.base_url + path, params=params, json=json,
+                                          timeout=self.timeout, allow_redirects=False,
+                                          stream=True) as answer:
+                    response = Response(answer.status_code, answer.headers, self._read(answer))
+            except ApiError:
+                raise
+            except _UNSENDABLE:
+                raise Rejected(f"{self.service}: the request could not be made (its URL, a header "
+                               "or its proxy is not valid); check its settings") from None
+            except OSError as exc:  # requests' own errors are OSErrors, a bad CA bundle too
+                raise self._failure(exc, deadline) from None
+            if deadline.finish():  # what came before it was cut short: not the whole answer
+                raise self._failure(TimeoutError(), deadline)
         if response.status_code >= 300 and response.status_code not in allow:
             raise error_for(response, self.service, self.rate_limited)
         return response
 
-    def _call(self, method: str, target: str, body: bytes | None, headers: dict[str, str]) -> Response:
-        """The call, and for a GET up to GET_TRIES in all: again on no answer or a 502-504."""
-        if self._pool is None:
-            raise Rejected(f"{self.service}: the request could not be made (its URL or proxy is "
-                           "not valid); check its settings")
-        tries, timed_out = GET_TRIES if method == "GET" else 1, False
-        for attempt in range(1, tries + 1):
-            try:
-                answer, content = self._pool.call(method, target, body, headers)
-            except (http.client.InvalidURL, ValueError) as exc:  # its text quotes the bad header
-                if isinstance(exc, OSError):  # a certificate not trusted (an SSLError too)
-                    raise _failure(self.service, exc) from None
-                raise Rejected(f"{self.service}: the request could not be made (a header or the "
-                               "URL is not valid); check its settings") from None
-            except (OSError, http.client.HTTPException) as exc:
-                if attempt == tries or timed_out and isinstance(exc, TimeoutError):  # twice is enough
-                    raise _failure(self.service, exc) from None
-                timed_out = timed_out or isinstance(exc, TimeoutError)
-            else:
-                if attempt == tries or answer.status not in (502, 503, 504):
-                    return Response(answer.status, answer.msg, content)
-            time.sleep(GET_BACKOFF * (attempt - 1))
-        raise AssertionError("unreachable")
+    def _read(self, answer: requests.Response) -> bytes:
+        """The answer's body, up to max_bytes (a longer one is a Transient error)."""
+        length = answer.headers.get("Content-Length", "")
+        chunks, size = [], int(length) if length.isdigit() else 0
+        if size <= self.max_bytes:  # an announced length over the cap isn't read at all
+            size = 0
+            for chunk in answer.iter_content(CHUNK):
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > self.max_bytes:
+                    break
+        if size > self.max_bytes:
+            raise Transient(f"{self.service}: the answer is over {self.max_bytes} bytes "
+                            "(max_answer_bytes)", answer.status_code)
+        return b"".join(chunks)
+
+    def _failure(self, exc: Exception, deadline: Deadline) -> ApiError:
+        """What a call that got no whole answer means: a passing fault, saying which."""
+        if deadline.expired:
+            return Transient(f"{self.service}: no whole answer within {deadline.seconds:g} s "
+                             "(connect_timeout + read_timeout)")
+        if isinstance(exc, requests.Timeout | TimeoutError) or _timed_out_retrying(exc):
+            return Transient(f"{self.service}: timed out")
+        return Transient(f"{self.service}: connection failed")
 
     def json(self, method: str, path: str, **kwargs: Any) -> Any:
         return body_of(self.request(method, path, **kwargs), self.service)
@@ -216,8 +253,7 @@ class Client:
             page += 1
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.close()
+        self.session.close()
 
 
 class Pool:

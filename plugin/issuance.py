@@ -15,7 +15,6 @@ from sqlalchemy import Connection, bindparam, or_, select, update
 
 from . import budgets
 from .context import Certhook
-from .driver import run
 from .http import ApiError, Rejected
 from .issuers import Issued, Issuer, Item
 from .issuers.base import Outcome, attempt
@@ -60,14 +59,14 @@ def count_sends(ch: Certhook, job: Job, pending: list[Item]) -> list[Item]:
         ch.queue.still_ours(conn, job)
         which = {"item_ids": [i.id for i in pending], "updated_at": ch.now()}
         if order.cancelled_at is not None:  # not found at the issuer, and never to be sent now
-            run(conn, _CANCEL, {**which, "status": ItemStatus.CANCELLED,
+            conn.execute(_CANCEL, {**which, "status": ItemStatus.CANCELLED,
                                 "error": "the order was cancelled before this was sent"})
             return []
         if any(item.held for item in pending):  # the budget is looked at again
-            run(conn, _UNHOLD, {**which, "status": ItemStatus.PENDING, "error": None})
+            conn.execute(_UNHOLD, {**which, "status": ItemStatus.PENDING, "error": None})
         held = _hold(ch, conn, order, which["item_ids"])
         which["item_ids"] = [i for i in which["item_ids"] if i not in held]
-        counted = {i for i in which["item_ids"] if run(conn, _COUNT_SEND, {
+        counted = {i for i in which["item_ids"] if conn.execute(_COUNT_SEND, {
             "item_id": i, "updated_at": which["updated_at"]}).first() is not None}
     return [item for item in pending if item.id in counted]
 
@@ -79,7 +78,7 @@ def _hold(ch: Certhook, conn: Connection, order: Any, ids: list[int]) -> set[int
         return set()
     held = budgets.admit(ch.db, conn, shop, conn.execute(_ROWS, {"item_ids": ids}).all(), now)
     for item_id, reason in held.items():
-        run(conn, _SET_PENDING_ITEM, {"item_id": item_id, "status": ItemStatus.HELD,
+        conn.execute(_SET_PENDING_ITEM, {"item_id": item_id, "status": ItemStatus.HELD,
                                       "error": reason, "updated_at": now})
     if held:
         until = datetime.fromtimestamp(budgets.next_month(now), UTC).strftime("%Y-%m-%d")
@@ -106,7 +105,7 @@ def issue(ch: Certhook, job: Job, issuer: Issuer, pending: list[Item]) -> dict[i
 def run_issue_job(ch: Certhook, job: Job) -> None:
     order_pk = int(job.ref)
     with ch.db.read() as conn:
-        rows = run(conn, _WAITING, {"order": order_pk}).all()
+        rows = conn.execute(_WAITING, {"order": order_pk}).all()
     by_kind: dict[ItemKind, list[Item]] = {}  # in the order the rules earned them
     for row in rows:
         by_kind.setdefault(ItemKind(row.kind), []).append(Item.of(row))
@@ -125,7 +124,7 @@ def _record(ch: Certhook, conn: Connection, job: Job, row: Any, outcome: Outcome
     """One item's outcome: issued, or its error and what the retry decision makes of it."""
     now = ch.now()
     if isinstance(outcome, Issued):
-        run(conn, _SET_PENDING_ITEM, {"item_id": row.id, "status": ItemStatus.ISSUED, "error": None,
+        conn.execute(_SET_PENDING_ITEM, {"item_id": row.id, "status": ItemStatus.ISSUED, "error": None,
                                       "issued_at": now, "updated_at": now, **outcome.columns()})
         add_event(conn, now, row.order_pk, "issued", f"{what(row)}: {row.kind} {outcome.certificate_id}"
                   " issued" + (f", code {outcome.code}" if outcome.code else ""))
@@ -133,7 +132,7 @@ def _record(ch: Certhook, conn: Connection, job: Job, row: Any, outcome: Outcome
         return None
     decision = decide(outcome, job.attempts + 1, ch.policy)
     failed = decision.action == Action.FAIL
-    run(conn, _SET_PENDING_ITEM, {"item_id": row.id, "error": outcome.message, "updated_at": now,
+    conn.execute(_SET_PENDING_ITEM, {"item_id": row.id, "error": outcome.message, "updated_at": now,
                                   **({"status": ItemStatus.FAILED} if failed else {})})
     add_event(conn, now, row.order_pk, "failed" if failed else "attempt",
               f"{what(row)}: {outcome.message}" + ("" if failed else " (will try again)"))
@@ -149,10 +148,10 @@ def settle(ch: Certhook, job: Job, order_pk: int, rows: list[Any], outcomes: dic
     with ch.db.write() as conn:
         lock_order(conn, order_pk, whole=False)  # a Retry pressed meanwhile waits for this
         # The job's lease is checked as it is settled: if it was lost, all of this rolls back.
-        live = set(run(conn, _PENDING_IDS, {"order": order_pk}).scalars())  # not cancelled
+        live = set(conn.execute(_PENDING_IDS, {"order": order_pk}).scalars())  # not cancelled
         decisions = [_record(ch, conn, job, row, outcomes.get(row.id) or ApiError("no answer"))
                      for row in rows if row.id in live]
-        statuses = list(run(conn, _STATUSES, {"order": order_pk}).scalars())  # as now recorded
+        statuses = list(conn.execute(_STATUSES, {"order": order_pk}).scalars())  # as now recorded
         if ItemStatus.PENDING in statuses:  # retrying, waiting, or reset by a Retry while this ran
             errors = [o.message for o in outcomes.values() if isinstance(o, ApiError)]
             ch.queue.settle(conn, job, now, soonest(d for d in decisions if d is not None),

@@ -62,10 +62,9 @@ def setup(log_format: str) -> None:
     handler.addFilter(RequestId())
     root.addHandler(handler)
     root.setLevel(logging.INFO)
-    # Nothing logged shows where it was logged from, nor which thread or process: skip looking
-    # those up on every line (logging's documented optimizations: 25 -> 13 µs a line).
-    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
-    logging._srcfile = None  # type: ignore[attr-defined]
+    # urllib3's own warnings (a retry, a full pool) quote the URL, query string and all (an
+    # email, in a search): certhook's errors say what failed, by service and shop.
+    logging.getLogger("urllib3").setLevel(logging.ERROR)
 
 
 def request_ids(app: Flask) -> None:

@@ -62,7 +62,7 @@ def sync(ch: Certhook, shop: Shop, since: datetime, until: datetime, dry_run: bo
             if order.test or order.cancelled_at:
                 continue
             with ch.db.write() as conn:
-                if record_order(ch, conn, order, source):
+                if record_order(ch, conn, shop.id, order, source=source):
                     summary.enqueued += 1
                 else:  # a webhook got there first
                     summary.known += 1

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 from marshmallow import ValidationError
 
-from .settings_schema import CREDENTIALS, DEFAULT_DOTS_URL, SettingsSchema, ShopSchema
+from .settings_schema import CREDENTIALS, DEFAULT_DOTS_URL, MAX_ANSWER_BYTES, SettingsSchema, ShopSchema
 
 # Shopify supports each quarterly Admin API version for 12 months: keep this a current one.
 SHOPIFY_API_VERSION = "2026-10"
@@ -35,6 +35,7 @@ class DotsSettings:
     langcode: str = "en"
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
+    max_answer_bytes: int = MAX_ANSWER_BYTES
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class CertFusionSettings:
     certificate_url: str
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
+    max_answer_bytes: int = MAX_ANSWER_BYTES
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,7 @@ class Shop:
     budget: Budget | None = None
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
+    max_answer_bytes: int = MAX_ANSWER_BYTES
 
     @property
     def shadow(self) -> bool:

@@ -8,6 +8,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 DEFAULT_DOTS_URL = "https://impact.dots.eco/api/v1"
 CREDENTIALS = {"shopify": ("access_token",), "woocommerce": ("consumer_key", "consumer_secret")}
 _LONG_ENOUGH = "must be at least 16 characters"
+MAX_ANSWER_BYTES = 10 * 1024 * 1024  # an answer from a service, read at most this far
 
 
 class Secret(fields.String):
@@ -29,6 +30,10 @@ def _seconds(default: float) -> fields.Float:
     return fields.Float(load_default=default, validate=validate.Range(min=0, min_inclusive=False))
 
 
+def _answer_bytes() -> fields.Integer:
+    return fields.Integer(load_default=MAX_ANSWER_BYTES, validate=validate.Range(min=1024))
+
+
 class _Strict(Schema):
     class Meta:
         unknown = RAISE
@@ -46,6 +51,7 @@ class DotsSchema(_Strict):
     langcode = fields.String(load_default="en", validate=validate.Length(max=12))
     connect_timeout = _seconds(5.0)
     read_timeout = _seconds(30.0)
+    max_answer_bytes = _answer_bytes()
 
 
 class CertFusionSchema(_Strict):
@@ -54,6 +60,7 @@ class CertFusionSchema(_Strict):
     certificate_url = fields.String(required=True)
     connect_timeout = _seconds(5.0)
     read_timeout = _seconds(30.0)
+    max_answer_bytes = _answer_bytes()
 
 
 class BudgetSchema(_Strict):
@@ -82,6 +89,7 @@ class ShopSchema(_Strict):
     budget = fields.Nested(BudgetSchema, load_default=None)
     connect_timeout = _seconds(5.0)
     read_timeout = _seconds(30.0)
+    max_answer_bytes = _answer_bytes()
 
     @validates_schema(skip_on_field_errors=True)
     def credentials(self, data: dict[str, Any], **_: Any) -> None:

@@ -11,7 +11,6 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 
 from .context import Certhook
-from .driver import run
 from .http import Rejected
 from .jobs.queue import Job
 from .links import customer_url
@@ -61,8 +60,8 @@ def _note_once(ch: Certhook, job: Job, store: StoreApi, order: Any, entries: lis
 def run_writeback_job(ch: Certhook, job: Job) -> None:
     order_pk = int(job.ref)
     with ch.db.read() as conn:
-        order = run(conn, _ORDER, {"order_pk": order_pk}).one()
-        issued = run(conn, _ISSUED, {"order": order_pk}).all()
+        order = conn.execute(_ORDER, {"order_pk": order_pk}).one()
+        issued = conn.execute(_ISSUED, {"order": order_pk}).all()
     shop = ch.shop(order.shop)
     if shop is None:
         raise Rejected(f"shop {order.shop!r} is not in the settings any more")
@@ -77,7 +76,7 @@ def run_writeback_job(ch: Certhook, job: Job) -> None:
     with ch.db.write() as conn:
         ch.queue.done(conn, job, now)
         if order.writeback_status == WritebackStatus.PENDING:
-            run(conn, _WRITTEN, {"order_pk": order_pk, "writeback_status": WritebackStatus.DONE,
+            conn.execute(_WRITTEN, {"order_pk": order_pk, "writeback_status": WritebackStatus.DONE,
                                  "writeback_error": None, "updated_at": now})
             add_event(conn, now, order_pk, "written back", "written onto the order")
         refresh_status(conn, now, order_pk)

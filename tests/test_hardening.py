@@ -150,7 +150,7 @@ def test_no_secret_reaches_a_log_an_error_column_or_an_answer(client, ch, fake_d
     seen += [client.get(f"/orders/acme/{n}").text for n in (4004, 4005)]
     everything = "\n".join(seen)
     assert "Unauthenticated: [redacted]" in everything  # the echo was seen, and cut
-    assert "could not be made (a header or the URL is not valid)" in everything
+    assert "could not be made (its URL, a header or its proxy is not valid)" in everything
     leaked = [s for s in SECRETS if s in everything]
     assert leaked == []
 

@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 
 from certhook.http import Client, Transient
-from certhook.httpconn import tls_context
 
 
 class Hello(BaseHTTPRequestHandler):
@@ -65,20 +64,6 @@ def test_https_is_verified_against_the_environments_ca_bundle_or_certifis(servic
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(ca / "missing.pem"))  # a call fails, not the start
     with pytest.raises(Transient, match="connection failed"):
         Client("Svc", url, (2, 5)).request("GET", "/")
-
-
-def test_every_client_trusting_one_bundle_shares_its_tls_settings(service, monkeypatch):
-    """Loading a CA bundle takes 40 ms and 0.7 MB: a process with many shops' clients loads
-    each bundle once (another bundle gets its own)."""
-    url, ca = service
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(ca / "cert.pem"))
-    contexts = set()
-    for client in [Client("Svc", url, (2, 5)) for _ in range(2)]:
-        assert client.request("GET", "/").status_code == 200
-        contexts |= {id(conn.sock.context) for conn in client._pool._idle}  # type: ignore[union-attr]
-    assert contexts == {id(tls_context())}
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(ca))
-    assert id(tls_context()) not in contexts
 
 
 class Tunnel(socketserver.BaseRequestHandler):

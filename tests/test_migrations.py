@@ -22,7 +22,7 @@ from .helpers import csrf
 def test_the_migrated_schema_matches_the_models(db_url):
     db = Database(db_url)
     db.upgrade()
-    with db.read_engine.connect() as conn:
+    with db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     db.dispose()
     assert diff == []

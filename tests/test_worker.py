@@ -69,7 +69,7 @@ def test_another_process_enqueue_wakes_this_one(tmp_path: Path, db_url, fake_dot
 
 
 def test_job_threads_wait_on_their_calls_together(tmp_path: Path, db_url, fake_dots, fake_shopify):
-    """They take turns running, and each gives its turn up while its call is out."""
+    """Each job thread waits on its own call: four slow calls are out at once."""
     with make_ch(tmp_path, db_url, fake_dots, fake_shopify) as (ch, client):
         ch.clock.now = None
         fake_dots.slow_seconds = 0.5

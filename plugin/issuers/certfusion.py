@@ -22,6 +22,7 @@ ISSUED = "issued"
 
 def client(settings: CertFusionSettings) -> Client:
     return Client(SERVICE, settings.api_url, (settings.connect_timeout, settings.read_timeout),
+                  max_bytes=settings.max_answer_bytes,
                   headers={"Authorization": f"Bearer {settings.api_token}"})
 
 

@@ -17,6 +17,7 @@ SERVICE = "Dots.eco"
 
 def client(settings: DotsSettings) -> Client:
     return Client(SERVICE, settings.api_url, (settings.connect_timeout, settings.read_timeout),
+                  max_bytes=settings.max_answer_bytes,
                   headers={"auth-token": settings.auth_token}, rate_limited=OutOfBalance)
 
 

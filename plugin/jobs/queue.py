@@ -15,7 +15,6 @@ from typing import Any
 from sqlalchemy import Connection, Executable, bindparam, func, select, text, update
 
 from ..db import Database
-from ..driver import execute, run
 from ..models import JobKind, JobStatus, jobs
 from .retry import Action, Decision
 
@@ -36,8 +35,7 @@ class Job:
 
 
 CHANNEL = "certhook_jobs"  # PostgreSQL's NOTIFY channel: a job is due now
-_NOTIFY_SQL = f"NOTIFY {CHANNEL}"  # delivered when its transaction commits
-NOTIFY = text(_NOTIFY_SQL)
+NOTIFY = text(f"NOTIFY {CHANNEL}")  # delivered when its transaction commits
 
 # The hot statements are built once, with bound parameters: building one costs more than
 # running it. An UPDATE without .values() sets the columns named in its execute() parameters.
@@ -101,30 +99,21 @@ class Queue:
             self._notify(conn)
         process = None if after is None or at is not None else after.owner.rsplit("/", 1)[0]
         lease = {} if process is None else self._lease_values(process, now)  # new: leased at once
-        inserted = run(conn, self.db.insert_new(jobs, "kind", "ref"), {  # a returned row is certain
+        inserted = conn.execute(self.db.insert_new(jobs, "kind", "ref"), {  # a returned row is certain
             "kind": kind, "ref": ref, "status": JobStatus.QUEUED, "run_at": at or now,
             "attempts": 0, "created_at": now, "updated_at": now, **lease}).first()
         which = {"job_kind": kind, "job_ref": ref}
         if inserted is None:
-            run(conn, _REQUEUE, {**which, "status": JobStatus.QUEUED, "run_at": now,
+            conn.execute(_REQUEUE, {**which, "status": JobStatus.QUEUED, "run_at": now,
                                  "attempts": 0, "last_error": None, "lease_owner": None,
                                  "lease_expires": None, "updated_at": now})
-            run(conn, _HURRY, {**which, "now": now, "run_at": now, "updated_at": now})
+            conn.execute(_HURRY, {**which, "now": now, "run_at": now, "updated_at": now})
         if after is None or process is None:
             return
         following = Job(inserted[0], kind, ref, 0, lease["lease_owner"]) if inserted is not None \
             else self._lease(conn, process, now, _TAKE, which)  # unless another worker holds it
         if following is not None:
             self.db.after_commit(conn, lambda: after.then.append(following))
-
-    def enqueue_new(self, cursor: Any, kind: JobKind, ref: str, now: float) -> None:
-        """Queue (kind, ref), due now, for a row made in this driver_write() transaction (so
-        never queued before): enqueue() without SQLAlchemy, for the webhook's hot path. Wake
-        this process's workers (wake()) once it has committed."""
-        execute(self.db.engine, cursor, self.db.insert_new(jobs, "kind", "ref"), kind=kind, ref=ref,
-                status=JobStatus.QUEUED, run_at=now, attempts=0, created_at=now, updated_at=now)
-        if not self.db.is_sqlite:
-            cursor.execute(_NOTIFY_SQL)
 
     def claim(self, process: str, now: float, look: bool = True) -> Job | None:
         """Take the next due job, or one whose worker's lease ran out (it died).
@@ -133,7 +122,7 @@ class Queue:
         """
         if look:
             with self.db.read() as conn:
-                if run(conn, _LOOK, {"now": now}).scalar() is None:
+                if conn.execute(_LOOK, {"now": now}).scalar() is None:
                     return None
         with self.db.write() as conn:
             return self._lease(conn, process, now, _CLAIM, {})
@@ -142,7 +131,7 @@ class Queue:
                which: dict[str, object]) -> Job | None:
         """One statement: lease the job it picks to a new owner token, or nothing."""
         lease = self._lease_values(process, now)
-        row = run(conn, statement, {**which, **lease, "now": now, "updated_at": now}).first()
+        row = conn.execute(statement, {**which, **lease, "now": now, "updated_at": now}).first()
         return None if row is None else Job(row.id, JobKind(row.kind), row.ref, row.attempts,
                                             lease["lease_owner"])
 
@@ -154,14 +143,14 @@ class Queue:
                 "lease_expires": now + self.lease_seconds}
 
     def _settle(self, conn: Connection, job: Job, now: float, **values: object) -> None:
-        done = run(conn, _SETTLE, {"job_id": job.id, "owner": job.owner, "lease_owner": None,
+        done = conn.execute(_SETTLE, {"job_id": job.id, "owner": job.owner, "lease_owner": None,
                                    "lease_expires": None, "updated_at": now, **values}).rowcount
         if not done:
             raise LeaseLost(f"job {job.id} is no longer ours")
 
     def still_ours(self, conn: Connection, job: Job) -> None:
         """Lock the job's row for this transaction, or raise LeaseLost if it is not ours."""
-        if run(conn, _STILL_OURS, {"job_id": job.id, "owner": job.owner}).first() is None:
+        if conn.execute(_STILL_OURS, {"job_id": job.id, "owner": job.owner}).first() is None:
             raise LeaseLost(f"job {job.id} is no longer ours")
 
     def done(self, conn: Connection, job: Job, now: float) -> None:
@@ -186,7 +175,7 @@ class Queue:
     def next_due(self, now: float) -> float | None:
         """When the next job falls due, or a running one's lease runs out; None if never."""
         with self.db.read() as conn:
-            queued, leased = (run(conn, statement).scalar() for statement in _NEXT_DUE)
+            queued, leased = (conn.execute(statement).scalar() for statement in _NEXT_DUE)
         times = [t for t in (queued, leased) if t is not None]
         return min(times) if times else None
 
@@ -214,4 +203,4 @@ class Queue:
     def _notify(self, conn: Connection) -> None:
         """Wake the other processes' idle workers once conn commits (PostgreSQL only)."""
         if not self.db.is_sqlite:
-            run(conn, NOTIFY)
+            conn.execute(NOTIFY)

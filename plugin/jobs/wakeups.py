@@ -32,7 +32,7 @@ def resting(db: Database, wake: threading.Event) -> Callable[[float], None]:
 
 
 def _watch(db: Database, wake: threading.Event, deadline: float) -> None:
-    raw = db.read_engine.raw_connection()
+    raw = db.engine.raw_connection()
     try:
         cursor = raw.cursor()
         seen = cursor.execute("PRAGMA data_version").fetchone()

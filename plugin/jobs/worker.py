@@ -17,7 +17,6 @@ from sqlalchemy import Connection
 
 from ..http import ApiError, redacted
 from ..models import JobKind
-from ..turns import Turns
 from . import processes, wakeups
 from .processes import process_id
 from .queue import Job, LeaseLost
@@ -71,7 +70,6 @@ class Worker:
         self._stopping = threading.Event()
         self._stopped = threading.Event()
         self._slots = threading.BoundedSemaphore(self.concurrency)
-        self._turns = Turns()  # the job threads run Python in turns, first come first served
         self._pool: ThreadPoolExecutor | None = None
         self._threads: list[threading.Thread] = []
 
@@ -194,17 +192,9 @@ class Worker:
             return self.poll_seconds
         return min(max(due - self.ch.now(), MIN_WAIT), self.poll_seconds)
 
-    def _run_and_release(self, job: Job | None) -> None:
-        """Run the job, then claim the next due one here, until none is due: a busy worker
-        needs no turn of the claim loop between jobs."""
+    def _run_and_release(self, job: Job) -> None:
         try:
-            with self._turns.turn():
-                while job is not None:
-                    self._run(job)
-                    job = None if self._stopping.is_set() else self._claim(look=False)
-                    if job is not None:
-                        with self._idle:
-                            self._held.add(job.owner)
+            self._run(job)
         finally:
             self._slots.release()
 

@@ -128,6 +128,7 @@ class ShopifyApi(StoreApi):
     def __init__(self, shop: Shop):
         self.shop = shop
         self.http = Client(SERVICE, shop.api_url, (shop.connect_timeout, shop.read_timeout),
+                           max_bytes=shop.max_answer_bytes,
                            headers={"X-Shopify-Access-Token": shop.access_token})
 
     def write_back(self, order_id: str, entries: list[dict[str, Any]],

@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 
 from ..http import Client, RateLimited, Rejected, body_of
-from ..turns import waiting
 
 SERVICE = "Shopify"
 THROTTLE_RETRIES = 5
@@ -103,8 +102,7 @@ class Budget:
     def query(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
         for _ in range(THROTTLE_RETRIES):
             if self.wait > 0:
-                with waiting():
-                    self.sleep(self.wait)
+                self.sleep(self.wait)
             try:
                 body = call(self.http, query, variables)
             except RateLimited as exc:

@@ -124,6 +124,7 @@ class WooCommerceApi(StoreApi):
     def __init__(self, shop: Shop):
         self.shop = shop
         self.http = Client(SERVICE, shop.api_url, (shop.connect_timeout, shop.read_timeout),
+                           max_bytes=shop.max_answer_bytes,
                            auth=(shop.consumer_key, shop.consumer_secret))
 
     def write_back(self, order_id: str, entries: list[dict[str, Any]],

@@ -50,7 +50,7 @@ def apply_change(ch: Certhook, conn: Connection, shop_id: str, change: Change) -
     found = find_order(conn, shop_id, change.order_id)
     if found is None:
         if change.order is not None and change.was_paid and change.ends_it:
-            record_order(ch, conn, change.order, "webhook", cancelled=change.refunded)
+            record_order(ch, conn, shop_id, change.order, cancelled=change.refunded)
             return "accepted"
         return "ignored"  # never paid, or a refund of an order certhook never saw
     row = lock_order(conn, found.id)

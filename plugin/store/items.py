@@ -5,7 +5,6 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, bindparam, select, update
 
-from ..driver import run
 from ..models import ItemStatus, JobKind, OrderStatus, WritebackStatus, items, orders
 from .orders import add_event, find_order, update_order
 
@@ -24,11 +23,11 @@ def refresh_status(conn: Connection, now: float, order_pk: int,
     """Derive an evaluated order's status from its items (their `statuses`, if just read in
     this transaction) and its write-back."""
     which = {"order_pk": order_pk}
-    order = run(conn, _ORDER_STATE, which).one()
+    order = conn.execute(_ORDER_STATE, which).one()
     if order.status in (OrderStatus.SKIPPED, OrderStatus.CANCELLED) or not order.evaluated:
         return order.status  # skipped, cancelled, or not evaluated yet (pending, held, failed)
     if statuses is None:
-        statuses = list(run(conn, _ITEM_STATUSES, which).scalars())
+        statuses = list(conn.execute(_ITEM_STATUSES, which).scalars())
     # An item cancelled with its order (it was never sent) counts for nothing
     statuses = [s for s in statuses if s != ItemStatus.CANCELLED]
     if ItemStatus.FAILED in statuses or order.writeback_status == WritebackStatus.FAILED:

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, bindparam, func, or_, select, update
 
-from ..driver import execute, run
 from ..models import ItemKind, JobKind, OrderStatus, Refunded, deliveries, events, items, orders
 from ..orders import Order, PayloadError
 from ..platforms import ADAPTERS, Plain
@@ -34,7 +33,7 @@ def delivery(now: float, shop: str, topic: str, event_id: str | None, order_id: 
 
 def record_delivery(conn: Connection, now: float, shop: str, topic: str, event_id: str | None,
                     order_id: str | None, outcome: str, reason: str | None = None) -> None:
-    run(conn, _ADD_DELIVERY, delivery(now, shop, topic, event_id, order_id, outcome, reason))
+    conn.execute(_ADD_DELIVERY, delivery(now, shop, topic, event_id, order_id, outcome, reason))
 
 
 _ADD_EVENT = events.insert()
@@ -50,27 +49,30 @@ _UPDATE_ORDER = update(orders).where(orders.c.id == bindparam("order_pk"))
 
 def update_order(conn: Connection, order_pk: int, **values: Any) -> None:
     """Set these columns of one order."""
-    run(conn, _UPDATE_ORDER, {"order_pk": order_pk, **values})
+    conn.execute(_UPDATE_ORDER, {"order_pk": order_pk, **values})
 
 
 def delivered(conn: Connection, shop: str, event_id: str) -> bool:
     """Whether a delivery of this event (the store's id for it) was received before."""
-    return run(conn, _SEEN_EVENT, {"shop": shop, "event_id": event_id[:128]}).first() is not None
+    return conn.execute(_SEEN_EVENT, {"shop": shop, "event_id": event_id[:128]}).first() is not None
 
 
 def add_event(conn: Connection, now: float, order_pk: int, kind: str, detail: str) -> None:
     """One line of the order's timeline, written in the transaction of what it tells."""
-    run(conn, _ADD_EVENT, {"order_pk": order_pk, "at": now, "kind": kind,
+    conn.execute(_ADD_EVENT, {"order_pk": order_pk, "at": now, "kind": kind,
                            "detail": detail[:1000]})
 
 
-def record_order(ch: Certhook, conn: Connection, order: Order, source: str = "webhook",
+def record_order(ch: Certhook, conn: Connection, shop_id: str, order: Order | Plain,
+                 payload: str | None = None, source: str = "webhook",
                  cancelled: Refunded | None = None) -> bool:
     """Record a paid order and queue its evaluation, after the shop's hold, in the caller's
-    transaction; False if known. `cancelled`: the store says it is cancelled already (and how
+    transaction; False if known. Every way in (a webhook, reconciliation, backfill) records
+    here. `payload`: the store's body as sent, which the evaluation reads (`order` is then
+    only whose and which: Plain). `cancelled`: the store says it is cancelled already (and how
     much was refunded): it is kept as cancelled and nothing is queued."""
     now = ch.now()
-    shop = ch.shop(order.shop)
+    shop = ch.shop(shop_id)
     hold_until = now + shop.hold_minutes * 60 if shop and shop.hold_minutes else None
     status, reason = OrderStatus.PENDING, None
     if cancelled is not None:
@@ -78,9 +80,10 @@ def record_order(ch: Certhook, conn: Connection, order: Order, source: str = "we
     elif hold_until is not None:
         status, reason = OrderStatus.HELD, f"hold until {_hhmm(hold_until)} UTC"
     row = conn.execute(ch.db.insert_new(orders, "shop", "order_id"), {
-        "shop": order.shop, "order_id": order.order_id, "order_name": order.order_name[:255],
+        "shop": shop_id, "order_id": order.order_id, "order_name": order.order_name[:255],
         "email": order.email.lower()[:254], "customer_name": order.customer_name[:255],
-        "status": status, "reason": reason, "shadow": False, "order_json": order.to_json(),
+        "status": status, "reason": reason, "shadow": False, "payload": payload,
+        "order_json": order.to_json() if isinstance(order, Order) else "{}",
         "cancelled_at": now if cancelled is not None else None,
         "refunded": cancelled or Refunded.NONE, "created_at": now, "updated_at": now,
     }).first()
@@ -90,40 +93,6 @@ def record_order(ch: Certhook, conn: Connection, order: Order, source: str = "we
     if cancelled is None:
         ch.queue.enqueue(conn, JobKind.EVALUATE, str(row.id), now, at=hold_until)
     return True
-
-
-def record_paid(ch: Certhook, shop: str, paid: Plain, body: str, topic: str,
-                event_id: str | None, unique_event: bool) -> str:
-    """The webhook's one short transaction for a plain paid order: the order as the store sent
-    it, its evaluation queued (which reads the body: evaluation.plan) and the delivery:
-    "accepted", or "duplicate" for an order (or an event, if the store's ids are
-    `unique_event`) seen before."""
-    now, engine = ch.now(), ch.db.engine
-    received = delivery(now, shop, topic, event_id, paid.order_id, "duplicate")
-    event_id = received["event_id"]
-
-    def write(cursor: Any) -> str:  # committed with the webhooks that came meanwhile
-        if unique_event and event_id and execute(engine, cursor, _SEEN_EVENT, shop=shop,
-                                                 event_id=event_id).fetchone():
-            received["reason"] = SEEN
-        elif row := execute(engine, cursor, ch.db.insert_new(orders, "shop", "order_id"), **_NEW_ORDER,
-                            shop=shop, order_id=paid.order_id, order_name=paid.order_name[:255],
-                            email=paid.email.lower()[:254], customer_name=paid.customer_name[:255],
-                            order_json="{}", payload=body, created_at=now, updated_at=now).fetchone():
-            received["outcome"] = "accepted"
-            ch.queue.enqueue_new(cursor, JobKind.EVALUATE, str(row[0]), now)
-        execute(engine, cursor, _ADD_DELIVERY, **received)
-        return str(received["outcome"])
-
-    outcome = ch.db.grouped.run(write)
-    if outcome == "accepted":
-        ch.queue.wake()  # an idle worker of this process, if it has any
-    return outcome
-
-
-_NEW_ORDER = {"status": OrderStatus.PENDING.value, "reason": None, "shadow": False, "cancelled_at": None,
-              "refunded": Refunded.NONE.value, "note_posts": 0, "evaluation_json": None,
-              "writeback_status": None, "writeback_error": None, "note_sent_at": None}
 
 
 def order_of(ch: Certhook, row: Any) -> Order:
@@ -150,7 +119,7 @@ def find_order(conn: Connection, shop: str, order_id: str) -> Any:
 def lock_order(conn: Connection, order_pk: int, whole: bool = True) -> Any:
     """The order's row, locked for this transaction (on PostgreSQL; SQLite has one writer);
     not `whole`: its id, shop, status and cancelled_at only."""
-    return run(conn, _LOCK_ORDER if whole else _LOCK_STATE, {"order_pk": order_pk}).one()
+    return conn.execute(_LOCK_ORDER if whole else _LOCK_STATE, {"order_pk": order_pk}).one()
 
 
 def items_of(conn: Connection, order_pks: list[int]) -> dict[int, list[Any]]:

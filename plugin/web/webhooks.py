@@ -17,7 +17,7 @@ from ..orders import PayloadError
 from ..platforms import ADAPTERS, Adapter, Plain, Topic, Webhook
 from ..settings import Shop
 from ..store.changes import apply_change
-from ..store.orders import SEEN, delivered, record_delivery, record_order, record_paid
+from ..store.orders import SEEN, delivered, record_delivery, record_order
 from ..store.privacy import forget_shop, redact_customer
 
 bp = Blueprint("webhooks", __name__)
@@ -90,23 +90,28 @@ def seen(conn: Connection, adapter: Adapter, shop: Shop, hook: Webhook) -> bool:
 
 
 def receive(ch: Certhook, adapter: Adapter, shop: Shop, hook: Webhook, payload: dict[str, Any],
-            topic: Topic) -> Answer:
+            topic: Topic, body: bytes) -> Answer:
     """Record an authenticated delivery: the order and its job in one transaction, a change
     to an order after payment, or why neither."""
-    ignore = "topic not handled" if topic not in ACTED_ON else adapter.ignore(shop, payload)
-    order = adapter.normalize(shop.id, payload) if topic == Topic.HANDLED and not ignore else None
-    change = adapter.change(shop, hook.topic, payload, order) if topic in ACTED_ON and not ignore else None
-    if any(o is not None and o.test for o in (order, change and change.order)):
-        ignore = "test order"
-    order_id = change.order_id if change else order.order_id if order else None
+    paid, order, change, ignore = plain(adapter, shop, topic, payload, body), None, None, None
+    if paid is None:
+        ignore = "topic not handled" if topic not in ACTED_ON else adapter.ignore(shop, payload)
+    if paid is None and ignore is None:
+        order = adapter.normalize(shop.id, payload) if topic == Topic.HANDLED else None
+        change = adapter.change(shop, hook.topic, payload, order)
+        if any(o is not None and o.test for o in (order, change and change.order)):
+            ignore = "test order"
+    order_id = paid[0].order_id if paid else change.order_id if change else order.order_id if order else None
     with ch.db.write() as conn:
         outcome = "ignored"
         if seen(conn, adapter, shop, hook):
             outcome, ignore = "duplicate", SEEN
+        elif paid is not None:
+            outcome = "accepted" if record_order(ch, conn, shop.id, paid[0], payload=paid[1]) else "duplicate"
         elif ignore is None and change is not None and (change.ends_it or order is None):
             outcome = apply_change(ch, conn, shop.id, change)
         elif ignore is None and order is not None:
-            recorded = record_order(ch, conn, order)
+            recorded = record_order(ch, conn, shop.id, order)
             # a paid order partly refunded already: the refund is news even when the order isn't
             changed = change is not None and apply_change(ch, conn, shop.id, change) == "accepted"
             outcome = "accepted" if recorded or changed else "duplicate"
@@ -115,19 +120,11 @@ def receive(ch: Certhook, adapter: Adapter, shop: Shop, hook: Webhook, payload: 
     return answer(outcome)
 
 
-def receive_plain(ch: Certhook, adapter: Adapter, shop: Shop, hook: Webhook, paid: Plain,
-                  body: str) -> Answer:
-    """A plain paid order: one short transaction records it as sent, with its job; its
-    evaluation reads it (and fails it, saying why, if it can't be read)."""
-    outcome = record_paid(ch, shop.id, paid, body, hook.topic, hook.event_id, adapter.unique_event_ids)
-    log.info("shop %s order %s (%s): %s", shop.id, paid.order_id, hook.topic[:64], outcome)
-    return answer(outcome)
-
-
 def plain(adapter: Adapter, shop: Shop, topic: Topic, payload: dict[str, Any], body: bytes
           ) -> tuple[Plain, str] | None:
-    """A plain paid order, and the body as text, else None: it is read now."""
-    if topic != Topic.HANDLED or shop.hold_minutes:
+    """A plain paid order (whose and which), and the body as text for its evaluation to read;
+    else None: it is read now."""
+    if topic != Topic.HANDLED:
         return None
     paid = adapter.plain_order(shop, payload)
     try:
@@ -142,12 +139,9 @@ def act(ch: Certhook, adapter: Adapter, shop: Shop, hook: Webhook, payload: dict
     if topic == Topic.UNKNOWN:
         log.info("shop %s: unknown topic %r answered and ignored", shop.id, hook.topic[:64])
     try:
-        paid = plain(adapter, shop, topic, payload, body)
-        if paid is not None:
-            return receive_plain(ch, adapter, shop, hook, *paid)
         if topic == Topic.PRIVACY:
             return redact(ch, adapter, shop, hook, payload)
-        return receive(ch, adapter, shop, hook, payload, topic)
+        return receive(ch, adapter, shop, hook, payload, topic, body)
     except PayloadError as exc:  # it names the field, never its value
         log.info("shop %s: %s refused: %s", shop.id, hook.topic[:64], exc)
         return refuse(400, f"cannot read the {'request' if topic == Topic.PRIVACY else 'order'}: {exc}")

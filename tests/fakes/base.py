@@ -3,7 +3,9 @@
 Every fake plans faults the same way: `fail_next("500", "drop", None, ...)` queues one fault per
 coming call that the fake counts (its writes). A fault in FAULT_ANSWERS is answered before any
 work is done; "drop" hangs up after the work is done (the answer is lost); None is a call that
-goes through. Every fake reads the time from the same clock as the certhook under test.
+goes through. A fault in SLOW_ANSWERS is an answer that never ends well: "trickle" (a byte at a
+time, the status line too), "endless" (chunks for ever) or "huge" (more than any cap). Every fake
+reads the time from the same clock as the certhook under test.
 """
 from __future__ import annotations
 
@@ -16,6 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 
 ANSWERED = "answered"
+SLOW_ANSWERS = ("trickle", "endless", "huge")
+TRICKLE_SECONDS = 0.1  # between two bytes of a trickle, two chunks of an endless answer
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -43,6 +47,27 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header(key, value)
         self.end_headers()
         self.wfile.write(data)
+
+    def slow_answer(self, fault: str) -> None:
+        """One of SLOW_ANSWERS, sent until the client hangs up."""
+        self.close_connection = True
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+        try:
+            if fault == "huge":
+                self.wfile.write(head + b"Content-Length: 104857600\r\n\r\n")
+                for _ in range(100 * 16):
+                    self.wfile.write(b" " * 65536)
+            elif fault == "trickle":
+                for byte in head + b"Content-Length: 100000\r\n\r\n" + b" " * 100000:
+                    self.wfile.write(bytes([byte]))
+                    time.sleep(TRICKLE_SECONDS)
+            else:
+                self.wfile.write(head + b"Transfer-Encoding: chunked\r\n\r\n")
+                while True:
+                    self.wfile.write(b"1\r\n \r\n")
+                    time.sleep(TRICKLE_SECONDS)
+        except OSError:  # the client hung up: what these answers wait for
+            pass
 
     def drop(self) -> None:
         """Hang up without an answer, as a network failure after the work was done."""
@@ -96,6 +121,9 @@ class FakeServer:
         if fault in self.FAULT_ANSWERS:
             status, body, headers = self.FAULT_ANSWERS[fault]
             request.send_json(status, body, headers)
+            return ANSWERED
+        if fault in SLOW_ANSWERS:
+            request.slow_answer(fault)
             return ANSWERED
         return fault
 
