@@ -98,7 +98,7 @@ def queue(ch, orders: list[Order], until_done: int) -> float:  # type: ignore[no
     seconds from the commit."""
     with ch.db.write() as conn:
         for order in orders:
-            record_order(ch, conn, order)
+            record_order(ch, conn, order.shop, order)
     committed = time.perf_counter()
     while not done(ch, until_done):
         time.sleep(0.01)

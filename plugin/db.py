@@ -2,15 +2,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import Connection, Engine, Insert, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 
+from .writers import AFTER_COMMIT, GroupCommit, WriterLock
+
 MIGRATIONS = Path(__file__).parent / "migrations"
-AFTER_COMMIT = "certhook_after_commit"
 MIGRATION_LOCK = 0x6365727468  # "certh": the PostgreSQL advisory lock migrations take
+T = TypeVar("T")
 BUSY_TIMEOUT_MS = 30_000  # SQLite: how long a writer waits for another's lock before failing
 
 
@@ -47,12 +50,14 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         self.engine = _sqlite_engine(url) if self.is_sqlite else _postgresql_engine(url)
         self._statements: dict[tuple[str, tuple[str, ...]], Insert] = {}
+        self._writer = WriterLock(url) if self.is_sqlite else None
+        self._group = GroupCommit(self)
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """A write transaction; what after_commit() asked for runs once it has committed."""
         callbacks: list[Callable[[], None]] = []
-        with self.engine.connect() as conn:
+        with self._writer or nullcontext(), self.engine.connect() as conn:
             conn.info[AFTER_COMMIT] = callbacks
             try:
                 with conn.begin():
@@ -62,6 +67,11 @@ class Database:
                     conn.info.pop(AFTER_COMMIT, None)
         for callback in callbacks:
             callback()
+
+    def write_together(self, work: Callable[[Connection], T]) -> T:
+        """work(conn) in a write transaction shared with this process's other threads' at that
+        moment; its result once committed (GroupCommit)."""
+        return self._group.run(work)
 
     @staticmethod
     def after_commit(conn: Connection, callback: Callable[[], None]) -> None:
@@ -99,3 +109,5 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._writer is not None:
+            self._writer.close()

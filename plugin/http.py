@@ -19,14 +19,12 @@ from typing import Any
 
 import requests
 import urllib3
-from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from .deadline import Deadline, watched_pools
+from .limits import Deadline, DeadlineAdapter, read_capped
 from .settings_schema import MAX_ANSWER_BYTES
 
 USER_AGENT = f"certhook/{version('certhook')}"
-CHUNK = 64 * 1024
 POOL_SIZE = 32  # kept-alive connections per service and shop: more than any process's workers
 # A GET is sent again (at most twice) on no answer or a 502-504; a Retry-After there is not
 # waited for in a job thread: the job's own retry does that.
@@ -157,20 +155,6 @@ def _timed_out_retrying(exc: Exception) -> bool:
         not isinstance(reason, urllib3.exceptions.NewConnectionError)  # refused: not a timeout
 
 
-class _Adapter(HTTPAdapter):
-    """requests' adapter, whose connections a call's Deadline can shut (its proxies' too)."""
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = watched_pools()
-
-    def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
-        manager = super().proxy_manager_for(proxy, **kwargs)
-        if not proxy.lower().startswith("socks"):
-            manager.pool_classes_by_scheme = watched_pools()
-        return manager
-
-
 class Client:
     """One service's API, for certhook or for one shop: a requests Session, its connections
     kept alive; the environment's proxies and CA bundle (REQUESTS_CA_BUNDLE) as requests reads them."""
@@ -181,7 +165,7 @@ class Client:
         self.service, self.rate_limited, self.base_url = service, rate_limited, base_url.rstrip("/")
         self.timeout, self.max_bytes = timeout, max_bytes
         self.session = requests.Session()
-        adapter = _Adapter(pool_maxsize=POOL_SIZE, max_retries=GET_RETRIES)
+        adapter = DeadlineAdapter(pool_maxsize=POOL_SIZE, max_retries=GET_RETRIES)
         for scheme in ("http://", "https://"):
             self.session.mount(scheme, adapter)
         self.session.headers.update({"Accept": "application/json", "User-Agent": USER_AGENT,
@@ -199,7 +183,11 @@ class Client:
                 with self.session.request(method, self.base_url + path, params=params, json=json,
                                           timeout=self.timeout, allow_redirects=False,
                                           stream=True) as answer:
-                    response = Response(answer.status_code, answer.headers, self._read(answer))
+                    content = read_capped(answer, self.max_bytes)
+                    if content is None:
+                        raise Transient(f"{self.service}: the answer is over {self.max_bytes} bytes "
+                                        "(max_answer_bytes)", answer.status_code)
+                    response = Response(answer.status_code, answer.headers, content)
             except ApiError:
                 raise
             except _UNSENDABLE:
@@ -212,22 +200,6 @@ class Client:
         if response.status_code >= 300 and response.status_code not in allow:
             raise error_for(response, self.service, self.rate_limited)
         return response
-
-    def _read(self, answer: requests.Response) -> bytes:
-        """The answer's body, up to max_bytes (a longer one is a Transient error)."""
-        length = answer.headers.get("Content-Length", "")
-        chunks, size = [], int(length) if length.isdigit() else 0
-        if size <= self.max_bytes:  # an announced length over the cap isn't read at all
-            size = 0
-            for chunk in answer.iter_content(CHUNK):
-                chunks.append(chunk)
-                size += len(chunk)
-                if size > self.max_bytes:
-                    break
-        if size > self.max_bytes:
-            raise Transient(f"{self.service}: the answer is over {self.max_bytes} bytes "
-                            "(max_answer_bytes)", answer.status_code)
-        return b"".join(chunks)
 
     def _failure(self, exc: Exception, deadline: Deadline) -> ApiError:
         """What a call that got no whole answer means: a passing fault, saying which."""

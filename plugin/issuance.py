@@ -60,7 +60,7 @@ def count_sends(ch: Certhook, job: Job, pending: list[Item]) -> list[Item]:
         which = {"item_ids": [i.id for i in pending], "updated_at": ch.now()}
         if order.cancelled_at is not None:  # not found at the issuer, and never to be sent now
             conn.execute(_CANCEL, {**which, "status": ItemStatus.CANCELLED,
-                                "error": "the order was cancelled before this was sent"})
+                                   "error": "the order was cancelled before this was sent"})
             return []
         if any(item.held for item in pending):  # the budget is looked at again
             conn.execute(_UNHOLD, {**which, "status": ItemStatus.PENDING, "error": None})
@@ -79,7 +79,7 @@ def _hold(ch: Certhook, conn: Connection, order: Any, ids: list[int]) -> set[int
     held = budgets.admit(ch.db, conn, shop, conn.execute(_ROWS, {"item_ids": ids}).all(), now)
     for item_id, reason in held.items():
         conn.execute(_SET_PENDING_ITEM, {"item_id": item_id, "status": ItemStatus.HELD,
-                                      "error": reason, "updated_at": now})
+                                         "error": reason, "updated_at": now})
     if held:
         until = datetime.fromtimestamp(budgets.next_month(now), UTC).strftime("%Y-%m-%d")
         reason = f"{next(iter(held.values()))}; held until {until} 00:00 UTC"
@@ -125,7 +125,7 @@ def _record(ch: Certhook, conn: Connection, job: Job, row: Any, outcome: Outcome
     now = ch.now()
     if isinstance(outcome, Issued):
         conn.execute(_SET_PENDING_ITEM, {"item_id": row.id, "status": ItemStatus.ISSUED, "error": None,
-                                      "issued_at": now, "updated_at": now, **outcome.columns()})
+                                         "issued_at": now, "updated_at": now, **outcome.columns()})
         add_event(conn, now, row.order_pk, "issued", f"{what(row)}: {row.kind} {outcome.certificate_id}"
                   " issued" + (f", code {outcome.code}" if outcome.code else ""))
         log.info("%s %s issued for order %s", row.kind, outcome.certificate_id, row.order_pk)
@@ -133,7 +133,7 @@ def _record(ch: Certhook, conn: Connection, job: Job, row: Any, outcome: Outcome
     decision = decide(outcome, job.attempts + 1, ch.policy)
     failed = decision.action == Action.FAIL
     conn.execute(_SET_PENDING_ITEM, {"item_id": row.id, "error": outcome.message, "updated_at": now,
-                                  **({"status": ItemStatus.FAILED} if failed else {})})
+                                     **({"status": ItemStatus.FAILED} if failed else {})})
     add_event(conn, now, row.order_pk, "failed" if failed else "attempt",
               f"{what(row)}: {outcome.message}" + ("" if failed else " (will try again)"))
     log.warning("%s of order %s: %s%s", what(row), row.order_pk, outcome.message,

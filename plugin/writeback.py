@@ -77,6 +77,6 @@ def run_writeback_job(ch: Certhook, job: Job) -> None:
         ch.queue.done(conn, job, now)
         if order.writeback_status == WritebackStatus.PENDING:
             conn.execute(_WRITTEN, {"order_pk": order_pk, "writeback_status": WritebackStatus.DONE,
-                                 "writeback_error": None, "updated_at": now})
+                                    "writeback_error": None, "updated_at": now})
             add_event(conn, now, order_pk, "written back", "written onto the order")
         refresh_status(conn, now, order_pk)

@@ -1,5 +1,5 @@
 """The database doors: PostgreSQL connections a restart broke are replaced; on SQLite, writers of
-many threads and processes queue on its write lock (BEGIN IMMEDIATE, the busy timeout) and
+many threads and processes take turns (the writer lock, then BEGIN IMMEDIATE) and
 none fails, while reads go on beside them."""
 from __future__ import annotations
 

@@ -55,10 +55,11 @@ def test_the_rules_reference_lists_every_key_of_the_schema():
 
 
 def test_nothing_points_outside_the_repository():
-    for path in [ROOT / "README.md", ROOT / "CHANGELOG.md", *(ROOT / "docs").glob("*.md"),
-                 *(ROOT / "deploy").iterdir()]:
+    for path in [ROOT / "README.md", ROOT / "CHANGELOG.md", ROOT / "CONTRIBUTING.md",
+                 *(ROOT / "docs").glob("*.md"), *(ROOT / "deploy").iterdir()]:
         text = path.read_text()
-        assert "../" not in text and "shared/" not in text, path
-        for target in re.findall(r"\]\(([^)#]+)\)", text):
-            if not target.startswith(("http://", "https://")):
-                assert (path.parent / target).exists(), (path, target)
+        assert "shared/" not in text, path
+        links = [t for t in re.findall(r"\]\(([^)#]+)\)", text) if not t.startswith(("http://", "https://"))]
+        for target in links + re.findall(r"(?:\.\./)+[\w./-]*", text):
+            found = (path.parent / target).resolve()
+            assert found.is_relative_to(ROOT) and found.exists(), (path, target)

@@ -219,3 +219,20 @@ def test_a_get_that_times_out_is_sent_three_times_at_most(flaky):
     with pytest.raises(Transient, match="timed out"):
         client(flaky, (2, 0.1)).request("GET", "/slow")
     assert [p for _, p, _ in flaky.seen] == ["/slow"] * 3
+
+
+def test_a_basic_header_the_service_echoes_is_cut_out_of_the_error():
+    """A store that answers 401 quoting `Authorization: Basic …` (base64 of key:secret) leaks
+    nothing into the message kept on the order and logged."""
+    class Echoes(Flaky):
+        def handle(self, request: Handler, method: str) -> None:
+            request.send_json(401, {"message": f"bad {request.headers['Authorization']}"})
+
+    fake = Echoes()
+    try:
+        with pytest.raises(AuthError) as raised:
+            Client("Svc", fake.url, (2, 5), auth=("ck_echoed1", "cs_echoed2")).request("GET", "/x")
+        assert raised.value.message == "Svc: credentials rejected (401): bad Basic [redacted]"
+        assert base64.b64encode(b"ck_echoed1:cs_echoed2").decode() not in raised.value.body
+    finally:
+        fake.close()

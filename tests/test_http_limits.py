@@ -4,6 +4,7 @@ retried, and other shops' orders keep flowing meanwhile."""
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -68,6 +69,20 @@ def test_the_deadline_covers_a_gets_retries(slow):
     with pytest.raises(Transient, match=r"timed out|no whole answer within 0\.8 s"):
         http.request("GET", "/trickle")
     assert time.monotonic() - started < 0.8 + 0.5
+
+
+def test_a_call_with_a_sooner_deadline_is_not_held_by_a_later_one(slow):
+    """The deadlines of concurrent calls are watched together: one due sooner is cut at its
+    time, not at the time of one begun before it."""
+    patient = threading.Thread(target=lambda: pytest.raises(
+        Transient, Client("Svc", slow.url, (0.5, 4.5)).request, "GET", "/trickle"))
+    patient.start()
+    time.sleep(0.2)
+    started = time.monotonic()
+    with pytest.raises(Transient, match=re.escape("no whole answer within 0.8 s")):
+        Client("Svc", slow.url, (0.3, 0.5)).request("POST", "/trickle")
+    assert time.monotonic() - started < 0.8 + 0.5
+    patient.join(10)
 
 
 def written(client, order_id: int, shop: str = "acme") -> bool:

@@ -61,3 +61,26 @@ def test_serve_logs_json_lines_with_an_access_log_that_hides_customer_links(
     assert access and access[0]["request_id"] == r.headers["X-Request-Id"] and access[0]["status"] == 200
     text = (tmp_path / "serve.log").read_text()
     assert "secret-token-of-a-customer" not in text and "ana@example.com" not in text
+
+
+def test_serve_with_text_logs_prints_gunicorns_own_lines_without_a_logging_error(
+        tmp_path: Path, fake_dots, fake_shopify):
+    """gunicorn's lines (its start, its workers, its stop) come out in its format beside
+    certhook's, and none of them breaks the logging (`--- Logging error ---`)."""
+    config = write_config(tmp_path, f"sqlite:///{tmp_path / 'c.db'}", fake_dots.api_url,
+                          fake_shopify.api_url, log_format="text")
+    server = Serve(config)
+    server.start()
+    try:
+        body, headers = signed_shopify(order_payload(order_id=4243))
+        assert requests.post(f"{server.url}/webhooks/shopify", data=body, headers=headers,
+                             timeout=5).json() == {"status": "accepted"}
+        wait_for(lambda: "order 4243 (orders/paid): accepted" in (tmp_path / "serve.log").read_text(), 10)
+    finally:
+        server.stop()
+    text = (tmp_path / "serve.log").read_text()
+    assert "Logging error" not in text and "Traceback" not in text
+    for gunicorns in ("[INFO] Starting gunicorn", "[INFO] Booting worker with pid",
+                      "[INFO] Shutting down: Master"):
+        assert gunicorns in text
+    assert '"POST /webhooks/shopify" 200' in text  # the access log

@@ -5,6 +5,7 @@ import ast
 import importlib.metadata
 import re
 import shutil
+import site as sitelib
 import subprocess
 import sys
 import tomllib
@@ -19,18 +20,21 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_a_fresh_venv_imports_certhook_and_has_no_plugin_package(tmp_path: Path):
-    # The test tools come from the system; certhook itself is installed from a clean copy of this
-    # folder (a build/ left by an earlier install would add its stale files).
+    # certhook is installed from a clean copy of this folder (a build/ left by an earlier install
+    # would add its stale files); what it needs comes from the environment running the tests (a
+    # virtualenv's, or the system's), after the new venv's own packages.
     source = tmp_path / "source"
     shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
         ".git", "build", "*.egg-info", "__pycache__", ".venv", "tests", "*.db*"))
-    venv.EnvBuilder(system_site_packages=True, with_pip=False).create(tmp_path / "venv")
+    venv.EnvBuilder(with_pip=False).create(tmp_path / "venv")
     python = tmp_path / "venv" / "bin" / "python"
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps",
-                    "--quiet", str(source)], check=True, capture_output=True)
     where = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
     site = Path(subprocess.run([str(python), "-c", where], check=True, capture_output=True,
                                text=True).stdout.strip())
+    (site / "outer.pth").write_text("import site; " + "; ".join(
+        f"site.addsitedir({path!r})" for path in sitelib.getsitepackages()) + "\n")
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps",
+                    "--quiet", str(source)], check=True, capture_output=True)
     assert (site / "certhook" / "__init__.py").exists()
     assert not (site / "plugin").exists()
     installed = {p.relative_to(site / "certhook") for p in (site / "certhook").rglob("*.py")}

@@ -1,17 +1,19 @@
-"""The door's reader gives what marshmallow's Schema.load gives, value for value and error for
-error, for hostile payloads of every schema a store's webhook is read with."""
+"""The door reads a store's payload with marshmallow's Schema.load: whatever hostile values come
+in, the answer is the fields read, or a PayloadError naming the first bad field's path and never
+repeating its value."""
 from __future__ import annotations
 
 import copy
+import re
+from decimal import Decimal
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from marshmallow import ValidationError
 
 from certhook.orders import PayloadError
 from certhook.platforms import shopify, woocommerce
-from certhook.platforms.payloads import load, where
+from certhook.platforms.payloads import load
 
 from .helpers import order_payload, woo_order
 from .test_fuzz import EXAMPLES, HOSTILE, SHOPIFY_PATHS, WOO_PATHS, put
@@ -22,24 +24,11 @@ REDACT = {"shop_id": 1, "shop_domain": "acme.myshopify.com", "customer": {"id": 
 SCHEMAS = [(shopify._Order, order_payload(order_id=5), SHOPIFY_PATHS),
            (shopify._Refund, REFUND, SHOPIFY_PATHS), (shopify._CustomerRedact, REDACT, SHOPIFY_PATHS),
            (shopify._ShopRedact, REDACT, SHOPIFY_PATHS), (woocommerce._Order, woo_order(5), WOO_PATHS)]
-
-
-def marshmallow_says(schema, payload):  # type: ignore[no-untyped-def]
-    try:
-        return schema().load(payload)
-    except ValidationError as exc:
-        return where(exc.messages)
-
-
-def reader_says(schema, payload):  # type: ignore[no-untyped-def]
-    try:
-        return load(schema(), payload)
-    except PayloadError as exc:
-        return str(exc)
+NAMED = re.compile(r"^([a-z_]+(\.[a-z0-9_]+)*)?: [a-z].*$")  # `line_items.0.quantity: is not ...`
 
 
 @pytest.mark.parametrize("schema, base, paths", SCHEMAS, ids=lambda x: getattr(x, "__qualname__", "-"))
-def test_the_reader_reads_as_marshmallow_does(schema, base, paths):  # type: ignore[no-untyped-def]
+def test_a_hostile_payload_is_read_or_refused_naming_the_field(schema, base, paths):  # type: ignore[no-untyped-def]
     @settings(max_examples=EXAMPLES, deadline=None, derandomize=True)
     @given(changes=st.lists(st.tuples(st.sampled_from(paths), HOSTILE), max_size=3),
            whole=st.one_of(st.none(), HOSTILE))
@@ -48,14 +37,41 @@ def test_the_reader_reads_as_marshmallow_does(schema, base, paths):  # type: ign
         for path, value in changes:
             if isinstance(payload, dict):
                 put(payload, path, copy.deepcopy(value))
-        assert reader_says(schema, payload) == marshmallow_says(schema, payload)
+        try:
+            read = load(schema(), payload)
+        except PayloadError as exc:
+            message = str(exc)
+            assert NAMED.match(message), message
+            for _, value in changes:  # the value itself is never repeated
+                assert not (isinstance(value, str) and len(value) > 3 and value in message)
+        else:
+            assert isinstance(read, dict)
 
     check()
 
 
-def test_a_good_order_reads_the_same_and_a_bad_one_names_the_same_field():
-    good = order_payload(order_id=5)
-    assert load(shopify._ORDER, good) == shopify._Order().load(good)
+def test_a_good_order_reads_as_it_was_sent():
+    read = load(shopify._ORDER, order_payload(order_id=5, test=True))
+    line = read["line_items"][0]
+    assert read["id"] == "5" and read["test"] is True
+    assert isinstance(line["price"], Decimal) and isinstance(line["quantity"], int)
+
+
+def test_a_bad_field_is_named_with_its_path_and_not_its_value():
     bad = order_payload(order_id=5, line_items=[{"id": 1, "quantity": "two", "price": "1"}, "x"])
-    assert reader_says(shopify._Order, bad) == marshmallow_says(shopify._Order, bad) \
-        == "line_items.0.quantity: is not a whole number from 0 to 1000000"
+    with pytest.raises(PayloadError, match=r"^line_items\.0\.quantity: is not a whole number from 0 to "):
+        load(shopify._ORDER, bad)
+    with pytest.raises(PayloadError, match=r"^id: is not a whole number$"):
+        load(shopify._ORDER, order_payload(order_id="5551234; DROP TABLE orders"))
+    with pytest.raises(PayloadError, match=r"^: is not an object$"):
+        load(shopify._ORDER, ["not", "an", "order"])
+
+
+@pytest.mark.parametrize(("value", "read"), [("0005551234", "5551234"), (5551234, "5551234")])
+def test_ids_are_kept_as_their_digits(value, read):
+    assert load(shopify._ORDER, order_payload(order_id=value))["id"] == read
+
+
+@pytest.mark.parametrize("flag", ["true", 1, "yes", None])
+def test_a_flag_is_set_only_by_the_literal_true(flag):
+    assert load(shopify._ORDER, order_payload(order_id=5, test=flag))["test"] is False

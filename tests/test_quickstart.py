@@ -1,4 +1,4 @@
-"""The README's way to PostgreSQL, step by step, as a fresh machine would take it: the example
+"""deploy/README.md's way to PostgreSQL, step by step, as a fresh machine would take it: the example
 settings with secrets from the environment, `certhook serve`, a separate `certhook worker`, a
 webhook, and the order recorded and evaluated (shadow mode)."""
 from __future__ import annotations
@@ -24,7 +24,7 @@ def start(folder: Path, env: dict[str, str], command: list[str]) -> subprocess.P
                                 stdout=log, stderr=log, start_new_session=True)
 
 
-def test_postgres_with_a_separate_worker_following_the_readme(postgres_url: str, tmp_path: Path):
+def test_postgres_with_a_separate_worker_following_the_deploy_guide(postgres_url: str, tmp_path: Path):
     engine = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:  # step 1: an empty database of its own
         conn.execute(text("DROP DATABASE IF EXISTS quickstart"))

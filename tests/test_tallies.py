@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import random
 
+from click.testing import CliRunner
 from sqlalchemy import delete, func, select, update
 
+from certhook.cli import main
 from certhook.models import items, orders
-from certhook.tallies import count_orders, impact_per_day, impact_totals
+from certhook.tallies import count_orders, impact_days, impact_per_day, impact_totals, order_counts
 from tests.test_reports import DAY, T0
 
 STATUSES = ["pending", "held", "done", "skipped", "cancelled", "failed"]
@@ -75,3 +77,37 @@ def test_the_tallies_agree_with_the_rows_after_any_changes(ch):
                           for t in impact_totals(conn, since, until))
             assert kept == summed(conn, since, until) != []
             assert sum(impact_per_day(conn, since, until).values()) == sum(q for *_, q, _ in kept)
+
+
+def test_recount_finds_what_drifted_and_repairs_it(ch, config_path):
+    """A count edited by hand (as a restore of one table alone would leave it): `certhook
+    recount` names each difference, exits 1 and rebuilds; run again, it finds nothing."""
+    rng = random.Random(20261205)
+    for step in range(120):
+        with ch.db.write() as conn:
+            mix(conn, rng, step)
+    with ch.db.write() as conn:
+        shop, status, slot = conn.execute(select(order_counts.c.shop, order_counts.c.status,
+                                                 order_counts.c.slot).limit(1)).one()
+        true_count = counted(conn, shop, status)
+        conn.execute(update(order_counts).where(order_counts.c.shop == shop, order_counts.c.status == status,
+                                                order_counts.c.slot == slot)
+                     .values(orders=order_counts.c.orders + 5))
+        conn.execute(delete(impact_days).where(impact_days.c.allocation_id == 14))
+        conn.execute(order_counts.insert().values(shop="gone", status="done", slot=0, orders=3))
+    result = CliRunner().invoke(main, ["recount", "--config", str(config_path)])
+    assert result.exit_code == 1, result.output
+    lines = result.output.splitlines()
+    assert f"orders {shop}/{status}: kept {true_count + 5}, counted {true_count}" in lines
+    assert "orders gone/done: kept 3, counted 0" in lines
+    assert any(line.startswith("impact ") and " allocation 14: kept 0 in 0, counted " in line
+               for line in lines)
+    assert lines[-1] == f"rebuilt: {len(lines) - 1} count(s) had drifted"
+    with ch.db.read() as conn:
+        assert count_orders(conn, shop, [status]) == true_count and count_orders(conn, "gone") == 0
+        midnight = T0 // DAY * DAY
+        kept = sorted((t.kind, t.allocation_id, int(t.impact_qty), int(t.certificates))
+                      for t in impact_totals(conn, midnight, midnight + 4 * DAY))
+        assert kept == summed(conn, midnight, midnight + 4 * DAY) != []
+    again = CliRunner().invoke(main, ["recount", "--config", str(config_path)])
+    assert (again.exit_code, again.output) == (0, "ok: nothing had drifted\n")

@@ -14,8 +14,6 @@ from ..pipeline import start_worker
 from ..server import PARENT_ENV, Server
 from .common import config_option, context
 
-JOB_RUNNER_NICENESS = 10
-
 
 @click.command()
 @config_option
@@ -48,9 +46,6 @@ def worker(config: str | None, graceful_timeout: float) -> None:
     parent = os.environ.get(PARENT_ENV)
     if parent:  # started by certhook serve: stop when it is gone (killed outright)
         threading.Thread(target=_orphaned, args=(int(parent), stopped), daemon=True).start()
-        # Under a burst the web processes come first (answering is what the store waits for);
-        # the backlog of jobs drains as soon as they have time to spare.
-        os.nice(JOB_RUNNER_NICENESS)
     with context(config) as ch:
         logs.setup(ch.settings.log_format)
         if not parent:  # certhook serve migrated before it started this

@@ -105,8 +105,8 @@ class Queue:
         which = {"job_kind": kind, "job_ref": ref}
         if inserted is None:
             conn.execute(_REQUEUE, {**which, "status": JobStatus.QUEUED, "run_at": now,
-                                 "attempts": 0, "last_error": None, "lease_owner": None,
-                                 "lease_expires": None, "updated_at": now})
+                                    "attempts": 0, "last_error": None, "lease_owner": None,
+                                    "lease_expires": None, "updated_at": now})
             conn.execute(_HURRY, {**which, "now": now, "run_at": now, "updated_at": now})
         if after is None or process is None:
             return
@@ -144,7 +144,7 @@ class Queue:
 
     def _settle(self, conn: Connection, job: Job, now: float, **values: object) -> None:
         done = conn.execute(_SETTLE, {"job_id": job.id, "owner": job.owner, "lease_owner": None,
-                                   "lease_expires": None, "updated_at": now, **values}).rowcount
+                                      "lease_expires": None, "updated_at": now, **values}).rowcount
         if not done:
             raise LeaseLost(f"job {job.id} is no longer ours")
 

@@ -49,7 +49,8 @@ def reason_of(exc: Exception) -> str:
 
 
 class Worker:
-    """Up to `concurrency` jobs at once; woken by enqueues, else polling as the database needs.
+    """Up to `concurrency` jobs at once: one claim loop takes due jobs and hands each to a thread
+    of the pool; woken by enqueues, else polling as the database needs.
 
     A heartbeat thread renews the leases of the jobs running here every third of a lease. On
     stop it claims nothing more, lets running jobs finish within the grace period, and hands

@@ -7,11 +7,10 @@ field and never repeats its value. Fields certhook does not read are not looked 
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, missing
+from marshmallow import EXCLUDE, Schema, ValidationError, fields
 
 from ..orders import PayloadError
 
@@ -160,80 +159,7 @@ def where(errors: Any) -> str:
 
 def load(schema: Schema, payload: Any) -> dict[str, Any]:
     """The payload as the schema reads it, or PayloadError naming the first bad field."""
-    reader = _READERS.get(type(schema))
-    if reader is None:
-        reader = _READERS[type(schema)] = _reader(schema)
-    errors: dict[Any, Any] = {}
-    data = reader(payload, errors)
-    if errors:
-        raise PayloadError(where(errors))
-    return data
-
-
-# What marshmallow's Schema.load does with these fields, without its machinery around every
-# field (a third of a webhook's time): the same values, the same errors. Each field's own
-# _deserialize reads a value; missing and null go through the field's deserialize, as in load.
-Reader = Callable[[Any, dict[Any, Any]], Any]
-_READERS: dict[type[Schema], Reader] = {}
-
-
-def _reader(schema: Schema) -> Reader:
-    readers = [(name, field.data_key or name, _field_reader(field))
-               for name, field in schema.load_fields.items()]
-
-    def read(data: Any, errors: dict[Any, Any]) -> dict[str, Any]:
-        if not isinstance(data, dict):
-            errors["_schema"] = ["Invalid input type."]
-            return {}
-        out = {}
-        for name, key, read_field in readers:
-            value = read_field(data.get(key, missing), name, data, errors)
-            if value is not missing:
-                out[name] = value
-        return out
-
-    return read
-
-
-def _field_reader(field: fields.Field) -> Callable[[Any, str, Any, dict[Any, Any]], Any]:
-    if isinstance(field, Flag):
-        return lambda value, name, data, errors: value is True
-    nested = field.inner if isinstance(field, Objects) else field
-    inner = _reader(nested.schema) if isinstance(nested, fields.Nested) else None
-
-    def read_field(value: Any, name: str, data: Any, errors: dict[Any, Any]) -> Any:
-        try:
-            if value is missing or value is None or field.validators or \
-                    (inner is None and isinstance(field, fields.List)):
-                return field.deserialize(value, name, data)
-            if inner is None:
-                return field._deserialize(value, name, data)
-        except ValidationError as exc:
-            errors[name] = exc.messages
-            return missing
-        return _read_nested(field, inner, value, name, errors)
-
-    return read_field
-
-
-def _read_nested(field: fields.Field, inner: Reader, value: Any, name: str, errors: dict[Any, Any]) -> Any:
-    found: dict[Any, Any] = {}
-    if not isinstance(field, Objects):
-        out = inner(value, found)
-    elif not isinstance(value, list):
-        errors[name] = ["Not a valid list."]
-        return missing
-    else:
-        out = []
-        for index, each in enumerate(value):
-            mine: Any = {}
-            try:
-                out.append(inner(each, mine) if each is not None else field.inner.deserialize(each))
-            except ValidationError as exc:
-                mine = exc.messages
-            if mine:
-                found[index] = mine
-    if found:
-        errors[name] = found
-        return missing
-    return out
+    try:
+        return schema.load(payload)
+    except ValidationError as exc:
+        raise PayloadError(where(exc.messages)) from None

@@ -60,7 +60,7 @@ def delivered(conn: Connection, shop: str, event_id: str) -> bool:
 def add_event(conn: Connection, now: float, order_pk: int, kind: str, detail: str) -> None:
     """One line of the order's timeline, written in the transaction of what it tells."""
     conn.execute(_ADD_EVENT, {"order_pk": order_pk, "at": now, "kind": kind,
-                           "detail": detail[:1000]})
+                              "detail": detail[:1000]})
 
 
 def record_order(ch: Certhook, conn: Connection, shop_id: str, order: Order | Plain,

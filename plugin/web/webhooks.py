@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 from sqlalchemy import Connection
 
 from ..context import Certhook
-from ..orders import PayloadError
-from ..platforms import ADAPTERS, Adapter, Plain, Topic, Webhook
+from ..orders import Order, PayloadError
+from ..platforms import ADAPTERS, Adapter, Change, Plain, Topic, Webhook
 from ..settings import Shop
 from ..store.changes import apply_change
 from ..store.orders import SEEN, delivered, record_delivery, record_order
@@ -89,34 +91,65 @@ def seen(conn: Connection, adapter: Adapter, shop: Shop, hook: Webhook) -> bool:
     return bool(adapter.unique_event_ids and hook.event_id) and delivered(conn, shop.id, hook.event_id)
 
 
+@dataclass(frozen=True)
+class Reading:
+    """What an authenticated delivery says, read before anything is written."""
+
+    paid: tuple[Plain, str] | None = None  # a plain paid order, and its body for its evaluation
+    order: Order | None = None
+    change: Change | None = None  # a cancellation or a refund
+    ignore: str | None = None  # why it is not acted on
+
+    @property
+    def order_id(self) -> str | None:
+        which = self.paid[0] if self.paid else self.change or self.order
+        return which.order_id if which else None
+
+
+def read(adapter: Adapter, shop: Shop, hook: Webhook, payload: dict[str, Any], topic: Topic,
+         body: bytes) -> Reading:
+    paid = plain(adapter, shop, topic, payload, body)
+    if paid is not None:
+        return Reading(paid=paid)
+    ignore = "topic not handled" if topic not in ACTED_ON else adapter.ignore(shop, payload)
+    if ignore is not None:
+        return Reading(ignore=ignore)
+    order = adapter.normalize(shop.id, payload) if topic == Topic.HANDLED else None
+    change = adapter.change(shop, hook.topic, payload, order)
+    if any(o is not None and o.test for o in (order, change and change.order)):
+        return Reading(order=order, change=change, ignore="test order")
+    return Reading(order=order, change=change)
+
+
+def record(ch: Certhook, adapter: Adapter, shop: Shop, hook: Webhook, reading: Reading,
+           conn: Connection) -> str:
+    """The delivery's part of a write transaction: the order and its job, or the change; and
+    the delivery itself, with what became of it."""
+    outcome, why = "ignored", reading.ignore
+    order, change = reading.order, reading.change
+    if seen(conn, adapter, shop, hook):
+        outcome, why = "duplicate", SEEN
+    elif reading.paid is not None:
+        paid, body = reading.paid
+        outcome = "accepted" if record_order(ch, conn, shop.id, paid, payload=body) else "duplicate"
+    elif why is None and change is not None and (change.ends_it or order is None):
+        outcome = apply_change(ch, conn, shop.id, change)
+    elif why is None and order is not None:
+        recorded = record_order(ch, conn, shop.id, order)
+        # a paid order partly refunded already: the refund is news even when the order isn't
+        changed = change is not None and apply_change(ch, conn, shop.id, change) == "accepted"
+        outcome = "accepted" if recorded or changed else "duplicate"
+    record_delivery(conn, ch.now(), shop.id, hook.topic, hook.event_id, reading.order_id, outcome, why)
+    return outcome
+
+
 def receive(ch: Certhook, adapter: Adapter, shop: Shop, hook: Webhook, payload: dict[str, Any],
             topic: Topic, body: bytes) -> Answer:
-    """Record an authenticated delivery: the order and its job in one transaction, a change
-    to an order after payment, or why neither."""
-    paid, order, change, ignore = plain(adapter, shop, topic, payload, body), None, None, None
-    if paid is None:
-        ignore = "topic not handled" if topic not in ACTED_ON else adapter.ignore(shop, payload)
-    if paid is None and ignore is None:
-        order = adapter.normalize(shop.id, payload) if topic == Topic.HANDLED else None
-        change = adapter.change(shop, hook.topic, payload, order)
-        if any(o is not None and o.test for o in (order, change and change.order)):
-            ignore = "test order"
-    order_id = paid[0].order_id if paid else change.order_id if change else order.order_id if order else None
-    with ch.db.write() as conn:
-        outcome = "ignored"
-        if seen(conn, adapter, shop, hook):
-            outcome, ignore = "duplicate", SEEN
-        elif paid is not None:
-            outcome = "accepted" if record_order(ch, conn, shop.id, paid[0], payload=paid[1]) else "duplicate"
-        elif ignore is None and change is not None and (change.ends_it or order is None):
-            outcome = apply_change(ch, conn, shop.id, change)
-        elif ignore is None and order is not None:
-            recorded = record_order(ch, conn, shop.id, order)
-            # a paid order partly refunded already: the refund is news even when the order isn't
-            changed = change is not None and apply_change(ch, conn, shop.id, change) == "accepted"
-            outcome = "accepted" if recorded or changed else "duplicate"
-        record_delivery(conn, ch.now(), shop.id, hook.topic, hook.event_id, order_id, outcome, ignore)
-    log.info("shop %s order %s (%s): %s", shop.id, order_id, hook.topic[:64], outcome)
+    """Record an authenticated delivery, committed with the others this process receives at
+    the same moment, before its answer goes out."""
+    reading = read(adapter, shop, hook, payload, topic, body)
+    outcome = ch.db.write_together(partial(record, ch, adapter, shop, hook, reading))
+    log.info("shop %s order %s (%s): %s", shop.id, reading.order_id, hook.topic[:64], outcome)
     return answer(outcome)
 
 

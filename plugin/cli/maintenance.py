@@ -1,4 +1,5 @@
-"""certhook backup PATH: a consistent copy of a SQLite database, taken while certhook serves."""
+"""Keeping the database: `certhook backup PATH` (a consistent copy of a SQLite database, taken
+while certhook serves) and `certhook recount` (the kept counts rebuilt)."""
 from __future__ import annotations
 
 import os
@@ -8,7 +9,8 @@ from pathlib import Path
 import click
 from sqlalchemy import make_url
 
-from .common import config_option, settings_of
+from ..tallies import recount as rebuild
+from .common import config_option, context, settings_of
 
 
 @click.command()
@@ -35,4 +37,19 @@ def backup(config: str | None, path: Path) -> None:
     click.echo(f"backed up {orders} order(s) to {path} ({path.stat().st_size / 1e6:.1f} MB)")
 
 
-COMMANDS = (backup,)
+@click.command()
+@config_option
+def recount(config: str | None) -> None:
+    """Rebuild the kept counts (orders per status, impact per day) from the orders and their
+    certificates, and say what had drifted: exit 1 if anything had."""
+    with context(config) as ch, ch.db.write() as conn:
+        drift = rebuild(conn)
+    for line in drift:
+        click.echo(line)
+    if drift:
+        click.echo(f"rebuilt: {len(drift)} count(s) had drifted")
+        raise SystemExit(1)
+    click.echo("ok: nothing had drifted")
+
+
+COMMANDS = (backup, recount)
