@@ -112,3 +112,23 @@ def test_https_goes_through_the_environments_proxy_in_a_verified_tunnel(service,
     finally:
         proxy.shutdown()
         proxy.server_close()
+
+
+def test_https_goes_through_an_https_proxy_too(service, monkeypatch):
+    """https_proxy=https://...: certhook speaks TLS to the proxy, and TLS to the service inside
+    the tunnel; both certificates are checked against the environment's CA bundle."""
+    url, ca = service
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(ca / "cert.pem", ca.parent / "key.pem")
+    proxy = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Tunnel)
+    proxy.daemon_threads, proxy.heads = True, []  # type: ignore[attr-defined]
+    proxy.socket = tls.wrap_socket(proxy.socket, server_side=True)
+    threading.Thread(target=proxy.serve_forever, args=(0.05,), daemon=True).start()
+    try:
+        monkeypatch.setenv("https_proxy", f"https://127.0.0.1:{proxy.server_address[1]}")
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(ca / "cert.pem"))
+        assert Client("Svc", url, (2, 5)).request("GET", "/").status_code == 200
+        assert proxy.heads[0].startswith(f"CONNECT {url.removeprefix('https://')} HTTP/1.")  # type: ignore[attr-defined]
+    finally:
+        proxy.shutdown()
+        proxy.server_close()

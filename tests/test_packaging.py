@@ -76,3 +76,15 @@ def test_every_package_the_product_imports_is_declared():
 def _name(distribution: str) -> str:
     """A distribution's name as PEP 503 compares them."""
     return re.sub(r"[-_.]+", "-", distribution).lower()
+
+
+BASE = {"settings", "settings_schema", "db", "writers", "models", "orders", "http", "limits"}
+
+
+def test_the_shared_base_imports_nothing_of_the_rest():
+    """docs/architecture.md: the base modules import each other only, never a step of the flow."""
+    for name in BASE:
+        tree = ast.parse((ROOT / "plugin" / f"{name}.py").read_text())
+        mine = {node.module.split(".")[0] for node in ast.walk(tree)
+                if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module}
+        assert mine <= BASE, (name, mine - BASE)
