@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import os
 import socket
 import threading
 import time
@@ -86,6 +87,10 @@ class _Watchdog:
     """One thread for every call's deadline in the process, asleep until the earliest is due."""
 
     def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """Anew, with no thread yet (in a forked child, the parent's thread is not running)."""
         self._due: list[tuple[float, int, Deadline]] = []  # a heap, the earliest first
         self._count = itertools.count()  # orders deadlines due at the same moment
         self._cond = threading.Condition()
@@ -110,6 +115,7 @@ class _Watchdog:
 
 
 _WATCHDOG = _Watchdog()
+os.register_at_fork(after_in_child=_WATCHDOG.reset)
 
 
 def _shut(conn: Any) -> None:

@@ -3,7 +3,9 @@ size cap fails the call within its deadline as a passing fault naming the limit;
 retried, and other shops' orders keep flowing meanwhile."""
 from __future__ import annotations
 
+import os
 import re
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -121,3 +123,20 @@ def test_a_slow_store_holds_no_other_shops_orders_and_its_jobs_are_retried(
     assert sorted(failures) == sorted(
         [f"Shopify: {DEADLINE} (will try again)"] * 3
         + ["Shopify: the answer is over 1048576 bytes (max_answer_bytes) (will try again)"])
+
+
+def test_a_forked_process_keeps_its_calls_deadlines(slow):
+    """The deadlines' thread is the parent's; a child forked after it ran starts its own."""
+    with pytest.raises(Transient):
+        Client("Svc", slow.url, (0.3, 0.3)).request("GET", "/trickle")  # the parent's thread runs
+    pid = os.fork()
+    if pid == 0:  # the child: its trickle is cut too (or SIGALRM ends it, failing the test)
+        signal.alarm(5)
+        started, ok = time.monotonic(), False
+        try:
+            Client("Svc", slow.url, (0.3, 0.3)).request("POST", "/trickle")
+        except Transient as exc:
+            ok = "no whole answer within 0.6 s" in exc.message and time.monotonic() - started < 2
+        finally:
+            os._exit(0 if ok else 1)
+    assert os.waitpid(pid, 0)[1] == 0
