@@ -30,10 +30,9 @@ POOL_SIZE = 32  # kept-alive connections per service and shop: more than any pro
 # waited for in a job thread: the job's own retry does that.
 GET_RETRIES = Retry(total=2, allowed_methods={"GET"}, status_forcelist={502, 503, 504},
                     backoff_factor=0.2, raise_on_status=False, respect_retry_after_header=False)
-# What requests raises for a request that can't be made as configured (a bad URL or header)
-_UNSENDABLE = (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema,
-               requests.exceptions.MissingSchema, requests.exceptions.InvalidHeader,
-               requests.exceptions.InvalidJSONError, ValueError)
+# What requests raises for a request that can't be made as configured: its URL, header and
+# schema errors are ValueErrors; a body that isn't JSON (NaN) is its own
+_UNSENDABLE = (ValueError, requests.exceptions.InvalidJSONError)
 
 _HIDDEN: set[str] = set()  # this process's credentials: never in a message, a log or a column
 
@@ -187,6 +186,8 @@ class Client:
                     if content is None:
                         raise Transient(f"{self.service}: the answer is over {self.max_bytes} bytes "
                                         "(max_answer_bytes)", answer.status_code)
+                    if deadline.finish():  # before the connection goes back to the pool
+                        raise self._failure(TimeoutError(), deadline)  # what came was cut short
                     response = Response(answer.status_code, answer.headers, content)
             except ApiError:
                 raise
@@ -195,8 +196,6 @@ class Client:
                                "or its proxy is not valid); check its settings") from None
             except OSError as exc:  # requests' own errors are OSErrors, a bad CA bundle too
                 raise self._failure(exc, deadline) from None
-            if deadline.finish():  # what came before it was cut short: not the whole answer
-                raise self._failure(TimeoutError(), deadline)
         if response.status_code >= 300 and response.status_code not in allow:
             raise error_for(response, self.service, self.rate_limited)
         return response

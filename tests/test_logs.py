@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import requests
@@ -40,20 +42,30 @@ def test_every_answer_names_its_request_id_and_keeps_a_sane_one_given(client):
     assert odd != "x\" y" * 40 and len(odd) == 16
 
 
-def test_serve_logs_json_lines_with_an_access_log_that_hides_customer_links(
-        tmp_path: Path, fake_dots, fake_shopify):
-    config = write_config(tmp_path, f"sqlite:///{tmp_path / 'c.db'}", fake_dots.api_url,
-                          fake_shopify.api_url, log_format="json")
-    server = Serve(config)
+@contextmanager
+def serving(tmp_path: Path, fake_dots, fake_shopify, log_format: str) -> Iterator[Serve]:  # type: ignore[no-untyped-def]
+    """`certhook serve` with this log format, stopped at the end (its log: serve.log)."""
+    server = Serve(write_config(tmp_path, f"sqlite:///{tmp_path / 'c.db'}", fake_dots.api_url,
+                                fake_shopify.api_url, log_format=log_format))
     server.start()
     try:
-        body, headers = signed_shopify(order_payload(order_id=4242))
-        r = requests.post(f"{server.url}/webhooks/shopify", data=body, headers=headers, timeout=5)
+        yield server
+    finally:
+        server.stop()
+
+
+def post_order(server: Serve, order_id: int) -> requests.Response:
+    body, headers = signed_shopify(order_payload(order_id=order_id))
+    return requests.post(f"{server.url}/webhooks/shopify", data=body, headers=headers, timeout=5)
+
+
+def test_serve_logs_json_lines_with_an_access_log_that_hides_customer_links(
+        tmp_path: Path, fake_dots, fake_shopify):
+    with serving(tmp_path, fake_dots, fake_shopify, "json") as server:
+        r = post_order(server, 4242)
         assert r.json() == {"status": "accepted"}
         requests.get(f"{server.url}/c/secret-token-of-a-customer?x=ana@example.com", timeout=5)
         wait_for(lambda: '"path": "/c/' in (tmp_path / "serve.log").read_text(), 10)
-    finally:
-        server.stop()
     lines = [json.loads(x) for x in (tmp_path / "serve.log").read_text().splitlines() if x.strip()]
     accepted = [x for x in lines if "order 4242" in x.get("message", "")]
     assert accepted and accepted[0]["request_id"] == r.headers["X-Request-Id"]
@@ -67,19 +79,11 @@ def test_serve_with_text_logs_prints_gunicorns_own_lines_without_a_logging_error
         tmp_path: Path, fake_dots, fake_shopify):
     """gunicorn's lines (its start, its workers, its stop) come out in its format beside
     certhook's, and none of them breaks the logging (`--- Logging error ---`)."""
-    config = write_config(tmp_path, f"sqlite:///{tmp_path / 'c.db'}", fake_dots.api_url,
-                          fake_shopify.api_url, log_format="text")
-    server = Serve(config)
-    server.start()
-    try:
-        body, headers = signed_shopify(order_payload(order_id=4243))
-        assert requests.post(f"{server.url}/webhooks/shopify", data=body, headers=headers,
-                             timeout=5).json() == {"status": "accepted"}
+    with serving(tmp_path, fake_dots, fake_shopify, "text") as server:
+        assert post_order(server, 4243).json() == {"status": "accepted"}
         wait_for(lambda: "order 4243 (orders/paid): accepted" in (tmp_path / "serve.log").read_text(), 10)
-    finally:
-        server.stop()
     text = (tmp_path / "serve.log").read_text()
-    assert "Logging error" not in text and "Traceback" not in text
+    assert "Logging error" not in text and "Traceback" not in text, text[-3000:]
     for gunicorns in ("[INFO] Starting gunicorn", "[INFO] Booting worker with pid",
                       "[INFO] Shutting down: Master"):
         assert gunicorns in text

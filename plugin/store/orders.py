@@ -24,16 +24,12 @@ def iso(ts: float | None) -> str | None:
 SEEN = "event already received"  # a duplicate delivery's reason: the store's id for it came before
 
 
-def delivery(now: float, shop: str, topic: str, event_id: str | None, order_id: str | None,
-             outcome: str, reason: str | None = None) -> dict[str, Any]:
-    """A row of deliveries: one webhook as received, and what became of it."""
-    return {"shop": shop, "topic": topic[:128], "event_id": (event_id or None) and event_id[:128],
-            "order_id": order_id, "outcome": outcome, "reason": reason, "received_at": now}
-
-
 def record_delivery(conn: Connection, now: float, shop: str, topic: str, event_id: str | None,
                     order_id: str | None, outcome: str, reason: str | None = None) -> None:
-    conn.execute(_ADD_DELIVERY, delivery(now, shop, topic, event_id, order_id, outcome, reason))
+    """A row of deliveries: one webhook as received, and what became of it."""
+    conn.execute(_ADD_DELIVERY, {
+        "shop": shop, "topic": topic[:128], "event_id": (event_id or None) and event_id[:128],
+        "order_id": order_id, "outcome": outcome, "reason": reason, "received_at": now})
 
 
 _ADD_EVENT = events.insert()
