@@ -17,6 +17,7 @@ from .helpers import (
     OFFERING_RULES,
     deliver,
     drain,
+    fixture,
     make_ch,
     order_of,
     order_payload,
@@ -144,3 +145,56 @@ def test_only_what_names_the_customer_is_scrubbed():
         "external_unique_id": "certhook_acme_1_offering_2", "custom_fields": {"date": "2026-11-20"},
         "quantity": 5}
     assert personal.scrub(["ANA@example.com", "Plant a Tree"]) == ["", "Plant a Tree"]
+
+
+def captured_bodies(order_id: int) -> dict[str, tuple[dict[str, object], set[str]]]:
+    """One signed body of every kind Shopify sends, each with the topics it belongs under."""
+    customer = {"id": 207119551, "email": "ana@example.com", "phone": None}
+    privacy = {"shop_id": 954889, "shop_domain": DOMAIN}
+    return {
+        "paid": (order_payload(order_id=order_id), {"orders/paid"}),
+        "test": (fixture("shopify/orders_paid__test_notification.json"), {"orders/paid"}),
+        "cancelled": (order_payload(order_id=order_id, cancelled_at="2026-11-20T10:00:00-05:00",
+                                    financial_status="voided"), {"orders/paid", "orders/cancelled"}),
+        "refund": ({"id": 99, "order_id": order_id, "created_at": "2026-11-20T10:00:00-05:00",
+                    "refund_line_items": [{"id": 1, "line_item_id": 866550311766439021, "quantity": 1}],
+                    "transactions": []}, {"refunds/create"}),
+        "redact": ({**privacy, "customer": customer, "orders_to_redact": [order_id]}, {"customers/redact"}),
+        "request": ({**privacy, "customer": customer, "orders_requested": [order_id],
+                     "data_request": {"id": 9999}}, {"customers/data_request"}),
+        "shop": (privacy, {"shop/redact"}),
+    }
+
+
+def held(ch) -> tuple[object, ...]:  # type: ignore[no-untyped-def]
+    """What a delivery could change: the orders, their items and the jobs."""
+    with ch.db.read() as conn:
+        return tuple(tuple(map(tuple, conn.execute(query).all())) for query in (
+            select(orders.c.order_id, orders.c.status, orders.c.cancelled_at, orders.c.refunded,
+                   orders.c.email, orders.c.customer_name).order_by(orders.c.id),
+            select(items.c.order_pk, items.c.status).order_by(items.c.id),
+            select(jobs.c.kind, jobs.c.ref, jobs.c.status).order_by(jobs.c.id)))
+
+
+def test_every_captured_body_resent_under_every_other_topic_changes_nothing(client, ch):
+    deliver(client, order_payload(order_id=5551234))
+    run_due(ch)  # evaluated: its items wait to be issued, so a cancellation would show
+    bodies = captured_bodies(5551234)
+    topics = sorted(set().union(*(own for _, own in bodies.values())))
+    before = held(ch)
+    for kind, (body, own) in bodies.items():
+        for topic in sorted(set(topics) - own):
+            r = deliver(client, body, topic=topic)
+            assert r.status_code == 400 or r.json["status"] in ("ignored", "duplicate"), (kind, topic)
+            assert held(ch) == before, (kind, topic)
+    # Each under its own topic does what it says (the bodies above are real ones).
+    changed = {}
+    for kind, topic in [("request", "customers/data_request"), ("refund", "refunds/create"),
+                        ("redact", "customers/redact"), ("cancelled", "orders/cancelled"),
+                        ("shop", "shop/redact")]:
+        r = deliver(client, bodies[kind][0], topic=topic)
+        assert r.status_code == 200, (kind, r.json)
+        changed[kind] = held(ch) != before
+        before = held(ch)
+    assert changed == {"request": False, "refund": True, "redact": True, "cancelled": True, "shop": True}
+    assert before[0] == ()  # shop/redact left no order

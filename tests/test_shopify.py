@@ -51,7 +51,7 @@ def test_an_order_it_cannot_read_names_the_field(change, field):
 
 @pytest.mark.parametrize(("topic", "kind"), [
     ("orders/paid", Topic.HANDLED), ("customers/redact", Topic.PRIVACY), ("shop/redact", Topic.PRIVACY),
-    ("customers/data_request", Topic.IGNORED), ("orders/cancelled", Topic.CHANGE),
+    ("customers/data_request", Topic.PRIVACY), ("orders/cancelled", Topic.CHANGE),
         ("refunds/create", Topic.CHANGE),
     ("products/update", Topic.UNKNOWN), ("", Topic.UNKNOWN),
 ])
@@ -61,19 +61,29 @@ def test_the_topic_table(topic, kind):
 
 def test_privacy_payloads(tmp_path, db_url):
     shop = load_settings(write_config(tmp_path, db_url, "https://d/api/v1", "https://s/admin")).shops[0]
-    assert SHOPIFY.erasure(shop, "shop/redact", {"shop_domain": DOMAIN.upper()}) == Erasure(whole_shop=True)
+    whole = {"shop_id": 1, "shop_domain": DOMAIN.upper()}
+    assert SHOPIFY.erasure(shop, "shop/redact", whole) == Erasure(whole_shop=True)
+    customer = {"id": 7, "email": "a@b.co", "phone": None}
     asked = SHOPIFY.erasure(shop, "customers/redact", {
-        "shop_domain": DOMAIN, "orders_to_redact": [1, "2"], "customer": {"email": "a@b.co"}})
+        "shop_id": 1, "shop_domain": DOMAIN, "orders_to_redact": [1, "2"], "customer": customer})
     assert asked == Erasure(order_ids=("1", "2"), email="a@b.co")
+    request = {"shop_id": 1, "shop_domain": DOMAIN, "orders_requested": [1], "customer": customer,
+               "data_request": {"id": 9}}
+    assert SHOPIFY.erasure(shop, "customers/data_request", request) == Erasure(request_only=True)
+    redact = {"shop_id": 1, "shop_domain": DOMAIN, "customer": {}}
     for topic, payload, field in [
-            ("shop/redact", {}, "shop_domain: is missing"),
-            ("shop/redact", {"shop_domain": "other.myshopify.com"}, "not this shop's domain"),
-            ("customers/redact", {"shop_domain": DOMAIN, "orders_to_redact": 5, "customer": {}},
-             "orders_to_redact: is not a list"),
-            ("customers/redact", {"shop_domain": DOMAIN, "orders_to_redact": [1, None], "customer": {}},
-             "orders_to_redact.1: is missing"),
-            ("customers/redact", {"shop_domain": DOMAIN, "orders_to_redact": [], "customer": "x"},
-             "customer: is not an object")]:
+            ("shop/redact", {"shop_id": 1}, "shop_domain: is missing"),
+            ("shop/redact", {"shop_domain": DOMAIN}, "shop_id: is missing"),
+            ("shop/redact", {**whole, "customer": customer}, "customer: is not a key of this topic"),
+            ("shop/redact", {"shop_id": 1, "shop_domain": "other.myshopify.com"}, "not this shop's domain"),
+            ("customers/redact", {**redact, "orders_to_redact": 5}, "orders_to_redact: is not a list"),
+            ("customers/redact", {**redact, "orders_to_redact": [1, None]}, "orders_to_redact.1: is missing"),
+            ("customers/redact", {**redact, "orders_to_redact": [], "customer": "x"},
+             "customer: is not an object"),
+            ("customers/redact", {**redact, "orders_to_redact": [], "customer": {"id": 1, "x\n": 2}},
+             r"customer.x\?: is not a key"),
+            ("customers/redact", request, "data_request: is not a key of this topic"),
+            ("customers/data_request", {**redact, "orders_to_redact": [1]}, "data_request: is missing")]:
         with pytest.raises(PayloadError, match=field):
             SHOPIFY.erasure(shop, topic, payload)
 

@@ -103,7 +103,7 @@ def test_shopify_test_notification_is_ignored_and_issues_nothing(client, ch, fak
     assert fake_dots.posts == 0
 
 
-@pytest.mark.parametrize("topic", ["orders/create", "orders/updated", "customers/data_request",
+@pytest.mark.parametrize("topic", ["orders/create", "orders/updated",
                                    "x/unknown"])
 def test_other_topics_are_recorded_as_ignored(client, ch, topic):
     r = deliver(client, order_payload(), topic=topic)

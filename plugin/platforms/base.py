@@ -37,6 +37,7 @@ class Erasure:
     """What a privacy topic asks certhook to forget."""
 
     whole_shop: bool = False
+    request_only: bool = False  # a data request: recorded, erases nothing
     order_ids: tuple[str, ...] = ()
     email: str = ""
 

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from marshmallow import fields
+from marshmallow import RAISE, ValidationError, fields, pre_load
 
 from ..http import Client
 from ..models import Refunded
@@ -40,9 +40,21 @@ class _Line(Door):
     properties = Objects(_Property)
 
 
+# Keys of other topics' bodies, never of an Order: a refund's, a privacy request's. The HMAC
+# covers the body, not the topic, so an order topic refuses a body that carries one.
+_NOT_AN_ORDER = ("order_id", "refund_line_items", "shop_domain")
+
+
 class _Who(Door):
     """Which order of the REST Order resource, whose, and whether it is a test or cancelled:
     what the door reads of a paid order (its lines are read by its evaluation)."""
+
+    @pre_load
+    def an_order(self, data: Any, **kwargs: Any) -> Any:
+        for key in _NOT_AN_ORDER if isinstance(data, dict) else ():
+            if key in data:
+                raise ValidationError("is a key of another topic's body, not of an order", key)
+        return data
 
     id = Id(required=True)
     name, order_number, email, contact_email = Text(), Text(), Text(), Text()
@@ -70,13 +82,41 @@ class _Refund(Door):
     refund_line_items = Objects(_RefundLine)
 
 
-class _ShopRedact(Door):
+class _Exact(Door):
+    """A privacy topic's body: its own keys and no others (a body of another topic, signed and
+    resent under this one, is refused)."""
+
+    class Meta:
+        unknown = RAISE
+
+
+class _ShopRedact(_Exact):
+    shop_id = Id(required=True)
     shop_domain = Text(required=True)
 
 
+class _Requester(_Exact):
+    id = Id(zero=True)
+    email, phone = Text(), Text()
+
+
 class _CustomerRedact(_ShopRedact):
-    customer = fields.Nested(_Customer, required=True)
+    customer = fields.Nested(_Requester, required=True)
     orders_to_redact = fields.List(Id(), required=True)
+
+
+class _RequestId(_Exact):
+    id = Id(required=True)
+
+
+class _DataRequest(_ShopRedact):
+    customer = fields.Nested(_Requester, required=True)
+    orders_requested = fields.List(Id(), required=True)
+    data_request = fields.Nested(_RequestId, required=True)
+
+
+_PRIVACY = {"shop/redact": _ShopRedact(), "customers/redact": _CustomerRedact(),
+            "customers/data_request": _DataRequest()}
 
 
 # One instance for every load: building a schema (and its nested ones) costs more than a load.
@@ -156,10 +196,10 @@ class Shopify(Adapter):
     unique_event_ids = True  # X-Shopify-Event-Id
     topics = {
         "orders/paid": Topic.HANDLED,
-        # The privacy topics Shopify requires: erase what certhook holds.
+        # The privacy topics Shopify requires: erase what certhook holds, or (a data request)
+        # record it: the merchant answers it from the dashboard and API.
         "customers/redact": Topic.PRIVACY, "shop/redact": Topic.PRIVACY,
-        # Answered and logged: the merchant answers a data request from the dashboard and API.
-        "customers/data_request": Topic.IGNORED,
+        "customers/data_request": Topic.PRIVACY,
         "orders/create": Topic.IGNORED, "orders/updated": Topic.IGNORED,
         "orders/cancelled": Topic.CHANGE, "refunds/create": Topic.CHANGE,
         "app/uninstalled": Topic.IGNORED,
@@ -178,6 +218,8 @@ class Shopify(Adapter):
     def change(self, shop: Shop, topic: str, payload: dict[str, Any], order: Order | None) -> Change | None:
         if topic == "orders/cancelled":  # the Order resource, cancelled (and perhaps refunded)
             order = normalize(shop.id, payload)
+            if not order.cancelled_at:
+                raise PayloadError("cancelled_at: is missing (an order not cancelled)")
             status = payload.get("financial_status")
             status = status if isinstance(status, str) else ""
             return Change(order.order_id, cancelled=True, order=order, was_paid=status in PAID,
@@ -190,11 +232,13 @@ class Shopify(Adapter):
 
     def erasure(self, shop: Shop, topic: str, payload: dict[str, Any]) -> Erasure:
         """What a privacy topic asks, if its body is that topic's and names this shop."""
-        data = load(_ShopRedact() if topic == "shop/redact" else _CustomerRedact(), payload)
+        data = load(_PRIVACY[topic], payload)
         if data["shop_domain"].lower() != shop.domain.lower():
             raise PayloadError("shop_domain: is not this shop's domain")
         if topic == "shop/redact":
             return Erasure(whole_shop=True)
+        if topic == "customers/data_request":
+            return Erasure(request_only=True)
         return Erasure(order_ids=tuple(data["orders_to_redact"]), email=data["customer"]["email"])
 
     def normalize(self, shop_id: str, payload: dict[str, Any]) -> Order:

@@ -72,12 +72,17 @@ def parse_object(body: bytes) -> dict[str, Any] | None:
 
 
 def redact(ch: Certhook, adapter: Adapter, shop: Shop, hook: Webhook, payload: dict[str, Any]) -> Answer:
-    """A privacy topic: erase a customer's data, or everything held for a shop."""
+    """A privacy topic: erase a customer's data or everything held for a shop, or record a
+    customer's data request."""
     erasure = adapter.erasure(shop, hook.topic, payload)
     with ch.db.write() as conn:
         if seen(conn, adapter, shop, hook):
             record_delivery(conn, ch.now(), shop.id, hook.topic, hook.event_id, None, "duplicate", SEEN)
             return answer("duplicate")
+        if erasure.request_only:
+            record_delivery(conn, ch.now(), shop.id, hook.topic, hook.event_id, None, "ignored",
+                            "a data request: the merchant answers it from the dashboard or the API")
+            return answer("ignored")
         count = forget_shop(conn, shop.id) if erasure.whole_shop else \
             redact_customer(ch, conn, shop.id, erasure.order_ids, erasure.email)
         record_delivery(conn, ch.now(), shop.id, hook.topic, hook.event_id, None, "accepted",
