@@ -80,7 +80,7 @@ def main() -> None:
         Path(tmp, "certhook.yaml").write_text(json.dumps({
             "secret_key": "bench-secret-key-0123456789", "admin_token": TOKEN,
             "shops": [{"id": s, "platform": "shopify", "domain": f"{s}.myshopify.com",
-                       "webhook_secret": "x", "rules": "rules.yaml", "mode": "shadow"}
+                       "webhook_secret": "x" * 16, "rules": "rules.yaml", "mode": "shadow"}
                       for s in ("acme", "second")]}))
         ch = build(load_settings(Path(tmp, "certhook.yaml")))
         ch.db.upgrade()

@@ -20,6 +20,7 @@ from .models import (
 )
 from .settings import Shop
 from .tallies import count_orders
+from .web import throttle
 
 STUCK_SECONDS = 3600
 
@@ -31,10 +32,11 @@ class Attention:
     stuck_orders: int          # failed, or still pending after an hour
     reconciliation: list[str]  # "acme: internal error: ...": its last run failed
     budgets: list[str] = field(default_factory=list)  # "acme: monthly budget for allocation 14: ..."
+    guessing: list[str] = field(default_factory=list)  # "api: 42 wrong tokens in the last hour ..."
 
     def __bool__(self) -> bool:
         return (self.out_of_balance or bool(self.credentials) or self.stuck_orders > 0
-                or bool(self.reconciliation) or bool(self.budgets))
+                or bool(self.reconciliation) or bool(self.budgets) or bool(self.guessing))
 
 
 def budget_warnings(conn: Connection, shops: Sequence[Shop], now: float) -> list[str]:
@@ -73,7 +75,8 @@ def attention(conn: Connection, now: float, shops: Sequence[Shop] = ()) -> Atten
             orders.c.status == OrderStatus.PENDING, orders.c.created_at < now - STUCK_SECONDS)).scalar_one()
     return Attention(balance, sorted(set(credentials)), stuck,
                      [f"{shop}: {error}" for shop, error in failing
-                      if "credentials rejected" not in error], budget_warnings(conn, shops, now))
+                      if "credentials rejected" not in error], budget_warnings(conn, shops, now),
+                     throttle.warnings(conn, now))
 
 
 def timeline(conn: Connection, order_pk: int) -> list[Any]:

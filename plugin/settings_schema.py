@@ -76,7 +76,7 @@ class ShopSchema(_Strict):
         validate=validate.Regexp(r"^[a-z0-9-]{1,64}$", error="must match [a-z0-9-]+ (at most 64)"))
     platform = fields.String(required=True, validate=validate.OneOf(list(CREDENTIALS)))
     domain = fields.String(required=True, validate=validate.Length(min=1))
-    webhook_secret = Secret(required=True, validate=validate.Length(min=1))
+    webhook_secret = Secret(required=True, validate=validate.Length(min=16, error=_LONG_ENOUGH))
     access_token = Secret(load_default="")
     consumer_key = Secret(load_default="")
     consumer_secret = Secret(load_default="")
@@ -112,7 +112,8 @@ class SettingsSchema(_Strict):
     retry_max_seconds = _seconds(3600)
     max_attempts = fields.Integer(load_default=12, validate=validate.Range(min=1))
     lease_seconds = fields.Float(load_default=30, validate=validate.Range(min=1))
-    metrics_token = Secret(load_default="", allow_none=True)
+    metrics_token = Secret(load_default="", allow_none=True,
+                           validate=lambda v: not v or len(v) >= 16 or _raise(_LONG_ENOUGH))
     public_url = fields.String(load_default="")
     trusted_proxies = fields.Integer(load_default=0, validate=validate.Range(min=0, max=5))
     retention_days = fields.Integer(load_default=90, validate=validate.Range(min=1))

@@ -135,6 +135,19 @@ def test_metrics_need_the_token(metered, headers):
     assert client.get("/metrics", headers=headers).status_code == 401
 
 
+def test_wrong_metrics_tokens_are_throttled_and_counted(metered):
+    ch, client = metered
+    wrong = {"Authorization": "Bearer wrong-metrics-token"}
+    assert [client.get("/metrics", headers=wrong).status_code for _ in range(4)] == [401, 401, 401, 429]
+    r = client.get("/metrics", headers=BEARER)
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1  # a guess must wait too
+    assert client.get("/api/orders", headers=wrong).status_code == 401  # the API counts on its own
+    ch.clock.now += 2
+    got = samples(client.get("/metrics", headers=BEARER).text)
+    assert {labels: v for (name, labels), v in got.items() if name == "certhook_auth_failures_total"} == {
+        (("surface", "api"),): 1, (("surface", "dashboard"),): 0, (("surface", "metrics"),): 3}
+
+
 def test_metrics_are_not_served_without_a_token_set(client):
     assert client.get("/metrics").status_code == 404
     assert client.get("/metrics", headers=BEARER).status_code == 404

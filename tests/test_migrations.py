@@ -125,7 +125,7 @@ def test_a_database_from_the_first_migration_upgrades_and_everything_still_reads
     (tmp_path / "certhook.yaml").write_text(json.dumps({
         "database_url": url, "secret_key": "s" * 16, "admin_token": "t" * 16,
         "shops": [{"id": "acme", "platform": "shopify", "domain": "acme.myshopify.com",
-                   "webhook_secret": "w", "rules": "rules.yaml", "mode": "shadow"}]}))
+                   "webhook_secret": "w" * 16, "rules": "rules.yaml", "mode": "shadow"}]}))
     ch = build(load_settings(tmp_path / "certhook.yaml"))
     try:
         ch.db.upgrade()

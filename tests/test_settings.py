@@ -28,13 +28,13 @@ shops:
   - id: second
     platform: shopify
     domain: second.myshopify.com
-    webhook_secret: s3cret
+    webhook_secret: second-shop-s3cret-0123
     api_url: https://second.example/admin/api/2025-07/
     rules: /abs/second.yaml
     mode: shadow
 """
 ENV = {"CERTHOOK_SECRET_KEY": "k" * 32, "CERTHOOK_ADMIN_TOKEN": "t" * 32, "DOTS_AUTH_TOKEN": "d",
-       "ACME_WEBHOOK_SECRET": "whsec"}
+       "ACME_WEBHOOK_SECRET": "whsec_acme_0123456789"}
 
 
 @pytest.fixture
@@ -60,7 +60,7 @@ def test_several_shops_defaults_and_env(tmp_path: Path, env: None):
     assert s.secret_key == "k" * 32 and s.dots.auth_token == "d"
     assert s.retry_base_seconds == 0.5 and s.workers == 8 and s.max_attempts == 12
     acme, second = s.shops
-    assert acme.domain == "acme.myshopify.com" and acme.webhook_secret == "whsec"
+    assert acme.domain == "acme.myshopify.com" and acme.webhook_secret == "whsec_acme_0123456789"
     assert acme.api_url == "https://acme.myshopify.com/admin/api/2026-10"  # a supported version
     assert (acme.connect_timeout, acme.read_timeout) == (5.0, 30.0)
     assert acme.rules_path == tmp_path / "rules" / "acme.yaml"
@@ -85,6 +85,10 @@ def test_a_missing_variable_is_named(tmp_path: Path, env: None, monkeypatch: pyt
     (("  app_id: 6\n", ""), "dots: dots.app_id is required when a shop is live"),
     (("retry_base_seconds: 0.5", "retry_base_seconds: 0"), "retry_base_seconds"),
     (("retry_base_seconds: 0.5", "colour: red"), "colour: Unknown field."),
+    (("webhook_secret: second-shop-s3cret-0123", "webhook_secret: s3cret"),
+     "shops.1.webhook_secret: must be at least 16 characters"),
+    (("retry_base_seconds: 0.5", "metrics_token: short-token"),
+     "metrics_token: must be at least 16 characters"),
 ])
 def test_invalid_settings_say_where(tmp_path: Path, env: None, change: tuple[str, str], message: str):
     with pytest.raises(SettingsError) as caught:

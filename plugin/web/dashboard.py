@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import csv
-import hmac
 import io
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -17,7 +16,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from sqlalchemy import update
@@ -29,8 +27,7 @@ from ..issuers import Item
 from ..models import ItemKind, ItemStatus, OrderStatus, WritebackStatus, items
 from ..store.items import retry_order
 from ..store.orders import find_order, items_of, list_orders
-from .sessions import csrf_token
-from .throttle import Throttle, end_sessions, session_epoch
+from .sessions import check_csrf, csrf_token, sign_in, sign_out, signed_in
 
 bp = Blueprint("dashboard", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static")
@@ -63,16 +60,10 @@ def _when(ts: float | None) -> str:
 @bp.before_request
 def guard():  # type: ignore[no-untyped-def]
     if request.method == "POST":
-        given = request.form.get("csrf_token", "")
-        if not hmac.compare_digest(given.encode(), session.get("csrf", "").encode()) or not given:
-            abort(400, "the form has expired: reload the page and try again")
-    if request.endpoint in OPEN:
+        check_csrf()
+    if request.endpoint in OPEN or signed_in(_ch()):
         return None
-    if session.get("admin") and session.get("epoch") != session_epoch(_ch().db):
-        session.clear()  # signed out since (here or in another browser)
-    if not session.get("admin"):
-        return redirect(url_for("dashboard.login", next=request.full_path.rstrip("?")))
-    return None
+    return redirect(url_for("dashboard.login", next=request.full_path.rstrip("?")))
 
 
 def _safe_next(target: str | None) -> str:
@@ -86,28 +77,17 @@ def _safe_next(target: str | None) -> str:
 def login():  # type: ignore[no-untyped-def]
     if request.method == "GET":
         return render_template("login.html", next=request.args.get("next", ""))
-    ch, address = _ch(), request.remote_addr or "?"
-    throttle = Throttle(ch.db, "login")
-    wait = throttle.wait(address, ch.now())
-    if wait > 0:
-        return render_template("login.html", next=request.form.get("next", ""),
-                               error=f"Too many wrong tokens. Try again in {int(wait) + 1} s."), 429
-    token = request.form.get("token", "").strip()
-    if not hmac.compare_digest(token.encode(), ch.settings.admin_token.encode()):
-        throttle.failed(address, ch.now())
-        return render_template("login.html", next=request.form.get("next", ""),
-                               error="That is not the admin token."), 401
-    throttle.succeeded(address)
-    session.clear()  # a fresh session (and CSRF token) after signing in
-    session.permanent = True
-    session.update(admin=True, epoch=session_epoch(ch.db))
-    return redirect(_safe_next(request.form.get("next")))
+    code, wait = sign_in(_ch(), request.form.get("token", "").strip())
+    if code == 200:
+        return redirect(_safe_next(request.form.get("next")))
+    error = f"Too many wrong tokens. Try again in {int(wait) + 1} s." if code == 429 \
+        else "That is not the admin token."
+    return render_template("login.html", next=request.form.get("next", ""), error=error), code
 
 
 @bp.post("/logout")
 def logout():  # type: ignore[no-untyped-def]
-    end_sessions(_ch().db, _ch().now())  # the cookie, if kept, opens nothing any more
-    session.clear()
+    sign_out(_ch())
     return redirect(url_for("dashboard.login"))
 
 

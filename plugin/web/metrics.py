@@ -1,5 +1,6 @@
 """GET /metrics: Prometheus's text format, read from the database on every scrape, so every
-process answers the same. It needs `metrics_token` as a Bearer token; without one set it is 404.
+process answers the same. It needs `metrics_token` as a Bearer token (wrong ones are throttled
+like the API's); without one set it is 404.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import Connection, and_, func, or_, select
+from werkzeug.exceptions import TooManyRequests
 
 from .. import budgets
 from ..context import Certhook
@@ -25,6 +27,7 @@ from ..models import (
     orders,
     reconciliations,
 )
+from . import throttle
 
 bp = Blueprint("metrics", __name__)
 OUTCOMES = ("accepted", "duplicate", "ignored")
@@ -122,6 +125,15 @@ class FromDatabase(Collector):
             yield _budgets(self.ch, conn)
             yield _reconciled(conn)
             yield _balance(self.ch, conn)
+            yield _auth_failures(conn)
+
+
+def _auth_failures(conn: Connection) -> Metric:
+    family = CounterMetricFamily("certhook_auth_failures", "Wrong tokens, by where they were "
+                                 "tried (dashboard, api, metrics).", labels=["surface"])
+    for surface, count in throttle.failures(conn).items():
+        family.add_metric([surface], count)
+    return family
 
 
 @bp.get("/metrics")
@@ -129,8 +141,13 @@ def metrics() -> Response:
     ch: Certhook = current_app.extensions["certhook"]
     if not ch.settings.metrics_token:
         abort(404)
+    guard, client = throttle.Throttle(ch.db, "metrics"), request.remote_addr or "?"
+    wait = guard.wait(client, ch.now())
+    if wait > 0:
+        raise TooManyRequests("too many wrong tokens: wait and try again", retry_after=int(wait) + 1)
     given = request.headers.get("Authorization", "")
     if not hmac.compare_digest(given.encode(), f"Bearer {ch.settings.metrics_token}".encode()):
+        guard.failed(client, ch.now())
         abort(401, "a valid bearer token is required")
     registry = CollectorRegistry(auto_describe=False)
     registry.register(FromDatabase(ch))
