@@ -11,7 +11,7 @@ from werkzeug.exceptions import HTTPException
 from . import logs
 from .context import Certhook, build
 from .settings import load_settings
-from .web import api, customer, dashboard, metrics, openapi, webhooks
+from .web import api, bodies, customer, dashboard, metrics, openapi, webhooks
 from .web.security import secure
 
 
@@ -52,6 +52,7 @@ def create_app(config: str | os.PathLike[str] | None = None, ch: Certhook | None
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(metrics.bp)
     app.register_blueprint(openapi.bp)
+    bodies.limit(app)
     secure(app, ch.settings.trusted_proxies)
 
     @app.errorhandler(HTTPException)
@@ -61,6 +62,8 @@ def create_app(config: str | os.PathLike[str] | None = None, ch: Certhook | None
         else:
             response = app.make_response((jsonify(error=exc.description), exc.code))
         response.headers.update({k: v for k, v in exc.get_headers() if k != "Content-Type"})
+        if exc.code == 413:  # the rest of the body is not read: the connection can't go on
+            response.headers["Connection"] = "close"
         return response
 
     return app

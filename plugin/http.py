@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from importlib.metadata import version
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import requests
 import urllib3
@@ -26,20 +27,23 @@ from .settings_schema import MAX_ANSWER_BYTES
 
 USER_AGENT = f"certhook/{version('certhook')}"
 POOL_SIZE = 32  # kept-alive connections per service and shop: more than any process's workers
-# A GET is sent again (at most twice) on no answer or a 502-504; a Retry-After there is not
-# waited for in a job thread: the job's own retry does that.
+# A GET is sent again (at most twice) on no answer or a 502-504; no Retry-After is waited for here
 GET_RETRIES = Retry(total=2, allowed_methods={"GET"}, status_forcelist={502, 503, 504},
                     backoff_factor=0.2, raise_on_status=False, respect_retry_after_header=False)
 # What requests raises for a request that can't be made as configured: its URL, header and
 # schema errors are ValueErrors; a body that isn't JSON (NaN) is its own
 _UNSENDABLE = (ValueError, requests.exceptions.InvalidJSONError)
 
-_HIDDEN: set[str] = set()  # this process's credentials: never in a message, a log or a column
+_HIDDEN: list[str] = []  # this process's credentials: never in a message, a log or a column
 
 
 def hide(*secrets: str) -> None:
-    """Credentials to cut out of every error message (a service may echo what it was sent)."""
-    _HIDDEN.update(s for s in secrets if len(s) >= 4)
+    """Credentials to cut out of every error message (a service may echo what it was sent): as
+    they are, and as a query string or a JSON answer (PHP's json_encode escapes "/") quote them."""
+    forms = {form for s in secrets if len(s) >= 4 for text in (
+        s, quote(s, safe=""), quote_plus(s), _json.dumps(s)[1:-1], _json.dumps(s, ensure_ascii=False)[1:-1])
+        for form in (text, text.replace("/", "\\/"))}
+    _HIDDEN[:] = sorted(forms.union(_HIDDEN), key=len, reverse=True)  # longer forms first
 
 
 def redacted(text: str) -> str:

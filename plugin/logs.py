@@ -86,17 +86,31 @@ ACCESS_JSON = ('{"time": "%(t)s", "remote": "%(h)s", "method": "%(m)s", "path": 
                '"status": %(s)s, "bytes": %(B)s, "ms": %(M)s, "request_id": "%({x-request-id}o)s"}')
 
 
+def escaped(text: str, json_string: bool = False) -> str:
+    """Text that stays on its line: a control character (a %0a in a path), a quote and a
+    backslash escaped, as a JSON string's inside or as \\xNN. No quote is left for gunicorn
+    to escape its own way (\\", which would break a JSON line)."""
+    if json_string:
+        return json.dumps(text, ensure_ascii=False)[1:-1].replace('\\"', "\\u0022")
+    return "".join(c if c.isprintable() and c not in '"\\' else f"\\x{ord(c):02x}" for c in text)
+
+
 class AccessLog(Logger):  # type: ignore[misc]
-    """gunicorn's logger: in JSON when the access log is, and showing a customer link as /c/…
-    (its token opens the customer's page)."""
+    """gunicorn's logger: in JSON when the access log is, showing a customer link as /c/… (its
+    token opens the customer's page), and what the client chose escaped."""
+
+    json = False
 
     def setup(self, cfg: Any) -> None:
         super().setup(cfg)
-        if cfg.access_log_format == ACCESS_JSON:
+        self.json = cfg.access_log_format == ACCESS_JSON
+        if self.json:
             for handler in self.error_log.handlers:
                 handler.setFormatter(Json())
 
     def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, Any]:
         atoms = super().atoms(resp, req, environ, request_time)
+        for key in ("U", "m", "h"):  # the path, the method, the address
+            atoms[key] = escaped(str(atoms[key]), self.json)
         atoms["U"] = _CUSTOMER_LINK.sub("/c/…", atoms["U"])
         return atoms

@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, select, update
 from .context import Certhook
 from .http import Rejected
 from .jobs.queue import Job
-from .links import customer_url
+from .links import customer_url, http_url
 from .models import IssuerName, ItemKind, ItemStatus, WritebackStatus, items, orders
 from .platforms import StoreApi
 from .store.items import refresh_status
@@ -29,12 +29,14 @@ _WRITTEN = update(orders).where(orders.c.id == bindparam("order_pk"),
 
 
 def entry(item: Any, page: str | None) -> dict[str, Any]:
-    """One written-back entry: a certificate, or an offering with its code and claim URL."""
-    out = {"certificate_id": item.certificate_id, "url": item.certificate_url,
-           "image_url": item.certificate_image_url, "impact": item.impact,
+    """One written-back entry: a certificate, or an offering with its code and claim URL. A
+    link that is not http(s) (a provider's `javascript:`) is written as null, as the dashboard
+    shows none."""
+    out = {"certificate_id": item.certificate_id, "url": http_url(item.certificate_url) or None,
+           "image_url": http_url(item.certificate_image_url) or None, "impact": item.impact,
            "quantity": item.impact_qty}
     if item.kind == ItemKind.OFFERING:
-        out.update(kind=ItemKind.OFFERING.value, code=item.code, claim_url=item.claim_url)
+        out.update(kind=ItemKind.OFFERING.value, code=item.code, claim_url=http_url(item.claim_url) or None)
     elif item.issuer != IssuerName.DOTS:
         out["issuer"] = item.issuer
     if page:

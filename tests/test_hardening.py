@@ -2,6 +2,8 @@
 cannot run code, settings that hold no stray CR, errors that never show a secret, retention."""
 from __future__ import annotations
 
+import base64
+import io
 import json
 import logging
 from dataclasses import replace
@@ -15,20 +17,26 @@ from certhook.context import build
 from certhook.models import deliveries, items, orders
 from certhook.retention import ensure_prune
 from certhook.settings import SettingsError, load_settings
+from tests.fakes import certfusion as fake_cf_mod
 from tests.fakes import dots as fake_dots_mod
 from tests.fakes import shopify as fake_shopify_mod
+from tests.fakes.woocommerce import CONSUMER_KEY, CONSUMER_SECRET
 
 from .helpers import (
     ADMIN_TOKEN,
     AUTH,
+    CERTFUSION_RULE,
+    RULES,
     SECRET,
     csrf,
     deliver,
+    deliver_woo,
     drain,
     make_ch,
     order_payload,
     run_due,
     sign_in,
+    woo_order,
     write_config,
 )
 
@@ -76,6 +84,42 @@ def test_a_huge_page_number_is_no_error(client, ch):
     assert client.get("/api/orders?page=" + "9" * 20, headers=AUTH).status_code == 400
 
 
+class Unreadable(io.RawIOBase):
+    """A body that must not be read."""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def, override]
+        raise AssertionError("the body was read")
+
+
+@pytest.mark.parametrize("path", ["/login", "/logout", "/orders/acme/1/retry", "/api/orders/acme/1/retry"])
+def test_a_post_over_64_kib_is_413_before_its_body_is_read(client, path):
+    r = client.post(path, headers=AUTH, content_type="application/x-www-form-urlencoded",
+                    environ_overrides={"wsgi.input": Unreadable(), "CONTENT_LENGTH": str(200 * 2**20)})
+    assert r.status_code == 413 and r.headers["Connection"] == "close"
+
+
+def test_a_chunked_form_is_cut_at_64_kib(client):
+    """No length said: the form is read up to the limit, then 413."""
+    r = client.post("/login", data=b"token=" + b"x" * 70_000, headers={"Transfer-Encoding": "chunked"},
+                    content_type="application/x-www-form-urlencoded",
+                    environ_overrides={"wsgi.input_terminated": True})  # as gunicorn says it
+    assert r.status_code == 413
+    assert client.post("/login", data={"token": "x" * 60_000}).status_code == 400  # under it: read (no CSRF)
+    assert client.post("/login", data={"token": "x" * 60_000}, headers={"Transfer-Encoding": "chunked"},
+                       environ_overrides={"wsgi.input_terminated": True}).status_code == 400
+
+
+@pytest.mark.parametrize("query", ["from=0001-01-01&to=9999-12-31", "from=1969-12-31", "to=2101-01-01"])
+def test_impact_dates_outside_1970_to_2100_are_400(client, query):
+    sign_in(client)
+    for page in ("/impact", "/impact.csv"):
+        r = client.get(f"{page}?{query}")
+        assert r.status_code == 400 and "dates are from 1970-01-01 to 2100-12-31" in r.text
+
+
 def test_csv_cells_are_never_formulas(client, ch, fake_dots):
     deliver(client, order_payload(order_id=4001, name="=HYPERLINK(\"http://evil\")"))
     drain(ch)
@@ -95,6 +139,19 @@ def test_only_http_urls_are_rendered_as_links(client, ch, fake_dots):
     page = client.get("/orders/acme/4002").text
     assert 'href="javascript:' not in page and 'src="javascript:' not in page
     assert "javascript:alert(1)" in page  # shown as text, for the merchant to see
+
+
+def test_only_http_urls_are_written_back_to_a_store(tmp_path, db_url, fake_dots, fake_shopify, fake_woo):
+    fake_dots.links = "javascript:alert(1)//"
+    fake_woo.add_order(woo_order(), datetime(2026, 11, 22, tzinfo=UTC))
+    with make_ch(tmp_path, db_url, fake_dots, fake_shopify, woo_url=fake_woo.api_url) as (ch, client):
+        deliver(client, order_payload(order_id=4007))
+        deliver_woo(client, woo_order())
+        drain(ch)
+    written = fake_shopify.value("4007")
+    assert written and all(e["url"] is None and e["image_url"] is None for e in written)
+    assert fake_woo.customer_notes(727) and "javascript:" not in json.dumps(fake_woo.customer_notes(727))
+    assert "javascript:" not in json.dumps(fake_woo.meta(727, "certhook_certificates"))
 
 
 def test_without_public_url_no_link_follows_the_host_header(tmp_path, db_url, fake_dots, fake_shopify):
@@ -153,6 +210,44 @@ def test_no_secret_reaches_a_log_an_error_column_or_an_answer(client, ch, fake_d
     assert "could not be made (its URL, a header or its proxy is not valid)" in everything
     leaked = [s for s in SECRETS if s in everything]
     assert leaked == []
+
+
+ECHOED = [*SECRETS, CONSUMER_KEY, CONSUMER_SECRET, fake_cf_mod.API_TOKEN,
+          base64.b64encode(f"{CONSUMER_KEY}:{CONSUMER_SECRET}".encode()).decode()]
+
+
+def test_a_credential_a_service_echoes_in_any_form_is_seen_nowhere(
+        tmp_path, db_url, fake_dots, fake_shopify, fake_woo, fake_cf, caplog):
+    """Each service answers 401 quoting what it was sent: the header (a token header, Basic,
+    Bearer) and the credential as a query string carries it. Not one of them reaches the log,
+    a job's error, the API or the dashboard."""
+    caplog.set_level(logging.DEBUG)
+    course = {"id": 3, "sku": "COURSE-AI", "title": "Introduction to AI", "quantity": 1, "price": "99.00"}
+    with make_ch(tmp_path, db_url, fake_dots, fake_shopify, rules=RULES + CERTFUSION_RULE,
+                 woo_url=fake_woo.api_url, certfusion_url=fake_cf.url) as (ch, client):
+        for fake, send in [(fake_dots, lambda: deliver(client, order_payload(order_id=4101))),
+                           (fake_cf, lambda: deliver(client, order_payload(order_id=4102,
+                                                                           line_items=[course]))),
+                           (fake_shopify, lambda: deliver(client, order_payload(order_id=4103))),
+                           (fake_woo, lambda: deliver_woo(client, woo_order()))]:
+            fake.fail_next("echo")
+            send()
+            drain(ch)
+        seen = [r.getMessage() for r in caplog.records]
+        with ch.db.read() as conn:
+            for table in ("items", "jobs", "orders", "events"):
+                rows = conn.execute(text(f"SELECT * FROM {table}"))
+                seen += [json.dumps([str(v) for v in row]) for row in rows]
+        seen.append(client.get("/api/orders", headers=AUTH).text)
+        sign_in(client)
+        seen += [client.get(f"/orders/acme/{n}").text for n in (4101, 4102, 4103)]
+        seen.append(client.get("/orders/woo/727").text)
+    everything = "\n".join(seen)
+    for form in ("auth-token: [redacted]", "Authorization: Bearer [redacted]",
+                 "X-Shopify-Access-Token: [redacted]", "Authorization: Basic [redacted]",
+                 "?consumer_key=[redacted]&amp;consumer_secret=[redacted]", "?token=[redacted]"):
+        assert form in everything, form  # each echo was seen, and cut
+    assert [s for s in ECHOED if s in everything] == []
 
 
 def test_the_daily_prune_forgets_old_deliveries_and_keeps_orders(tmp_path, db_url, fake_dots, fake_shopify):

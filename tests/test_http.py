@@ -20,6 +20,8 @@ from certhook.http import (
     Transient,
     body_of,
     error_for,
+    hide,
+    redacted,
 )
 
 from .fakes.base import FakeServer, Handler
@@ -236,3 +238,10 @@ def test_a_basic_header_the_service_echoes_is_cut_out_of_the_error():
         assert base64.b64encode(b"ck_echoed1:cs_echoed2").decode() not in raised.value.body
     finally:
         fake.close()
+
+
+def test_a_credential_is_cut_out_in_every_form_it_is_echoed():
+    hide("cs_a/b+c=d é")
+    for echoed in ("cs_a/b+c=d é", "cs_a%2Fb%2Bc%3Dd%20%C3%A9", "cs_a%2Fb%2Bc%3Dd+%C3%A9",
+                   "cs_a\\/b+c=d \\u00e9"):
+        assert redacted(f"bad token {echoed}!") == "bad token [redacted]!", echoed

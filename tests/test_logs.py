@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -59,14 +61,44 @@ def post_order(server: Serve, order_id: int) -> requests.Response:
     return requests.post(f"{server.url}/webhooks/shopify", data=body, headers=headers, timeout=5)
 
 
+BROKEN_CHUNK = (b"Transfer-Encoding: chunked\r\nContent-Type: application/x-www-form-urlencoded\r\n\r\n"
+                b"zz\r\nabc\r\n0\r\n\r\n")
+
+
+def raw(server: Serve, request: bytes, answer: bool = True) -> bytes:
+    """Send these bytes; the answer's status line, or hang up without waiting for one."""
+    with socket.create_connection(("127.0.0.1", int(server.url.rsplit(":", 1)[1])), timeout=5) as s:
+        s.sendall(request)
+        if not answer:
+            time.sleep(0.2)
+            return b""
+        return s.recv(65536).split(b"\r\n", 1)[0]
+
+
+def hostile(server: Serve) -> None:
+    """A broken chunked body (a webhook, a form), a client gone halfway, a path that would
+    split a line: each answered or dropped, none a 500 or a traceback."""
+    for path in (b"/webhooks/shopify", b"/login"):
+        assert raw(server, b"POST " + path + b" HTTP/1.1\r\nHost: x\r\n" + BROKEN_CHUNK) == \
+            b"HTTP/1.1 400 BAD REQUEST"
+    raw(server, b"POST /webhooks/shopify HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                b"100\r\n{\"id\":", answer=False)
+    assert raw(server, b"GET /x%0a2026%20INFO%20%22forged%22 HTTP/1.1\r\nHost: x\r\n\r\n") == \
+        b"HTTP/1.1 404 NOT FOUND"
+
+
 def test_serve_logs_json_lines_with_an_access_log_that_hides_customer_links(
         tmp_path: Path, fake_dots, fake_shopify):
     with serving(tmp_path, fake_dots, fake_shopify, "json") as server:
         r = post_order(server, 4242)
         assert r.json() == {"status": "accepted"}
         requests.get(f"{server.url}/c/secret-token-of-a-customer?x=ana@example.com", timeout=5)
-        wait_for(lambda: '"path": "/c/' in (tmp_path / "serve.log").read_text(), 10)
+        hostile(server)
+        wait_for(lambda: "forged" in (tmp_path / "serve.log").read_text(), 10)
     lines = [json.loads(x) for x in (tmp_path / "serve.log").read_text().splitlines() if x.strip()]
+    assert not [x for x in lines if "exception" in x or "Traceback" in x.get("message", "")]
+    assert [x["path"] for x in lines if "forged" in x.get("path", "")] == ['/x\n2026 INFO "forged"']
+    assert len([x for x in lines if "the body was not sent whole" in x.get("message", "")]) == 3
     accepted = [x for x in lines if "order 4242" in x.get("message", "")]
     assert accepted and accepted[0]["request_id"] == r.headers["X-Request-Id"]
     access = [x for x in lines if x.get("method") == "POST"]
@@ -81,8 +113,12 @@ def test_serve_with_text_logs_prints_gunicorns_own_lines_without_a_logging_error
     format beside certhook's, and none of them breaks the logging (`--- Logging error ---`)."""
     with serving(tmp_path, fake_dots, fake_shopify, "text") as server:
         assert post_order(server, 4243).json() == {"status": "accepted"}
+        hostile(server)
+        wait_for(lambda: "forged" in (tmp_path / "serve.log").read_text(), 10)
         wait_for(lambda: "order 4243 (orders/paid): accepted" in (tmp_path / "serve.log").read_text(), 10)
     text = (tmp_path / "serve.log").read_text()
+    assert '"GET /x\\x0a2026 INFO \\x22forged\\x22" 404' in text
+    assert text.count("the body was not sent whole") == 3
     assert "Logging error" not in text and "Traceback" not in text, text[-3000:]
     for gunicorns in ("[INFO] Starting gunicorn", "[INFO] Booting worker with pid",
                       "[INFO] Handling signal: term"):  # its stop said at once, however long it takes

@@ -104,9 +104,9 @@ def normalize(shop_id: str, payload: dict[str, Any]) -> Order:
 
 def note_text(entries: list[dict[str, Any]], customer_url: str | None = None) -> str:
     lines = ["Thank you! Your order earned these impact certificates:"]
-    lines += [f"- A gift of {c['quantity']} ({c['impact']}): code {c['code']}, claim it at {c['claim_url']}"
-              if c.get("kind") == ItemKind.OFFERING else
-              f"- {c['quantity']} × {c['impact'] or 'impact'}: {c['url']}" for c in entries]
+    lines += [f"- A gift of {c['quantity']} ({c['impact']}): code {c['code']}, claim it at "
+              f"{c['claim_url'] or '(no link)'}" if c.get("kind") == ItemKind.OFFERING else
+              f"- {c['quantity']} × {c['impact'] or 'impact'}: {c['url'] or '(no link)'}" for c in entries]
     if customer_url:
         lines.append(f"All of them on one page: {customer_url}")
     return "\n".join(lines)
@@ -137,8 +137,9 @@ class WooCommerceApi(StoreApi):
 
     def note_sent(self, order_id: str, entries: list[dict[str, Any]]) -> bool:
         notes = self.http.json("GET", f"/orders/{order_id}/notes", params={"type": "customer"})
-        return any(entries[0]["url"] in str(note.get("note", "")) for note in notes
-                   if isinstance(note, dict))
+        first = entries[0]
+        mark = first.get("url") or first.get("code") or first["certificate_id"]
+        return any(str(mark) in str(note.get("note", "")) for note in notes if isinstance(note, dict))
 
     def send_note(self, order_id: str, entries: list[dict[str, Any]], customer_url: str | None) -> None:
         self.http.json("POST", f"/orders/{order_id}/notes",

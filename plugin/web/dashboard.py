@@ -34,6 +34,7 @@ bp = Blueprint("dashboard", __name__, template_folder="templates", static_folder
 PER_PAGE = 50
 MAX_PAGE = 10**6  # the API's bound too: an offset the database can count
 OPEN = {"dashboard.login", "dashboard.static"}
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(2100, 12, 31)  # an impact period's bounds
 
 
 def _ch() -> Certhook:
@@ -176,6 +177,8 @@ def _period() -> tuple[date, date, str | None]:
             else end - timedelta(days=29)
     except ValueError:
         abort(400, "dates are YYYY-MM-DD")
+    if not all(FIRST_DAY <= day <= LAST_DAY for day in (start, end)):
+        abort(400, f"dates are from {FIRST_DAY} to {LAST_DAY}")
     if start > end:
         start, end = end, start
     start = max(start, end - timedelta(days=365))  # one chart bar a day, a year at most

@@ -123,6 +123,7 @@ PATHS = {
         "summary": "Retry what failed: its items, or its write-back", "parameters": _path_params(),
         "responses": {"200": _answer("how many items were queued again, and the order", "Retried"),
                       "401": _answer("no valid bearer token"), "404": _answer("no such order"),
+                      "413": _answer("a body over 64 KiB (it needs none)"),
                       "429": _answer("too many wrong tokens")}}},
     "/api/openapi.json": {"get": {"summary": "This document", "security": [],
                                   "responses": {"200": {"description": "OpenAPI 3.1"}}}},

@@ -9,6 +9,7 @@ reads the time from the same clock as the certhook under test.
 """
 from __future__ import annotations
 
+import base64
 import json
 import socket
 import threading
@@ -16,9 +17,11 @@ import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
+from urllib.parse import quote
 
 ANSWERED = "answered"
 SLOW_ANSWERS = ("trickle", "endless", "huge")
+CREDENTIAL_HEADERS = ("Authorization", "auth-token", "X-Shopify-Access-Token")
 TRICKLE_SECONDS = 0.1  # between two bytes of a trickle, two chunks of an endless answer
 
 
@@ -68,6 +71,21 @@ class Handler(BaseHTTPRequestHandler):
                     time.sleep(TRICKLE_SECONDS)
         except OSError:  # the client hung up: what these answers wait for
             pass
+
+    def echo(self) -> None:
+        """401 quoting the credential sent in every form it takes on the wire: the header as
+        sent (Basic, Bearer, a token header) and as a query string would carry it."""
+        sent = []
+        for name in CREDENTIAL_HEADERS:
+            value = self.headers.get(name)
+            if value:
+                scheme, _, token = value.rpartition(" ")
+                if scheme == "Basic":
+                    key, _, secret = base64.b64decode(token).decode().partition(":")
+                    sent.append(f"?consumer_key={quote(key)}&consumer_secret={quote(secret)}")
+                sent += [f"{name}: {value}", f"?token={quote(token)}"]
+        self.close_connection = True  # its body may be unread
+        self.send_json(401, {"code": "unauthorized", "message": f"Unauthorized: you sent {' '.join(sent)}"})
 
     def drop(self) -> None:
         """Hang up without an answer, as a network failure after the work was done."""
@@ -124,6 +142,9 @@ class FakeServer:
             return ANSWERED
         if fault in SLOW_ANSWERS:
             request.slow_answer(fault)
+            return ANSWERED
+        if fault == "echo":
+            request.echo()
             return ANSWERED
         return fault
 

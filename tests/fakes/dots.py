@@ -38,6 +38,7 @@ class FakeDots(FakeServer):
         self.by_external_id: dict[str, dict[str, Any]] = {}
         self.posts = 0
         self.gets = 0
+        self.links: str | None = None  # where its certificate links point (default: this fake)
         self.answers: Counter[int] = Counter()
         self.out_of_balance = False
         self.slow_seconds = 0.0  # every POST creates, then answers this long after it arrived
@@ -162,8 +163,8 @@ class FakeDots(FakeServer):
                 "certificate_id": f"{134411 + len(self.certificates)}-{APP_ID}-5",
                 "external_unique_id": eid,
                 # Served by this fake (below), so a browser in the tests never leaves the machine.
-                "certificate_url": f"{self.url}/certificate/{token}",
-                "certificate_image_url": f"{self.url}/certificate/img/{token}.png",
+                "certificate_url": f"{self.links or self.url}/certificate/{token}",
+                "certificate_image_url": f"{self.links or self.url}/certificate/img/{token}.png",
                 "app_id": str(APP_ID), "app_name": "Dots.eco",
                 "remote_user_id": d["remote_user_id"],
                 "name_on_certificate": d.get("name_on_certificate"),
