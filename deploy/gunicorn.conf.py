@@ -15,6 +15,8 @@ timeout = DEFAULTS["timeout"]
 graceful_timeout = DEFAULTS["graceful_timeout"]
 keepalive = DEFAULTS["keepalive"]
 control_socket_disable = DEFAULTS["control_socket_disable"]
+forwarded_allow_ips = DEFAULTS["forwarded_allow_ips"]  # trusted_proxies decides, in the app
+secure_scheme_headers = DEFAULTS["secure_scheme_headers"]
 
 
 def on_starting(server):  # type: ignore[no-untyped-def]

@@ -34,6 +34,10 @@ DEFAULTS: dict[str, Any] = {
     "keepalive": 5,
     # Several certhook instances on one host would fight over gunicorn's one control socket.
     "control_socket_disable": True,
+    # X-Forwarded-* are believed as trusted_proxies says, in the app (ProxyFix): gunicorn's own
+    # handling (which trusts X-Forwarded-Proto from loopback by default) is off.
+    "forwarded_allow_ips": "",
+    "secure_scheme_headers": {},
     "accesslog": "-",
     "logger_class": "certhook.logs.AccessLog",
     "access_log_format": ACCESS_TEXT,

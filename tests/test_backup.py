@@ -57,6 +57,20 @@ def test_a_backup_taken_while_webhooks_arrive_restores_every_order_answered_befo
         again.close()
 
 
+def test_a_backup_is_private_and_follows_no_planted_symlink(tmp_path: Path, fake_dots, fake_shopify):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("not a database")
+    (tmp_path / ".copy.db.partial").symlink_to(victim)  # the temporary name older versions used
+    with make_ch(tmp_path, f"sqlite:///{tmp_path / 'certhook.db'}", fake_dots, fake_shopify) as (ch, client):
+        deliver(client, order_payload(order_id=1))
+        result = CliRunner().invoke(main, ["backup", "--config", str(tmp_path / "certhook.yaml"),
+                                           str(tmp_path / "copy.db")])
+    assert result.exit_code == 0, result.output
+    assert victim.read_text() == "not a database"
+    assert (tmp_path / "copy.db").stat().st_mode & 0o777 == 0o600
+    assert not list(tmp_path.glob(".copy.db.*.partial"))  # nothing left behind
+
+
 def test_postgresql_is_sent_to_pg_dump(tmp_path: Path):
     config = write_config(tmp_path, "postgresql+psycopg://u:p@localhost/certhook", "http://d", "http://s")
     result = CliRunner().invoke(main, ["backup", "--config", str(config), str(tmp_path / "x.db")])

@@ -181,7 +181,7 @@ def test_customer_page_by_signed_link(client, ch, fake_dots):
     drain(ch)
     token = customer_token(ch.settings, "acme", "5551234")
     page = client.get(f"/c/{token}")
-    assert page.status_code == 200
+    assert page.status_code == 200 and page.headers["Cache-Control"] == "private, no-store"
     assert "2 × Save a Sea Turtle" in page.text
     assert fake_dots.certificates[0]["certificate_url"] in page.text
     tampered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")

@@ -85,6 +85,9 @@ def hostile(server: Serve) -> None:
                 b"100\r\n{\"id\":", answer=False)
     assert raw(server, b"GET /x%0a2026%20INFO%20%22forged%22 HTTP/1.1\r\nHost: x\r\n\r\n") == \
         b"HTTP/1.1 404 NOT FOUND"
+    # trusted_proxies: 0, so a loopback client's X-Forwarded-Proto is not believed (by gunicorn either)
+    r = requests.get(f"{server.url}/login", headers={"X-Forwarded-Proto": "https"}, timeout=5)
+    assert r.status_code == 200 and "Strict-Transport-Security" not in r.headers
 
 
 def test_serve_logs_json_lines_with_an_access_log_that_hides_customer_links(
@@ -105,6 +108,8 @@ def test_serve_logs_json_lines_with_an_access_log_that_hides_customer_links(
     assert access and access[0]["request_id"] == r.headers["X-Request-Id"] and access[0]["status"] == 200
     text = (tmp_path / "serve.log").read_text()
     assert "secret-token-of-a-customer" not in text and "ana@example.com" not in text
+    for name in ("c.db", "c.db-wal", "c.db-shm", "c.db-writer"):  # umask 077: the service's alone
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o600, name
 
 
 def test_serve_with_text_logs_prints_gunicorns_own_lines_without_a_logging_error(

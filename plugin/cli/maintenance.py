@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import tempfile
 from pathlib import Path
 
 import click
@@ -26,14 +27,20 @@ def backup(config: str | None, path: Path) -> None:
     source = Path(url.database)
     if not source.exists():
         raise click.ClickException(f"no database at {source}")
-    partial = path.with_name(f".{path.name}.partial")
-    with sqlite3.connect(source) as live, sqlite3.connect(partial) as copy:
-        live.execute("PRAGMA busy_timeout = 30000")
-        live.backup(copy)  # one step: a snapshot of one moment, writers not held up (WAL)
-        orders = copy.execute("SELECT count(*) FROM orders").fetchone()[0]
-    live.close()
-    copy.close()
-    os.replace(partial, path)  # whole, or not at all
+    # A new file of its own (O_EXCL, mode 0600): never one planted there, nor a symlink's target
+    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    os.close(handle)
+    partial = Path(name)
+    try:
+        with sqlite3.connect(source) as live, sqlite3.connect(partial) as copy:
+            live.execute("PRAGMA busy_timeout = 30000")
+            live.backup(copy)  # one step: a snapshot of one moment, writers not held up (WAL)
+            orders = copy.execute("SELECT count(*) FROM orders").fetchone()[0]
+        live.close()
+        copy.close()
+        os.replace(partial, path)  # whole, or not at all
+    finally:
+        partial.unlink(missing_ok=True)
     click.echo(f"backed up {orders} order(s) to {path} ({path.stat().st_size / 1e6:.1f} MB)")
 
 

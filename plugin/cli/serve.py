@@ -24,6 +24,7 @@ from .common import config_option, context
               help="seconds requests and running jobs get to finish on SIGTERM")
 def serve(config: str | None, bind: str, web_workers: int, graceful_timeout: int) -> None:
     """The web server and the background workers, in one command."""
+    os.umask(0o077)  # the database and its side files: the service's user's alone
     with context(config) as ch:
         ch.db.upgrade()
         path, log_format = str(ch.settings.path.resolve()), ch.settings.log_format
@@ -40,6 +41,7 @@ def serve(config: str | None, bind: str, web_workers: int, graceful_timeout: int
               help="seconds running jobs get to finish on SIGTERM; the rest are handed back")
 def worker(config: str | None, graceful_timeout: float) -> None:
     """Only the background workers (for more machines or processes)."""
+    os.umask(0o077)
     stopped = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stopped.set())

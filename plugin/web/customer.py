@@ -1,7 +1,7 @@
 """The customer's page: an order's certificates, behind a signed link, no login."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template
+from flask import Blueprint, abort, current_app, make_response, render_template
 
 from ..links import read_customer_token
 from ..models import ItemStatus
@@ -21,4 +21,7 @@ def page(token: str):  # type: ignore[no-untyped-def]
         if order is None:
             abort(404, "no such page")
         items = [i for i in items_of(conn, [order.id])[order.id] if i.status == ItemStatus.ISSUED]
-    return render_template("customer.html", order=order, items=items)
+    response = make_response(render_template("customer.html", order=order, items=items))
+    # The page names a customer: no shared cache keeps it, no browser stores it
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
