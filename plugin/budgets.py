@@ -100,7 +100,8 @@ def usage(conn: Connection, shops: list[Shop], now: float) -> list[tuple[Shop, s
 def release(ch: Certhook) -> None:
     """Every order with held items is looked at again now: a cap may have been raised."""
     with ch.db.write() as conn:
-        held = conn.execute(select(items.c.order_pk).where(items.c.status == ItemStatus.HELD)
-                            .distinct()).scalars().all()
-        for order_pk in held:
-            ch.queue.enqueue(conn, JobKind.ISSUE, str(order_pk), ch.now())
+        held = conn.execute(select(items.c.order_pk, orders.c.shop)
+                            .join(orders, orders.c.id == items.c.order_pk)
+                            .where(items.c.status == ItemStatus.HELD).distinct()).all()
+        for order_pk, shop in held:
+            ch.queue.enqueue(conn, JobKind.ISSUE, str(order_pk), ch.now(), shop=shop)

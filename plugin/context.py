@@ -111,7 +111,8 @@ def build(settings: Settings) -> Certhook:
     built = issuers.build(settings, pool)
     certificates = built.get(ItemKind.CERTIFICATE)
     certhook = Certhook(
-        settings=settings, db=db, queue=Queue(db, settings.lease_seconds), http=pool,
+        settings=settings, db=db, http=pool,
+        queue=Queue(db, settings.lease_seconds, [shop.id for shop in settings.shops]),
         issuers=built, rules=rules_for(settings),
         policy=Policy(settings.retry_base_seconds, settings.retry_max_seconds, settings.max_attempts),
         names=Names(lambda: certificates.http if certificates and settings.dots.auth_token else None),

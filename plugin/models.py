@@ -174,8 +174,10 @@ jobs = Table(
     Column("last_error", Text, nullable=True),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
+    Column("shop", String(64), nullable=False, server_default=""),  # "": no shop's (balance, prune)
     UniqueConstraint("kind", "ref", name="uq_jobs_kind_ref"),
     Index("ix_jobs_due", "status", "run_at"),
+    Index("ix_jobs_shop_due", "status", "shop", "run_at"),
 )
 
 deliveries = Table(

@@ -77,7 +77,7 @@ def ensure_jobs(ch: Certhook) -> None:
     with ch.db.write() as conn:
         for shop in ch.settings.shops:
             if shop.has_api_credentials:
-                ch.queue.enqueue(conn, JobKind.RECONCILE, shop.id, ch.now())
+                ch.queue.enqueue(conn, JobKind.RECONCILE, shop.id, ch.now(), shop=shop.id)
 
 
 def _utc(ts: float) -> datetime:

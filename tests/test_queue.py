@@ -9,6 +9,8 @@ from certhook.jobs.queue import LeaseLost
 from certhook.jobs.retry import Action, Decision
 from certhook.models import JobKind, JobStatus, jobs
 
+from .helpers import make_ch
+
 
 def row(ch, kind: JobKind = JobKind.ISSUE, ref: str = "1"):  # type: ignore[no-untyped-def]
     with ch.db.read() as conn:
@@ -169,3 +171,30 @@ def test_next_due_is_the_soonest_run_or_lease_end(ch):
     enqueue(ch, ref="2", at=ch.now())
     ch.queue.claim("a", ch.now())  # job 2, leased for lease_seconds
     assert ch.queue.next_due(ch.now()) == min(ch.now() + 100, ch.now() + ch.settings.lease_seconds)
+
+
+def test_shops_take_turns_so_one_shops_backlog_starves_no_other(tmp_path, db_url, fake_dots, fake_shopify,
+                                                                 fake_woo):
+    """acme has ten jobs waiting (a backlog, or a slow store's write-backs), woo one newer job:
+    woo's goes as soon as acme has one running, not after acme's ten."""
+    with make_ch(tmp_path, db_url, fake_dots, fake_shopify, woo_url=fake_woo.api_url) as (ch, _):
+        now = ch.now()
+        with ch.db.write() as conn:
+            for ref in range(1, 11):
+                ch.queue.enqueue(conn, JobKind.ISSUE, str(ref), now, at=now - 100 + ref, shop="acme")
+            ch.queue.enqueue(conn, JobKind.ISSUE, "99", now, shop="woo")
+            ch.queue.enqueue(conn, JobKind.PRUNE, "daily", now, at=now - 1)  # no shop's
+        claimed = [ch.queue.claim("p", now) for _ in range(5)]
+        assert [(j.shop, j.ref) for j in claimed if j] == [
+            ("acme", "1"),   # nothing running: the longest waiting
+            ("", "daily"),   # acme has one running: the others first, the longest waiting first
+            ("woo", "99"),
+            ("acme", "2"),   # every shop has one running: the longest waiting again
+            ("acme", "3")]   # nothing else is due
+
+
+def test_a_shop_no_longer_configured_still_has_its_jobs_run(ch):
+    with ch.db.write() as conn:
+        ch.queue.enqueue(conn, JobKind.ISSUE, "7", ch.now(), shop="gone")
+    job = ch.queue.claim("p", ch.now())
+    assert job is not None and job.shop == "gone"

@@ -30,6 +30,7 @@ class Job:
     ref: str
     attempts: int
     owner: str
+    shop: str = ""  # the shop it works for ("": none)
     # The jobs this one handed on, leased to its process once committed: an order's next step
     then: list[Job] = field(default_factory=list, compare=False, repr=False)
 
@@ -48,9 +49,17 @@ _EXPIRED = (select(jobs.c.id).where(jobs.c.status == JobStatus.RUNNING,
 _DUE = (select(jobs.c.id).where(jobs.c.status == JobStatus.QUEUED, jobs.c.run_at <= bindparam("now"))
         .order_by(jobs.c.run_at, jobs.c.id).limit(1))
 _LOOK = select(func.coalesce(_EXPIRED.scalar_subquery(), _DUE.scalar_subquery()))
-_LEASED = (jobs.c.id, jobs.c.kind, jobs.c.ref, jobs.c.attempts)
+_LEASED = (jobs.c.id, jobs.c.kind, jobs.c.ref, jobs.c.attempts, jobs.c.shop)
 _CLAIM = update(jobs).where(jobs.c.id == func.coalesce(
     *(q.with_for_update(skip_locked=True).scalar_subquery() for q in (_EXPIRED, _DUE))
+)).returning(*_LEASED)
+# Turns between shops: each shop's next due job (the (status, shop, run_at) index), and how
+# many of each shop's jobs run now; the claim takes the shop with the fewest running first.
+_SHOP_DUE = _DUE.where(jobs.c.shop == bindparam("of_shop"))
+_HEAD = select(jobs.c.run_at).where(jobs.c.id == _SHOP_DUE.scalar_subquery())
+_RUNNING = select(jobs.c.shop, func.count()).where(jobs.c.status == JobStatus.RUNNING).group_by(jobs.c.shop)
+_CLAIM_OF_SHOP = update(jobs).where(jobs.c.id == func.coalesce(
+    *(q.with_for_update(skip_locked=True).scalar_subquery() for q in (_EXPIRED, _SHOP_DUE))
 )).returning(*_LEASED)
 _TAKE = update(jobs).where(jobs.c.kind == bindparam("job_kind"), jobs.c.ref == bindparam("job_ref"),
                            jobs.c.status == JobStatus.QUEUED,
@@ -68,9 +77,10 @@ _HURRY = update(jobs).where(jobs.c.kind == bindparam("job_kind"), jobs.c.ref == 
 
 
 class Queue:
-    def __init__(self, db: Database, lease_seconds: float):
+    def __init__(self, db: Database, lease_seconds: float, shops: Collection[str] = ()):
         self.db = db
         self.lease_seconds = lease_seconds
+        self.shops = ("", *shops)  # whose turn it is, among those with a due job
         self._listeners: list[Callable[[], None]] = []
         self._claims = itertools.count(1)
         self._claims_lock = threading.Lock()
@@ -85,7 +95,7 @@ class Queue:
             listener()
 
     def enqueue(self, conn: Connection, kind: JobKind, ref: str, now: float,
-                after: Job | None = None, at: float | None = None) -> None:
+                after: Job | None = None, at: float | None = None, shop: str = "") -> None:
         """Queue (kind, ref) once, due `at` (now): a finished job is queued again, a waiting one
         runs now.
 
@@ -99,8 +109,9 @@ class Queue:
             self._notify(conn)
         process = None if after is None or at is not None else after.owner.rsplit("/", 1)[0]
         lease = {} if process is None else self._lease_values(process, now)  # new: leased at once
+        shop = after.shop if after is not None else shop  # an order's next step: the same shop
         inserted = conn.execute(self.db.insert_new(jobs, "kind", "ref"), {  # a returned row is certain
-            "kind": kind, "ref": ref, "status": JobStatus.QUEUED, "run_at": at or now,
+            "kind": kind, "ref": ref, "shop": shop, "status": JobStatus.QUEUED, "run_at": at or now,
             "attempts": 0, "created_at": now, "updated_at": now, **lease}).first()
         which = {"job_kind": kind, "job_ref": ref}
         if inserted is None:
@@ -110,13 +121,15 @@ class Queue:
             conn.execute(_HURRY, {**which, "now": now, "run_at": now, "updated_at": now})
         if after is None or process is None:
             return
-        following = Job(inserted[0], kind, ref, 0, lease["lease_owner"]) if inserted is not None \
+        following = Job(inserted[0], kind, ref, 0, lease["lease_owner"], shop) if inserted is not None \
             else self._lease(conn, process, now, _TAKE, which)  # unless another worker holds it
         if following is not None:
             self.db.after_commit(conn, lambda: after.then.append(following))
 
     def claim(self, process: str, now: float, look: bool = True) -> Job | None:
-        """Take the next due job, or one whose worker's lease ran out (it died).
+        """Take the next due job, or one whose worker's lease ran out (it died). With several
+        shops, shops take turns: the one with the fewest jobs running goes first (the longest
+        waiting among equals), so one shop's backlog or slow store never starves the rest.
 
         With `look`, a read comes first, so an idle poll takes no write lock (SQLite has one).
         """
@@ -125,7 +138,20 @@ class Queue:
                 if conn.execute(_LOOK, {"now": now}).scalar() is None:
                     return None
         with self.db.write() as conn:
-            return self._lease(conn, process, now, _CLAIM, {})
+            for shop in self._in_turn(conn, now):
+                job = self._lease(conn, process, now, _CLAIM_OF_SHOP, {"of_shop": shop})
+                if job is not None:
+                    return job
+            return self._lease(conn, process, now, _CLAIM, {})  # any shop's, a shop no longer set too
+
+    def _in_turn(self, conn: Connection, now: float) -> list[str]:
+        """The shops with a due job, in turn; none to choose between with one shop."""
+        if len(self.shops) <= 2:
+            return []
+        running: dict[str, int] = {shop: count for shop, count in conn.execute(_RUNNING)}
+        heads = [(running.get(shop, 0), run_at, shop) for shop in self.shops
+                 if (run_at := conn.execute(_HEAD, {"now": now, "of_shop": shop}).scalar()) is not None]
+        return [shop for *_, shop in sorted(heads)]
 
     def _lease(self, conn: Connection, process: str, now: float, statement: Executable,
                which: dict[str, object]) -> Job | None:
@@ -133,7 +159,7 @@ class Queue:
         lease = self._lease_values(process, now)
         row = conn.execute(statement, {**which, **lease, "now": now, "updated_at": now}).first()
         return None if row is None else Job(row.id, JobKind(row.kind), row.ref, row.attempts,
-                                            lease["lease_owner"])
+                                            lease["lease_owner"], row.shop)
 
     def _lease_values(self, process: str, now: float) -> dict[str, Any]:
         """A lease for `process`: running, under an owner token of its own."""

@@ -90,17 +90,17 @@ def retry_order(ch: Certhook, shop: str, order_id: str) -> int | None:
         retried = len(conn.execute(select(items.c.id).where(
             items.c.order_pk == order.id, items.c.status == ItemStatus.PENDING)).all())
         if retried:
-            ch.queue.enqueue(conn, JobKind.ISSUE, str(order.id), now)
+            ch.queue.enqueue(conn, JobKind.ISSUE, str(order.id), now, shop=shop)
         if order.writeback_status in (WritebackStatus.FAILED, WritebackStatus.PENDING):
             conn.execute(update(orders).where(orders.c.id == order.id)
                          .values(writeback_status=WritebackStatus.PENDING, writeback_error=None))
-            ch.queue.enqueue(conn, JobKind.WRITEBACK, str(order.id), now)
+            ch.queue.enqueue(conn, JobKind.WRITEBACK, str(order.id), now, shop=shop)
             retried += 1
         if order.evaluation_json is None and order.status not in (OrderStatus.SKIPPED,
                                                                   OrderStatus.CANCELLED):
             conn.execute(update(orders).where(orders.c.id == order.id)
                          .values(status=OrderStatus.PENDING, reason=None, updated_at=now))
-            ch.queue.enqueue(conn, JobKind.EVALUATE, str(order.id), now)
+            ch.queue.enqueue(conn, JobKind.EVALUATE, str(order.id), now, shop=shop)
             retried += 1
         refresh_status(conn, now, order.id)
         return retried

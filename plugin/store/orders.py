@@ -87,7 +87,7 @@ def record_order(ch: Certhook, conn: Connection, shop_id: str, order: Order | Pl
         return False
     add_event(conn, now, row.id, "received", f"received by {source}" + (f": {reason}" if reason else ""))
     if cancelled is None:
-        ch.queue.enqueue(conn, JobKind.EVALUATE, str(row.id), now, at=hold_until)
+        ch.queue.enqueue(conn, JobKind.EVALUATE, str(row.id), now, at=hold_until, shop=shop_id)
     return True
 
 
