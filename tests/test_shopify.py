@@ -74,15 +74,15 @@ def test_privacy_payloads(tmp_path, db_url):
     for topic, payload, field in [
             ("shop/redact", {"shop_id": 1}, "shop_domain: is missing"),
             ("shop/redact", {"shop_domain": DOMAIN}, "shop_id: is missing"),
-            ("shop/redact", {**whole, "customer": customer}, "customer: is not a key of this topic"),
+            ("shop/redact", {**whole, "customer": customer}, "^: has a key that is not this topic's"),
             ("shop/redact", {"shop_id": 1, "shop_domain": "other.myshopify.com"}, "not this shop's domain"),
             ("customers/redact", {**redact, "orders_to_redact": 5}, "orders_to_redact: is not a list"),
             ("customers/redact", {**redact, "orders_to_redact": [1, None]}, "orders_to_redact.1: is missing"),
             ("customers/redact", {**redact, "orders_to_redact": [], "customer": "x"},
              "customer: is not an object"),
             ("customers/redact", {**redact, "orders_to_redact": [], "customer": {"id": 1, "x\n": 2}},
-             r"customer.x\?: is not a key"),
-            ("customers/redact", request, "data_request: is not a key of this topic"),
+             "^customer: has a key that is not this topic's"),
+            ("customers/redact", request, "^: has a key that is not this topic's"),
             ("customers/data_request", {**redact, "orders_to_redact": [1]}, "data_request: is missing")]:
         with pytest.raises(PayloadError, match=field):
             SHOPIFY.erasure(shop, topic, payload)

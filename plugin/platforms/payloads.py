@@ -151,12 +151,12 @@ def where(errors: Any) -> str:
             path.append(str(key))
         errors = errors[key]
     message = errors[0] if isinstance(errors, list) and errors else str(errors)
+    if message == "Unknown field.":  # a key the sender chose: named by where it is, not by itself
+        path, message = path[:-1], "has a key that is not this topic's"
     message = {"Not a valid list.": "is not a list", "Invalid input type.": "is not an object",
                "Missing data for required field.": "is missing",
-               "Field may not be null.": "is missing",
-               "Unknown field.": "is not a key of this topic's body"}.get(message, message)
-    named = "".join(c if c.isprintable() else "?" for c in ".".join(path))[:100]  # a key is sent
-    return f"{named}: {message}"
+               "Field may not be null.": "is missing"}.get(message, message)
+    return f"{'.'.join(path)}: {message}"
 
 
 def load(schema: Schema, payload: Any) -> dict[str, Any]:

@@ -40,9 +40,9 @@ class _Line(Door):
     properties = Objects(_Property)
 
 
-# Keys of other topics' bodies, never of an Order: a refund's, a privacy request's. The HMAC
-# covers the body, not the topic, so an order topic refuses a body that carries one.
-_NOT_AN_ORDER = ("order_id", "refund_line_items", "shop_domain")
+# A Refund's keys, never an Order's (a privacy request has no `id`): the HMAC covers the body,
+# not the topic, so an order topic refuses a refund resent under it.
+_NOT_AN_ORDER = ("order_id", "refund_line_items")
 
 
 class _Who(Door):
