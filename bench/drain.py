@@ -36,10 +36,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from certhook.context import build  # noqa: E402
-from certhook.models import OrderStatus, orders  # noqa: E402
+from certhook.models import orders  # noqa: E402
 from certhook.orders import Order  # noqa: E402
 from certhook.platforms import ADAPTERS  # noqa: E402
 from certhook.settings import load_settings  # noqa: E402
+from certhook.statuses import OrderStatus  # noqa: E402
 from certhook.store.orders import record_order  # noqa: E402
 from tests.fakes.dots import FakeDots  # noqa: E402
 from tests.fakes.shopify import FakeShopify  # noqa: E402

@@ -13,7 +13,8 @@ from sqlalchemy import Connection, select
 
 from .context import Certhook
 from .http import ApiError
-from .models import ItemKind, ItemStatus, items, orders
+from .models import items, orders
+from .statuses import ItemKind, ItemStatus
 
 AUDITED = (ItemKind.CERTIFICATE, ItemKind.OFFERING)  # the Dots.eco items
 

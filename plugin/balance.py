@@ -18,7 +18,8 @@ from sqlalchemy import Connection, delete, insert, select
 from .context import Certhook
 from .http import ApiError
 from .jobs.queue import Job
-from .models import ItemKind, JobKind, balances
+from .models import balances
+from .statuses import ItemKind, JobKind
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 15 * 60

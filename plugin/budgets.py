@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, and_, bindparam, func, or_, select
 
 from .db import Database
-from .models import ItemKind, ItemStatus, JobKind, counters, items, orders
+from .models import counters, items, orders
 from .settings import Shop
+from .statuses import ItemKind, ItemStatus, JobKind
 
 if TYPE_CHECKING:  # the context is built on top of this; only its type is needed here
     from .context import Certhook

@@ -7,17 +7,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from . import http, issuers
+from . import issuers, redaction
 from .allocations import Names
 from .db import Database
 from .http import Pool
 from .issuers import Issuer
 from .jobs.queue import Queue
 from .jobs.retry import Policy
-from .models import ItemKind
 from .platforms import ADAPTERS, StoreApi
 from .rules import Rule, RulesError, load_rules
 from .settings import Settings, Shop
+from .statuses import ItemKind
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ def secrets_of(settings: Settings) -> list[str]:
 
 
 def build(settings: Settings) -> Certhook:
-    http.hide(*secrets_of(settings))
+    redaction.hide(*secrets_of(settings))
     db, pool = Database(settings.database_url), Pool()
     built = issuers.build(settings, pool)
     certificates = built.get(ItemKind.CERTIFICATE)

@@ -18,10 +18,11 @@ from .allocations import label
 from .context import Certhook
 from .http import Rejected
 from .jobs.queue import Job
-from .models import ItemKind, ItemStatus, JobKind, OrderStatus, items, orders
+from .models import items, orders
 from .orders import Order, PayloadError
 from .rules import Evaluation, evaluate
 from .settings import Shop
+from .statuses import ItemKind, ItemStatus, JobKind, OrderStatus
 from .store.orders import add_event, lock_order, order_of, update_order
 
 log = logging.getLogger(__name__)

@@ -16,13 +16,13 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from importlib.metadata import version
 from typing import Any
-from urllib.parse import quote, quote_plus
 
 import requests
 import urllib3
 from urllib3.util.retry import Retry
 
 from .limits import Deadline, DeadlineAdapter, read_capped
+from .redaction import hide, redacted
 from .settings_schema import MAX_ANSWER_BYTES
 
 USER_AGENT = f"certhook/{version('certhook')}"
@@ -33,24 +33,6 @@ GET_RETRIES = Retry(total=2, allowed_methods={"GET"}, status_forcelist={502, 503
 # What requests raises for a request that can't be made as configured: its URL, header and
 # schema errors are ValueErrors; a body that isn't JSON (NaN) is its own
 _UNSENDABLE = (ValueError, requests.exceptions.InvalidJSONError)
-
-_HIDDEN: list[str] = []  # this process's credentials: never in a message, a log or a column
-
-
-def hide(*secrets: str) -> None:
-    """Credentials to cut out of every error message (a service may echo what it was sent): as
-    they are, and as a query string or a JSON answer (PHP's json_encode escapes "/") quote them."""
-    forms = {form for s in secrets if len(s) >= 4 for text in (
-        s, quote(s, safe=""), quote_plus(s), _json.dumps(s)[1:-1], _json.dumps(s, ensure_ascii=False)[1:-1])
-        for form in (text, text.replace("/", "\\/"))}
-    _HIDDEN[:] = sorted(forms.union(_HIDDEN), key=len, reverse=True)  # longer forms first
-
-
-def redacted(text: str) -> str:
-    for secret in _HIDDEN:
-        text = text.replace(secret, "[redacted]")
-    return text
-
 
 class ApiError(Exception):
     """An answer (or no answer) that isn't what we asked for."""

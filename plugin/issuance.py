@@ -20,7 +20,8 @@ from .issuers import Issued, Issuer, Item
 from .issuers.base import Outcome, attempt
 from .jobs.queue import Job
 from .jobs.retry import Action, Decision, decide, soonest
-from .models import ItemKind, ItemStatus, JobKind, WritebackStatus, items
+from .models import items
+from .statuses import ItemKind, ItemStatus, JobKind, WritebackStatus
 from .store.items import refresh_status
 from .store.orders import add_event, lock_order, update_order
 

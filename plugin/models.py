@@ -1,9 +1,7 @@
-"""Tables and the closed enums: statuses, item kinds, issuers, job kinds.
+"""The tables (SQLAlchemy Core); their closed values are in statuses.py.
 
 Ids from the stores are text: Shopify's exceed 2^53."""
 from __future__ import annotations
-
-from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
@@ -19,63 +17,6 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-
-
-class OrderStatus(StrEnum):
-    PENDING = "pending"
-    HELD = "held"            # in its hold period: nothing is issued before it ends
-    DONE = "done"
-    SKIPPED = "skipped"
-    CANCELLED = "cancelled"  # cancelled (or fully refunded) before anything was sent
-    FAILED = "failed"
-
-
-class ItemStatus(StrEnum):
-    PENDING = "pending"
-    HELD = "held"
-    ISSUED = "issued"
-    CANCELLED = "cancelled"  # its order was cancelled before its request was sent
-    FAILED = "failed"
-
-
-class Refunded(StrEnum):
-    NONE = "none"
-    PARTIAL = "partial"
-    FULL = "full"
-
-
-class WritebackStatus(StrEnum):
-    PENDING = "pending"
-    DONE = "done"
-    FAILED = "failed"
-
-
-class JobStatus(StrEnum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
-
-
-class ItemKind(StrEnum):
-    CERTIFICATE = "certificate"  # a Dots.eco certificate: one per order and allocation
-    OFFERING = "offering"        # a Dots.eco eco club offering (a gift): one per line item
-    CERTFUSION = "certfusion"    # a CertFusion certificate: one per order and list
-
-
-class IssuerName(StrEnum):
-    DOTS = "dots"
-    CERTFUSION = "certfusion"
-
-
-class JobKind(StrEnum):
-    EVALUATE = "evaluate"    # the rules: what the order earns, recorded as pending items
-    ISSUE = "issue"          # issue the order's pending items, each exactly once
-    WRITEBACK = "writeback"  # write the order's issued items onto the store's order
-    RECONCILE = "reconcile"  # ask one shop for paid orders certhook hasn't recorded
-    PRUNE = "prune"          # daily: forget deliveries older than retention_days
-    BALANCE = "balance"      # every 15 minutes: the Dots.eco app's balance
-
 
 metadata = MetaData()
 

@@ -11,9 +11,9 @@ from .context import Certhook
 from .evaluation import run_evaluate_job
 from .issuance import run_issue_job
 from .jobs.worker import Handler, Worker
-from .models import JobKind
 from .reconcile import ensure_jobs, run_reconcile_job
 from .retention import ensure_prune, run_prune_job
+from .statuses import JobKind
 from .store import items
 from .writeback import run_writeback_job
 

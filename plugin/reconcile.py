@@ -17,9 +17,10 @@ from .context import Certhook
 from .http import ApiError
 from .jobs.queue import Job
 from .jobs.worker import reason_of
-from .models import JobKind, orders, reconciliations
+from .models import orders, reconciliations
 from .orders import PayloadError
 from .settings import Shop
+from .statuses import JobKind
 from .store.orders import record_order
 
 log = logging.getLogger(__name__)

@@ -8,17 +8,9 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from . import budgets
-from .models import (
-    ItemStatus,
-    JobKind,
-    OrderStatus,
-    WritebackStatus,
-    events,
-    items,
-    jobs,
-    orders,
-)
+from .models import events, items, jobs, orders
 from .settings import Shop
+from .statuses import ItemStatus, JobKind, OrderStatus, WritebackStatus
 from .tallies import count_orders
 from .web import throttle
 

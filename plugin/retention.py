@@ -11,7 +11,8 @@ from sqlalchemy import delete
 
 from .context import Certhook
 from .jobs.queue import Job
-from .models import JobKind, deliveries
+from .models import deliveries
+from .statuses import JobKind
 from .web.throttle import forget_stale
 
 log = logging.getLogger(__name__)

@@ -28,7 +28,8 @@ from sqlalchemy import (
     select,
 )
 
-from .models import ItemStatus, items, metadata, orders
+from .models import items, metadata, orders
+from .statuses import ItemStatus
 
 order_counts = Table(
     "order_counts",

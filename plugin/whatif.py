@@ -12,9 +12,10 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from .context import Certhook
-from .models import ItemKind, OrderStatus, orders
+from .models import orders
 from .orders import Order, PayloadError
 from .rules import Evaluation, Rule, evaluate
+from .statuses import ItemKind, OrderStatus
 from .store.orders import order_of
 
 Key = tuple[str, int | None]  # (kind, allocation id or CertFusion list id)

@@ -14,8 +14,9 @@ from .context import Certhook
 from .http import Rejected
 from .jobs.queue import Job
 from .links import customer_url, http_url
-from .models import IssuerName, ItemKind, ItemStatus, WritebackStatus, items, orders
+from .models import items, orders
 from .platforms import StoreApi
+from .statuses import IssuerName, ItemKind, ItemStatus, WritebackStatus
 from .store.items import refresh_status
 from .store.orders import add_event
 

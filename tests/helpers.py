@@ -20,9 +20,10 @@ from sqlalchemy import select
 
 from certhook import create_app, pipeline
 from certhook.context import Certhook, build
-from certhook.models import JobKind, JobStatus, jobs
+from certhook.models import jobs
 from certhook.platforms.signatures import sign
 from certhook.settings import load_settings
+from certhook.statuses import JobKind, JobStatus
 
 from .fakes import dots as fake_dots_mod
 from .fakes import shopify as fake_shopify_mod

@@ -176,6 +176,20 @@ def test_tokens_are_stripped_and_a_control_character_is_named_not_shown(tmp_path
     assert "dots-" not in str(raised.value)
 
 
+def everything_seen(ch, client, caplog, pages: list[str]) -> str:  # type: ignore[no-untyped-def]
+    """The log, every column of the orders, items, jobs and timeline, the API and these
+    dashboard pages, as one text."""
+    seen = [r.getMessage() for r in caplog.records] + [str(r.exc_info) for r in caplog.records]
+    with ch.db.read() as conn:
+        for table in ("items", "jobs", "orders", "events"):
+            rows = conn.execute(text(f"SELECT * FROM {table}"))
+            seen += [json.dumps([str(v) for v in row]) for row in rows]
+    seen.append(client.get("/api/orders", headers=AUTH).text)
+    sign_in(client)
+    seen += [client.get(page).text for page in pages]
+    return "\n".join(seen)
+
+
 SECRETS = [fake_dots_mod.AUTH_TOKEN, fake_dots_mod.APP_TOKEN, fake_shopify_mod.ACCESS_TOKEN, ADMIN_TOKEN,
            SECRET, "test-secret-key-0123456789"]
 
@@ -197,15 +211,7 @@ def test_no_secret_reaches_a_log_an_error_column_or_an_answer(client, ch, fake_d
         drain(other)
     finally:
         other.close()
-    seen = [r.getMessage() for r in caplog.records] + [str(r.exc_info) for r in caplog.records]
-    with ch.db.read() as conn:
-        for table in ("items", "jobs", "orders", "events"):
-            rows = conn.execute(text(f"SELECT * FROM {table}"))
-            seen += [json.dumps([str(v) for v in row]) for row in rows]
-    seen.append(client.get("/api/orders", headers=AUTH).text)
-    sign_in(client)
-    seen += [client.get(f"/orders/acme/{n}").text for n in (4004, 4005)]
-    everything = "\n".join(seen)
+    everything = everything_seen(ch, client, caplog, [f"/orders/acme/{n}" for n in (4004, 4005)])
     assert "Unauthenticated: [redacted]" in everything  # the echo was seen, and cut
     assert "could not be made (its URL, a header or its proxy is not valid)" in everything
     leaked = [s for s in SECRETS if s in everything]
@@ -233,16 +239,8 @@ def test_a_credential_a_service_echoes_in_any_form_is_seen_nowhere(
             fake.fail_next("echo")
             send()
             drain(ch)
-        seen = [r.getMessage() for r in caplog.records]
-        with ch.db.read() as conn:
-            for table in ("items", "jobs", "orders", "events"):
-                rows = conn.execute(text(f"SELECT * FROM {table}"))
-                seen += [json.dumps([str(v) for v in row]) for row in rows]
-        seen.append(client.get("/api/orders", headers=AUTH).text)
-        sign_in(client)
-        seen += [client.get(f"/orders/acme/{n}").text for n in (4101, 4102, 4103)]
-        seen.append(client.get("/orders/woo/727").text)
-    everything = "\n".join(seen)
+        everything = everything_seen(ch, client, caplog, [
+            *(f"/orders/acme/{n}" for n in (4101, 4102, 4103)), "/orders/woo/727"])
     for form in ("auth-token: [redacted]", "Authorization: Bearer [redacted]",
                  "X-Shopify-Access-Token: [redacted]", "Authorization: Basic [redacted]",
                  "?consumer_key=[redacted]&amp;consumer_secret=[redacted]", "?token=[redacted]"):

@@ -20,9 +20,8 @@ from certhook.http import (
     Transient,
     body_of,
     error_for,
-    hide,
-    redacted,
 )
+from certhook.redaction import hide, redacted
 
 from .fakes.base import FakeServer, Handler
 

@@ -7,7 +7,8 @@ from sqlalchemy import select
 
 from certhook.jobs.queue import LeaseLost
 from certhook.jobs.retry import Action, Decision
-from certhook.models import JobKind, JobStatus, jobs
+from certhook.models import jobs
+from certhook.statuses import JobKind, JobStatus
 
 from .helpers import make_ch
 

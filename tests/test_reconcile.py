@@ -11,8 +11,9 @@ from sqlalchemy import func, select
 from certhook import create_app
 from certhook.cli import main
 from certhook.evaluation import external_unique_id
-from certhook.models import JobKind, JobStatus, jobs, orders, reconciliations
+from certhook.models import jobs, orders, reconciliations
 from certhook.reconcile import ensure_jobs, sync
+from certhook.statuses import JobKind, JobStatus
 
 from .helpers import (
     AUTH,

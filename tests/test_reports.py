@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from certhook import reports, tallies
-from certhook.models import JobKind, JobStatus, items, jobs, orders
+from certhook.models import items, jobs, orders
+from certhook.statuses import JobKind, JobStatus
 
 DAY = 86400.0
 T0 = 1_795_000_000.0  # 2026-11-18

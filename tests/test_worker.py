@@ -11,7 +11,8 @@ from sqlalchemy import select
 from certhook import pipeline
 from certhook.evaluation import external_unique_id
 from certhook.jobs.worker import Worker
-from certhook.models import JobKind, JobStatus, jobs, processes
+from certhook.models import jobs, processes
+from certhook.statuses import JobKind, JobStatus
 
 from .helpers import AUTH, deliver, make_ch, order_payload, start, wait_for
 

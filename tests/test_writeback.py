@@ -4,8 +4,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from certhook.models import JobKind, jobs
+from certhook.models import jobs
 from certhook.platforms import shopify
+from certhook.statuses import JobKind
 
 from .helpers import deliver, drain, make_ch, order_of, order_payload, run_due
 

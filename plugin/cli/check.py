@@ -15,11 +15,11 @@ from ..context import Certhook, build, rules_for, unused_budgets, warnings
 from ..evaluation import earned_items
 from ..http import ApiError
 from ..issuers import certfusion
-from ..models import ItemKind
 from ..orders import Order, PayloadError
 from ..platforms import ADAPTERS
 from ..rules import Evaluation, Rule, RulesError, evaluate
 from ..settings import Settings, SettingsError, load_settings
+from ..statuses import ItemKind
 from .common import config_option, context
 from .whatif import preview_window
 

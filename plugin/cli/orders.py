@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import click
 
 from ..http import ApiError
-from ..models import ItemStatus, OrderStatus
 from ..reconcile import sync
+from ..statuses import ItemStatus, OrderStatus
 from ..store.items import retry_order
 from ..store.orders import list_orders
 from .common import config_option, context, when

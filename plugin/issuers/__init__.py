@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from ..http import Pool
-from ..models import ItemKind
 from ..settings import Settings
+from ..statuses import ItemKind
 from . import certfusion, dots
 from .base import Issued, Issuer, Item
 

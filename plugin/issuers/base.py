@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..http import ApiError, Client
-from ..models import IssuerName, ItemKind, ItemStatus
 from ..orders import Order
+from ..statuses import IssuerName, ItemKind, ItemStatus
 
 
 @dataclass(frozen=True)

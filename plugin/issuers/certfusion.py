@@ -10,10 +10,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..http import ApiError, Client, Rejected, Response, Transient, body_of
-from ..models import IssuerName, ItemKind
 from ..orders import Order, valid_email
 from ..rules import CertFusion as Earned
 from ..settings import CertFusionSettings
+from ..statuses import IssuerName, ItemKind
 from .base import Issued, Issuer, Item, Outcome, attempt
 
 SERVICE = "CertFusion"

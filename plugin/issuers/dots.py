@@ -6,10 +6,10 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from ..http import Client, OutOfBalance, Rejected, Transient, body_of, error_for, message_of
-from ..models import IssuerName, ItemKind
 from ..orders import Order, valid_email
 from ..rules import Allocation, Offering
 from ..settings import DotsSettings
+from ..statuses import IssuerName, ItemKind
 from .base import Issued, Issuer, Item
 
 SERVICE = "Dots.eco"

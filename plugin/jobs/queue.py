@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import Connection, Executable, bindparam, func, select, text, update
 
 from ..db import Database
-from ..models import JobKind, JobStatus, jobs
+from ..models import jobs
+from ..statuses import JobKind, JobStatus
 from .retry import Action, Decision
 
 

@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection
 
-from ..http import ApiError, redacted
-from ..models import JobKind
+from ..http import ApiError
+from ..redaction import redacted
+from ..statuses import JobKind
 from . import processes, wakeups
 from .processes import process_id
 from .queue import Job, LeaseLost

@@ -8,9 +8,9 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from ..models import Refunded
 from ..orders import Order
 from ..settings import Shop
+from ..statuses import Refunded
 from . import signatures
 
 

@@ -8,119 +8,17 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from marshmallow import RAISE, ValidationError, fields, pre_load
-
 from ..http import Client
-from ..models import Refunded
 from ..orders import LineItem, Order, PayloadError
 from ..settings import SHOPIFY_API_VERSION, Shop
+from ..statuses import Refunded
 from . import shopify_graphql as graphql
 from .base import Adapter, Change, Erasure, PaidOrder, Plain, StoreApi, Topic, Webhook
-from .payloads import Door, Flag, Id, Money, Objects, Quantity, Scalar, Text, load
+from .payloads import load
+from .shopify_bodies import ORDER, PRIVACY, REFUND, WHO
 
 SERVICE = "Shopify"
 _VERSION = re.compile(r"/admin/api/(\d{4})-(\d{2})(?:/|$)")
-
-
-class _Customer(Door):
-    id = Id(zero=True)
-    email, first_name, last_name = Text(), Text(), Text()
-
-
-class _Property(Door):
-    name, value = Text(), Scalar()
-
-
-class _Line(Door):
-    id, product_id, variant_id = Id(zero=True), Id(zero=True), Id(zero=True)
-    sku, title, name = Text(), Text(), Text()
-    quantity = Quantity(load_default=0)
-    price, total_discount = Money(), Money()
-    gift_card = Flag()
-    properties = Objects(_Property)
-
-
-# A Refund's keys, never an Order's (a privacy request has no `id`): the HMAC covers the body,
-# not the topic, so an order topic refuses a refund resent under it.
-_NOT_AN_ORDER = ("order_id", "refund_line_items")
-
-
-class _Who(Door):
-    """Which order of the REST Order resource, whose, and whether it is a test or cancelled:
-    what the door reads of a paid order (its lines are read by its evaluation)."""
-
-    @pre_load
-    def an_order(self, data: Any, **kwargs: Any) -> Any:
-        for key in _NOT_AN_ORDER if isinstance(data, dict) else ():
-            if key in data:
-                raise ValidationError("is a key of another topic's body, not of an order", key)
-        return data
-
-    id = Id(required=True)
-    name, order_number, email, contact_email = Text(), Text(), Text(), Text()
-    customer = fields.Nested(_Customer, allow_none=True, load_default=None)
-    test = Flag()
-    cancelled_at = Text()
-
-
-class _Order(_Who):
-    """The REST Order resource (the orders/paid body), as far as certhook reads it."""
-
-    currency, processed_at, created_at = Text(), Text(), Text()
-    line_items = Objects(_Line)
-
-
-class _RefundLine(Door):
-    line_item_id = Id(zero=True)
-    quantity = Quantity(load_default=0)
-
-
-class _Refund(Door):
-    """A Refund resource (the refunds/create body), as far as certhook reads it."""
-
-    order_id = Id(required=True)
-    refund_line_items = Objects(_RefundLine)
-
-
-class _Exact(Door):
-    """A privacy topic's body: its own keys and no others (a body of another topic, signed and
-    resent under this one, is refused)."""
-
-    class Meta:
-        unknown = RAISE
-
-
-class _ShopRedact(_Exact):
-    shop_id = Id(required=True)
-    shop_domain = Text(required=True)
-
-
-class _Requester(_Exact):
-    id = Id(zero=True)
-    email, phone = Text(), Text()
-
-
-class _CustomerRedact(_ShopRedact):
-    customer = fields.Nested(_Requester, required=True)
-    orders_to_redact = fields.List(Id(), required=True)
-
-
-class _RequestId(_Exact):
-    id = Id(required=True)
-
-
-class _DataRequest(_ShopRedact):
-    customer = fields.Nested(_Requester, required=True)
-    orders_requested = fields.List(Id(), required=True)
-    data_request = fields.Nested(_RequestId, required=True)
-
-
-_PRIVACY = {"shop/redact": _ShopRedact(), "customers/redact": _CustomerRedact(),
-            "customers/data_request": _DataRequest()}
-
-
-# One instance for every load: building a schema (and its nested ones) costs more than a load.
-_ORDER, _WHO = _Order(), _Who()
 
 
 def _line_item(line: dict[str, Any]) -> LineItem:
@@ -147,7 +45,7 @@ def _who(order: dict[str, Any]) -> Plain:
 
 def normalize(shop_id: str, payload: dict[str, Any]) -> Order:
     """A REST Order resource (the orders/paid body) as the platform-neutral Order."""
-    order = load(_ORDER, payload)
+    order = load(ORDER, payload)
     customer = order["customer"] or _NO_CUSTOMER
     who = _who(order)
     return Order(
@@ -212,7 +110,7 @@ class Shopify(Adapter):
                        event_id=headers.get("X-Shopify-Event-Id") or headers.get("X-Shopify-Webhook-Id"))
 
     def plain_order(self, shop: Shop, payload: dict[str, Any]) -> Plain | None:
-        order = load(_WHO, payload)
+        order = load(WHO, payload)
         return None if order["test"] or order["cancelled_at"] else _who(order)
 
     def change(self, shop: Shop, topic: str, payload: dict[str, Any], order: Order | None) -> Change | None:
@@ -225,14 +123,14 @@ class Shopify(Adapter):
             return Change(order.order_id, cancelled=True, order=order, was_paid=status in PAID,
                           refunded=REFUNDED.get(status, Refunded.NONE))
         if topic == "refunds/create":
-            refund = load(_Refund(), payload)
+            refund = load(REFUND, payload)
             return Change(refund["order_id"], refunded=Refunded.PARTIAL, refund_lines=tuple(
                 (line["line_item_id"], line["quantity"]) for line in refund["refund_line_items"]))
         return super().change(shop, topic, payload, order)
 
     def erasure(self, shop: Shop, topic: str, payload: dict[str, Any]) -> Erasure:
         """What a privacy topic asks, if its body is that topic's and names this shop."""
-        data = load(_PRIVACY[topic], payload)
+        data = load(PRIVACY[topic], payload)
         if data["shop_domain"].lower() != shop.domain.lower():
             raise PayloadError("shop_domain: is not this shop's domain")
         if topic == "shop/redact":

@@ -12,9 +12,9 @@ from urllib.parse import urlsplit
 from marshmallow import fields
 
 from ..http import Client, Response, body_of
-from ..models import ItemKind, Refunded
 from ..orders import LineItem, Order
 from ..settings import Shop
+from ..statuses import ItemKind, Refunded
 from .base import Adapter, Change, PaidOrder, Plain, StoreApi, Topic, Webhook
 from .payloads import Door, Id, Money, Objects, Quantity, Scalar, Text, load
 

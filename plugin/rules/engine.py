@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 from fnmatch import fnmatchcase
 
-from ..models import ItemKind
 from ..orders import LineItem, Order
+from ..statuses import ItemKind
 from .schema import Rule
 
 

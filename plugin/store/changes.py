@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, bindparam, func, select, update
 
-from ..models import ItemStatus, OrderStatus, Refunded, items
+from ..models import items
 from ..orders import PayloadError
 from ..platforms import Change
+from ..statuses import ItemStatus, OrderStatus, Refunded
 from .orders import add_event, find_order, lock_order, order_of, record_order, update_order
 
 if TYPE_CHECKING:  # the context is built on top of the store; only its type is needed here

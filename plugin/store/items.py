@@ -5,7 +5,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, bindparam, select, update
 
-from ..models import ItemStatus, JobKind, OrderStatus, WritebackStatus, items, orders
+from ..models import items, orders
+from ..statuses import ItemStatus, JobKind, OrderStatus, WritebackStatus
 from .orders import add_event, find_order, update_order
 
 if TYPE_CHECKING:  # the context is built on top of the store; only its type is needed here

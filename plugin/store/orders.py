@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, bindparam, func, or_, select, update
 
-from ..models import ItemKind, JobKind, OrderStatus, Refunded, deliveries, events, items, orders
+from ..models import deliveries, events, items, orders
 from ..orders import Order, PayloadError
 from ..platforms import ADAPTERS, Plain
+from ..statuses import ItemKind, JobKind, OrderStatus, Refunded
 from ..tallies import count_orders
 
 if TYPE_CHECKING:  # the context is built on top of the store; only its type is needed here

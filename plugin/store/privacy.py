@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, or_, select, update
 
-from ..models import JobKind, deliveries, events, items, jobs, orders
+from ..models import deliveries, events, items, jobs, orders
 from ..orders import Order, PayloadError, valid_email
+from ..statuses import JobKind
 from .orders import add_event, order_of
 
 if TYPE_CHECKING:  # the context is built on top of the store; only its type is needed here

@@ -11,7 +11,8 @@ from werkzeug.exceptions import TooManyRequests
 from .. import links
 from ..context import Certhook
 from ..jobs import processes
-from ..models import OrderStatus, health
+from ..models import health
+from ..statuses import OrderStatus
 from ..store.items import retry_order
 from ..store.orders import find_order, iso, items_of, list_orders, order_json
 from .throttle import Throttle

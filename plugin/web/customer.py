@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, make_response, render_template
 
 from ..links import read_customer_token
-from ..models import ItemStatus
+from ..statuses import ItemStatus
 from ..store.orders import find_order, items_of
 
 bp = Blueprint("customer", __name__, template_folder="templates")

@@ -24,7 +24,8 @@ from .. import balance, budgets, links, reports, tallies
 from ..context import Certhook
 from ..http import ApiError
 from ..issuers import Item
-from ..models import ItemKind, ItemStatus, OrderStatus, WritebackStatus, items
+from ..models import items
+from ..statuses import ItemKind, ItemStatus, OrderStatus, WritebackStatus
 from ..store.items import retry_order
 from ..store.orders import find_order, items_of, list_orders
 from .sessions import check_csrf, csrf_token, sign_in, sign_out, signed_in

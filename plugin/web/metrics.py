@@ -17,16 +17,8 @@ from werkzeug.exceptions import TooManyRequests
 
 from .. import budgets
 from ..context import Certhook
-from ..models import (
-    ItemStatus,
-    JobStatus,
-    OrderStatus,
-    deliveries,
-    items,
-    jobs,
-    orders,
-    reconciliations,
-)
+from ..models import deliveries, items, jobs, orders, reconciliations
+from ..statuses import ItemStatus, JobStatus, OrderStatus
 from . import throttle
 
 bp = Blueprint("metrics", __name__)

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Blueprint, jsonify
 
-from ..models import IssuerName, ItemKind, ItemStatus, OrderStatus, Refunded, WritebackStatus
+from ..statuses import IssuerName, ItemKind, ItemStatus, OrderStatus, Refunded, WritebackStatus
 
 bp = Blueprint("openapi", __name__)
 

@@ -1,0 +1,61 @@
+"""The closed values: order, item, write-back and job statuses, refunds, item kinds, issuers and
+job kinds. The API, the database and the metrics all say them as these strings."""
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class OrderStatus(StrEnum):
+    PENDING = "pending"
+    HELD = "held"            # in its hold period: nothing is issued before it ends
+    DONE = "done"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"  # cancelled (or fully refunded) before anything was sent
+    FAILED = "failed"
+
+
+class ItemStatus(StrEnum):
+    PENDING = "pending"
+    HELD = "held"
+    ISSUED = "issued"
+    CANCELLED = "cancelled"  # its order was cancelled before its request was sent
+    FAILED = "failed"
+
+
+class Refunded(StrEnum):
+    NONE = "none"
+    PARTIAL = "partial"
+    FULL = "full"
+
+
+class WritebackStatus(StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class ItemKind(StrEnum):
+    CERTIFICATE = "certificate"  # a Dots.eco certificate: one per order and allocation
+    OFFERING = "offering"        # a Dots.eco eco club offering (a gift): one per line item
+    CERTFUSION = "certfusion"    # a CertFusion certificate: one per order and list
+
+
+class IssuerName(StrEnum):
+    DOTS = "dots"
+    CERTFUSION = "certfusion"
+
+
+class JobKind(StrEnum):
+    EVALUATE = "evaluate"    # the rules: what the order earns, recorded as pending items
+    ISSUE = "issue"          # issue the order's pending items, each exactly once
+    WRITEBACK = "writeback"  # write the order's issued items onto the store's order
+    RECONCILE = "reconcile"  # ask one shop for paid orders certhook hasn't recorded
+    PRUNE = "prune"          # daily: forget deliveries older than retention_days
+    BALANCE = "balance"      # every 15 minutes: the Dots.eco app's balance
