@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from . import issuers, redaction
 from .allocations import Names
+from .connections import Connections
 from .db import Database
 from .http import Pool
 from .issuers import Issuer
@@ -32,6 +33,7 @@ class Certhook:
     rules: dict[str, tuple[Rule, ...]]
     policy: Policy
     names: Names  # allocation id → name, from Dots.eco
+    connections: Connections  # Shopify apps' tokens
     clock: Callable[[], float] | None = None  # tests move time on; else the wall clock
 
     def now(self) -> float:
@@ -43,7 +45,8 @@ class Certhook:
 
     def store(self, shop: Shop) -> StoreApi:
         """The shop's admin API, one per shop, kept open."""
-        return self.http.get((shop.platform, shop.id), lambda: ADAPTERS[shop.platform].api(shop))
+        return self.http.get((shop.platform, shop.id),
+                             lambda: ADAPTERS[shop.platform].api(shop, self.connections))
 
     def close(self) -> None:
         """Let go of open HTTP connections and of the database's."""
@@ -95,13 +98,14 @@ def unused_budgets(settings: Settings, rules: dict[str, tuple[Rule, ...]]) -> li
 
 def secrets_of(settings: Settings) -> list[str]:
     """Every credential in the settings: cut out of any error a service answers with."""
-    found = [settings.secret_key, settings.admin_token, settings.metrics_token,
+    found = [settings.secret_key, settings.admin_token, settings.metrics_token, settings.token_key,
              settings.customer_link_secret, settings.dots.auth_token, settings.dots.app_token,
              settings.dots.offering_app_token]
     if settings.certfusion:
         found.append(settings.certfusion.api_token)
     for shop in settings.shops:
-        found += [shop.webhook_secret, shop.access_token, shop.consumer_key, shop.consumer_secret]
+        found += [shop.webhook_secret, shop.access_token, shop.consumer_key, shop.consumer_secret,
+                  shop.client_secret]
     return found
 
 
@@ -110,12 +114,13 @@ def build(settings: Settings) -> Certhook:
     db, pool = Database(settings.database_url), Pool()
     built = issuers.build(settings, pool)
     certificates = built.get(ItemKind.CERTIFICATE)
+    queue = Queue(db, settings.lease_seconds, [shop.id for shop in settings.shops])
     certhook = Certhook(
-        settings=settings, db=db, http=pool,
-        queue=Queue(db, settings.lease_seconds, [shop.id for shop in settings.shops]),
+        settings=settings, db=db, http=pool, queue=queue,
         issuers=built, rules=rules_for(settings),
         policy=Policy(settings.retry_base_seconds, settings.retry_max_seconds, settings.max_attempts),
         names=Names(lambda: certificates.http if certificates and settings.dots.auth_token else None),
+        connections=Connections(db, settings, pool, queue, lambda: certhook.now()),
     )
     for warning in warnings(settings) + unused_budgets(settings, certhook.rules):
         log.warning("%s", warning)

@@ -70,6 +70,11 @@ class AuthError(ApiError):
     """401/403: the credentials in certhook.yaml are wrong."""
 
 
+class NotConnected(ApiError):
+    """The store can't be called until it is connected (again): the app was uninstalled, or
+    Shopify refused its credentials. What needs it waits, spending no attempt; connecting wakes it."""
+
+
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
     """Retry-After as seconds or as an HTTP date."""
     value = (value or "").strip()  # "": no date either
@@ -159,14 +164,15 @@ class Client:
             self.session.auth = auth
             hide(base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode())  # an echoed header
 
-    def request(self, method: str, path: str, allow: tuple[int, ...] = (), *,
-                json: Any = None, params: Mapping[str, Any] | None = None) -> Response:
-        """One call. Network failures, answers over the limits and answers other than 2xx (or
-        `allow`) raise ApiError."""
+    def request(self, method: str, path: str, allow: tuple[int, ...] = (), *, json: Any = None,
+                params: Mapping[str, Any] | None = None, headers: Mapping[str, str] | None = None
+                ) -> Response:
+        """One call (`headers`: this call's own, a token of the moment). Network failures,
+        answers over the limits and answers other than 2xx (or `allow`) raise ApiError."""
         with Deadline(sum(self.timeout)) as deadline:
             try:
                 with self.session.request(method, self.base_url + path, params=params, json=json,
-                                          timeout=self.timeout, allow_redirects=False,
+                                          headers=headers, timeout=self.timeout, allow_redirects=False,
                                           stream=True) as answer:
                     content = read_capped(answer, self.max_bytes)
                     if content is None:

@@ -190,3 +190,28 @@ balances = Table(
     Column("error", Text, nullable=True),
     Index("ix_balances_checked", "checked_at"),
 )
+
+
+# A Shopify app shop's connection: its tokens (sealed: encrypted at rest), shared by every
+# process. One renewal at a time: a process leases the row (renewing_until) in a short
+# transaction and calls Shopify outside any; `generation` counts the tokens it has had.
+shop_connections = Table(
+    "shop_connections",
+    metadata,
+    Column("shop", String(64), primary_key=True),
+    Column("connect", String(32), nullable=False),  # client_credentials or authorization_code
+    Column("status", String(16), nullable=False),
+    Column("error", Text, nullable=True),  # why it is not connected
+    Column("access_token", Text, nullable=True),
+    Column("scope", Text, nullable=False, default=""),
+    Column("expires_at", Float, nullable=True),
+    Column("renew_at", Float, nullable=True),
+    Column("refresh_token", Text, nullable=True),
+    Column("refresh_expires_at", Float, nullable=True),
+    # Kept until the new pair has worked once: a refresh whose answer was lost is tried again
+    Column("previous_refresh_token", Text, nullable=True),
+    Column("generation", Integer, nullable=False, default=0),
+    Column("renewing_until", Float, nullable=True),
+    Column("renewing_by", String(64), nullable=True),
+    Column("updated_at", Float, nullable=False),
+)

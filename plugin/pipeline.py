@@ -33,11 +33,12 @@ def worker(ch: Certhook, concurrency: int | None = None, role: str = "worker") -
 
 def start_worker(ch: Certhook, role: str = "worker") -> Worker:
     """The background workers of a process, with every shop's reconciliation, the prune, the
-    balance and what a monthly budget held due at once."""
+    balance, what a monthly budget held and what a refused Shopify app waited for due at once."""
     ensure_jobs(ch)
     ensure_prune(ch)
     budgets.release(ch)
     ensure_balance(ch)
+    ch.connections.retry_refused()
     jobs = worker(ch, role=role)
     jobs.start()
     return jobs

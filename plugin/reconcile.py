@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Connection, select
 
 from .context import Certhook
-from .http import ApiError
+from .http import ApiError, NotConnected
 from .jobs.queue import Job
 from .jobs.worker import reason_of
 from .models import orders, reconciliations
@@ -106,6 +106,10 @@ def run_reconcile_job(ch: Certhook, job: Job) -> None:
     error = None
     try:
         summary = sync(ch, shop, _utc(start) - LOOKBACK, _utc(now))
+    except NotConnected:  # it waits, from where it was, until the shop is connected again
+        with ch.db.write() as conn:
+            ch.queue.reschedule(conn, job, ch.now(), now + shop.reconcile_minutes * 60)
+        return
     except ApiError as exc:
         error, summary = exc.message, Summary()
     except Exception as exc:  # a shape we didn't expect: shown, and tried again next time

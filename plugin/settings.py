@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 from marshmallow import ValidationError
@@ -73,6 +74,9 @@ class Shop:
     api_url: str
     mode: str = "live"
     access_token: str = ""
+    client_id: str = ""      # a Dev Dashboard app's: certhook gets its own tokens
+    client_secret: str = ""  # signs the app's webhooks too
+    connect: str = ""        # client_credentials or authorization_code ("": access_token as it is)
     consumer_key: str = ""
     consumer_secret: str = ""
     trigger_statuses: tuple[str, ...] = ("completed",)
@@ -90,7 +94,19 @@ class Shop:
     @property
     def has_api_credentials(self) -> bool:
         """Whether certhook can call the store's admin API (a shadow shop may have none)."""
-        return all(getattr(self, name) for name in CREDENTIALS[self.platform])
+        return any(all(getattr(self, n) for n in names) for names in CREDENTIALS[self.platform])
+
+    @property
+    def webhook_secrets(self) -> tuple[str, ...]:
+        """The keys its webhooks may be signed with: an app's client secret, and the key of
+        webhooks made in the store's admin."""
+        return tuple(s for s in (self.client_secret, self.webhook_secret) if s)
+
+    @property
+    def origin(self) -> str:
+        """The scheme, host and port of its api_url: where Shopify's OAuth endpoints are."""
+        parts = urlsplit(self.api_url)
+        return f"{parts.scheme}://{parts.netloc}"
 
 
 @dataclass(frozen=True)
@@ -106,6 +122,7 @@ class Settings:
     lease_seconds: float = 30
     metrics_token: str = ""  # empty: GET /metrics answers 404
     public_url: str = ""
+    token_key: str = ""  # encrypts stores' tokens at rest; "": derived from secret_key
     trusted_proxies: int = 0  # X-Forwarded-* hops to trust
     retention_days: int = 90  # deliveries older than this are pruned
     log_format: str = "text"  # or json: one JSON object per line
@@ -199,6 +216,8 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     data["database_url"] = _database_url(data["database_url"], path.parent)
     data["metrics_token"] = data["metrics_token"] or ""  # `metrics_token:` left blank is unset
     data["customer_link_secret"] = data["customer_link_secret"] or data["secret_key"]
+    data["token_key"] = data["token_key"] or ""
+    data["public_url"] = data["public_url"].rstrip("/")
     return Settings(path=path, **data)
 
 
@@ -208,6 +227,7 @@ def _build_shop(data: dict[str, Any], base: Path) -> Shop:
     data["api_url"] = (data["api_url"] or DEFAULT_API_URL[data["platform"]].format(domain=domain)).rstrip("/")
     data["domain"] = domain
     data["trigger_statuses"] = tuple(data["trigger_statuses"])
+    data["connect"] = data["connect"] or ("client_credentials" if data["client_id"] else "")
     data["budget"] = Budget(**data["budget"]) if data["budget"] else None
     rules_path = Path(data["rules"])
     data["rules_path"] = rules_path if rules_path.is_absolute() else base / rules_path

@@ -6,7 +6,10 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 DEFAULT_DOTS_URL = "https://impact.dots.eco/api/v1"
-CREDENTIALS = {"shopify": ("access_token",), "woocommerce": ("consumer_key", "consumer_secret")}
+# What a live shop needs to call its store: any one of these sets
+CREDENTIALS = {"shopify": (("access_token",), ("client_id", "client_secret")),
+               "woocommerce": (("consumer_key", "consumer_secret"),)}
+CONNECTS = ("client_credentials", "authorization_code")
 _LONG_ENOUGH = "must be at least 16 characters"
 MAX_ANSWER_BYTES = 10 * 1024 * 1024  # an answer from a service, read at most this far
 
@@ -76,8 +79,11 @@ class ShopSchema(_Strict):
         validate=validate.Regexp(r"^[a-z0-9-]{1,64}$", error="must match [a-z0-9-]+ (at most 64)"))
     platform = fields.String(required=True, validate=validate.OneOf(list(CREDENTIALS)))
     domain = fields.String(required=True, validate=validate.Length(min=1))
-    webhook_secret = Secret(required=True, validate=validate.Length(min=16, error=_LONG_ENOUGH))
+    webhook_secret = Secret(load_default="", validate=validate.Length(min=16, error=_LONG_ENOUGH))
     access_token = Secret(load_default="")
+    client_id = Secret(load_default="")
+    client_secret = Secret(load_default="")
+    connect = fields.String(load_default=None, validate=validate.OneOf(CONNECTS))
     consumer_key = Secret(load_default="")
     consumer_secret = Secret(load_default="")
     api_url = fields.Url(load_default=None, require_tld=False)
@@ -93,11 +99,34 @@ class ShopSchema(_Strict):
 
     @validates_schema(skip_on_field_errors=True)
     def credentials(self, data: dict[str, Any], **_: Any) -> None:
-        if data["mode"] != "live":
+        _app(data)
+        if not (data["webhook_secret"] or data["client_secret"]):
+            raise ValidationError("is required (or, for a Shopify app, client_secret)", "webhook_secret")
+        if data["mode"] != "live" or any(all(data[n] for n in names)
+                                          for names in CREDENTIALS[data["platform"]]):
             return
-        for name in CREDENTIALS[data["platform"]]:
-            if not data[name]:
-                raise ValidationError(f"is required for a live {data['platform']} shop", name)
+        first = CREDENTIALS[data["platform"]][0]
+        name = next(n for n in first if not data[n])
+        raise ValidationError(f"is required for a live {data['platform']} shop" + (
+            " (or client_id and client_secret: a Dev Dashboard app)" if data["platform"] == "shopify"
+            else ""), name)
+
+
+def _app(data: dict[str, Any]) -> None:
+    """A Dev Dashboard app's settings hold together: id and secret, and no access_token beside them."""
+    if data["platform"] != "shopify":
+        for name in ("client_id", "client_secret", "connect"):
+            if data[name]:
+                raise ValidationError("is a Shopify app's setting", name)
+        return
+    if bool(data["client_id"]) != bool(data["client_secret"]):
+        raise ValidationError("client_id and client_secret go together (the Dev Dashboard app's)",
+                              "client_secret" if data["client_id"] else "client_id")
+    if data["client_id"] and data["access_token"]:
+        raise ValidationError("give either access_token (an admin-created app) or client_id and "
+                              "client_secret (a Dev Dashboard app), not both", "access_token")
+    if data["connect"] and not data["client_id"]:
+        raise ValidationError("needs client_id and client_secret (a Dev Dashboard app)", "connect")
 
 
 class SettingsSchema(_Strict):
@@ -115,6 +144,9 @@ class SettingsSchema(_Strict):
     metrics_token = Secret(load_default="", allow_none=True,
                            validate=lambda v: not v or len(v) >= 16 or _raise(_LONG_ENOUGH))
     public_url = fields.String(load_default="")
+    # Encrypts stores' tokens at rest (default: derived from secret_key)
+    token_key = Secret(load_default="", allow_none=True,
+                       validate=lambda v: not v or len(v) >= 16 or _raise(_LONG_ENOUGH))
     trusted_proxies = fields.Integer(load_default=0, validate=validate.Range(min=0, max=5))
     retention_days = fields.Integer(load_default=90, validate=validate.Range(min=1))
     log_format = fields.String(load_default="text", validate=validate.OneOf(["text", "json"]))

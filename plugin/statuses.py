@@ -1,4 +1,4 @@
-"""The closed values: order, item, write-back and job statuses, refunds, item kinds, issuers and
+"""The closed values: order, item, write-back, connection and job statuses, refunds, item kinds, issuers and
 job kinds. The API, the database and the metrics all say them as these strings."""
 from __future__ import annotations
 
@@ -32,6 +32,14 @@ class WritebackStatus(StrEnum):
     PENDING = "pending"
     DONE = "done"
     FAILED = "failed"
+
+
+class ConnectionStatus(StrEnum):
+    """A Shopify app shop's connection (shop_connections.status)."""
+
+    CONNECTED = "connected"
+    DISCONNECTED = "disconnected"  # the app was uninstalled: connecting again resumes it
+    REFUSED = "refused"            # Shopify refused its credentials or its refresh token
 
 
 class JobStatus(StrEnum):

@@ -106,7 +106,7 @@ def test_queries_wait_for_the_cost_bucket_instead_of_failing(ch, fake_shopify):
     for n in range(3):
         fake_shopify.add_order(order_payload(order_id=6200 + n), T0)
     slept: list[float] = []
-    budget = graphql.Budget(ch.store(ch.shop("acme")).http,  # type: ignore[attr-defined]
+    budget = graphql.Budget(ch.store(ch.shop("acme")).door,  # type: ignore[attr-defined]
                             sleep=lambda s: (slept.append(s), time.sleep(s)))
     fetched = [SHOPIFY.normalize("acme", graphql.fetch_order(budget, str(6200 + n))) for n in range(3)]
     assert [o.order_id for o in fetched] == ["6200", "6201", "6202"]

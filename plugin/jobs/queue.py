@@ -199,6 +199,14 @@ class Queue:
         self._settle(conn, job, now, status=JobStatus.QUEUED, run_at=run_at, attempts=0,
                      last_error=error)
 
+    def wake_shop(self, conn: Connection, shop: str, kinds: Collection[JobKind], now: float) -> None:
+        """What waited for a shop (its connection) is due now."""
+        if conn.execute(update(jobs).where(jobs.c.shop == shop, jobs.c.kind.in_(list(kinds)),
+                                           jobs.c.status == JobStatus.QUEUED, jobs.c.run_at > now)
+                        .values(run_at=now, updated_at=now)).rowcount:
+            self.db.after_commit(conn, self.wake)
+            self._notify(conn)
+
     def next_due(self, now: float) -> float | None:
         """When the next job falls due, or a running one's lease runs out; None if never."""
         with self.db.read() as conn:

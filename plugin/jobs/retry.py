@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from ..http import AuthError, OutOfBalance, RateLimited, Rejected
+from ..http import AuthError, NotConnected, OutOfBalance, RateLimited, Rejected
 
 JITTER = 0.25  # a delay is up to this much shorter, so retries after an outage spread out
 
@@ -43,12 +43,13 @@ def decide(error: BaseException, attempts: int, policy: Policy,
            rand: Callable[[], float] = random.random, forever: bool = False) -> Decision:
     """What to do after the `attempts`-th failed try ended in `error`.
 
-    Out of balance waits (without spending an attempt) until the merchant tops up; a rejected
+    Out of balance waits (without spending an attempt) until the merchant tops up, and a store
+    not connected until it is connected again (which wakes what waits); a rejected
     request or rejected credentials fail at once; anything else, a throttle, a 5xx, a timeout
     or a crash of our own, is retried with backoff until the attempts are spent. A job that
     runs `forever` (a shop's reconciliation) never fails: where others fail, it waits the cap.
     """
-    if isinstance(error, OutOfBalance):
+    if isinstance(error, OutOfBalance | NotConnected):
         return Decision(Action.WAIT, policy.cap)
     if isinstance(error, Rejected | AuthError) or attempts >= policy.max_attempts:
         return Decision(Action.WAIT, policy.cap) if forever else Decision(Action.FAIL)

@@ -6,18 +6,22 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..orders import Order
 from ..settings import Shop
 from ..statuses import Refunded
 from . import signatures
 
+if TYPE_CHECKING:  # built on top of the platforms; only its type is needed here
+    from ..connections import Connections
+
 
 class Topic(StrEnum):
     HANDLED = "handled"  # an order to record
     CHANGE = "change"    # an order changed after payment: cancelled or refunded
     PRIVACY = "privacy"  # erase what certhook holds
+    UNINSTALLED = "uninstalled"  # the app was removed from the store: the shop is disconnected
     IGNORED = "ignored"  # answered 200 and logged, so the store stops sending it
     UNKNOWN = "unknown"  # the same, and worth a line in the log
 
@@ -145,12 +149,18 @@ class Adapter(ABC):
         this shop (a signed order body resent under a privacy topic must erase nothing)."""
         raise NotImplementedError(f"{self.name} has no privacy topics")
 
+    def uninstalled(self, shop: Shop, payload: dict[str, Any]) -> None:
+        """PayloadError unless the body says this shop removed the app (a signed body of
+        another topic resent as an uninstall must disconnect nothing)."""
+        raise NotImplementedError(f"{self.name} has no uninstall topic")
+
     @abstractmethod
     def normalize(self, shop_id: str, payload: dict[str, Any]) -> Order:
         """The store's order as the platform-neutral Order; PayloadError names a bad field."""
 
     @abstractmethod
-    def api(self, shop: Shop) -> StoreApi: ...
+    def api(self, shop: Shop, connections: Connections) -> StoreApi:
+        """The shop's admin API (`connections`: where a Shopify app's tokens are kept)."""
 
     def warning(self, shop: Shop, today: date) -> str | None:
         """Something in the shop's settings that works today but wants changing."""

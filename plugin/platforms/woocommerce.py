@@ -201,5 +201,5 @@ class WooCommerce(Adapter):
             return Change(order.order_id, refunded=Refunded.PARTIAL)
         return None
 
-    def api(self, shop: Shop) -> StoreApi:
+    def api(self, shop: Shop, connections: object = None) -> StoreApi:
         return WooCommerceApi(shop)

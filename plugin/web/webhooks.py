@@ -14,6 +14,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 from sqlalchemy import Connection
 
+from ..connections import disconnect
 from ..context import Certhook
 from ..orders import Order, PayloadError
 from ..platforms import ADAPTERS, Adapter, Change, Plain, Topic, Webhook
@@ -89,6 +90,25 @@ def redact(ch: Certhook, adapter: Adapter, shop: Shop, hook: Webhook, payload: d
                         f"{count} order(s)")
     log.info("shop %s: %s erased %d order(s)", shop.id, hook.topic[:64], count)
     return answer("accepted")
+
+
+def uninstall(ch: Certhook, adapter: Adapter, shop: Shop, hook: Webhook, payload: dict[str, Any]) -> Answer:
+    """The app was removed from the store: its tokens are dropped and nothing calls the store
+    until it is connected again (an admin-created app's shop has no such topic: ignored)."""
+    adapter.uninstalled(shop, payload)
+    with ch.db.write() as conn:
+        if seen(conn, adapter, shop, hook):
+            outcome, why = "duplicate", SEEN
+        elif not shop.client_id:
+            outcome, why = "ignored", "not a Dev Dashboard app's shop"
+        else:
+            disconnect(conn, shop, ch.now(), f"the app was uninstalled from {shop.domain}")
+            outcome, why = "accepted", "the app was uninstalled: disconnected"
+        record_delivery(conn, ch.now(), shop.id, hook.topic, hook.event_id, None, outcome, why)
+    if outcome == "accepted":
+        log.warning("shop %s: the app was uninstalled; write-backs wait until it is connected again",
+                    shop.id)
+    return answer(outcome)
 
 
 def seen(conn: Connection, adapter: Adapter, shop: Shop, hook: Webhook) -> bool:
@@ -179,6 +199,8 @@ def act(ch: Certhook, adapter: Adapter, shop: Shop, hook: Webhook, payload: dict
     try:
         if topic == Topic.PRIVACY:
             return redact(ch, adapter, shop, hook, payload)
+        if topic == Topic.UNINSTALLED:
+            return uninstall(ch, adapter, shop, hook, payload)
         return receive(ch, adapter, shop, hook, payload, topic, body)
     except PayloadError as exc:  # it names the field, never its value
         log.info("shop %s: %s refused: %s", shop.id, hook.topic[:64], exc)
@@ -199,7 +221,10 @@ def webhook(platform: str) -> Answer:
     hook = adapter.webhook(request.headers)
     shop = ch.settings.shop_for_domain(adapter.name, hook.domain)
     # 401 for an unknown shop or a bad signature alike; 400 for a body that isn't a JSON object.
-    if not adapter.verify(body, shop.webhook_secret if shop else _NO_SECRET, hook.signature) or shop is None:
+    # Every key is tried (an app's client secret, an admin webhook's key), each in constant time
+    keys = shop.webhook_secrets if shop else (_NO_SECRET,)
+    signed = [adapter.verify(body, key, hook.signature) for key in keys]
+    if not any(signed) or shop is None:
         return refuse(401, "unknown shop or bad signature")
     payload = parse_object(body)
     if payload is None:
