@@ -11,7 +11,7 @@ from werkzeug.exceptions import HTTPException
 from . import logs
 from .context import Certhook, build
 from .settings import load_settings
-from .web import api, bodies, customer, dashboard, metrics, openapi, webhooks
+from .web import api, bodies, customer, dashboard, metrics, openapi, shopify, webhooks
 from .web.security import secure
 
 
@@ -52,12 +52,13 @@ def create_app(config: str | os.PathLike[str] | None = None, ch: Certhook | None
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(metrics.bp)
     app.register_blueprint(openapi.bp)
+    app.register_blueprint(shopify.bp)
     bodies.limit(app)
     secure(app, ch.settings.trusted_proxies)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
-        if request.blueprint in ("dashboard", "customer"):
+        if request.blueprint in ("dashboard", "customer", "shopify"):
             response = app.make_response((render_template("error.html", error=exc), exc.code))
         else:
             response = app.make_response((jsonify(error=exc.description), exc.code))

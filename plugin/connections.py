@@ -61,7 +61,7 @@ class Connections:
     def install_url(self, shop: Shop) -> str:
         return f"{self.settings.public_url}/shopify/install?shop={shop.domain}"
 
-    def _http(self, shop: Shop) -> Client:
+    def http(self, shop: Shop) -> Client:
         return self.pool.get(("shopify-oauth", shop.id), lambda: oauth.oauth_client(shop))
 
     def row(self, shop_id: str) -> Any:
@@ -156,18 +156,18 @@ class Connections:
 
     def _grant(self, shop: Shop, row: Any) -> Grant:
         if shop.connect == CLIENT_CREDENTIALS:
-            return oauth.client_credentials(self._http(shop), shop)
+            return oauth.client_credentials(self.http(shop), shop)
         current, previous = (self.sealer.open(t) for t in (row.refresh_token, row.previous_refresh_token))
         if not (current or previous):
             raise NotConnected(f"{shop.id}'s refresh token can't be read (a new token_key?): "
                                f"connect it again: open {self.install_url(shop)}")
         try:
-            return oauth.refresh(self._http(shop), shop, current or previous or "")
+            return oauth.refresh(self.http(shop), shop, current or previous or "")
         except NotConnected:
             if not (current and previous):
                 raise
             log.warning("shop %s: its refresh token was refused; trying the one before", shop.id)
-            return oauth.refresh(self._http(shop), shop, previous)
+            return oauth.refresh(self.http(shop), shop, previous)
 
     def _keep(self, conn: Connection, shop: Shop, grant: Grant, row: Any, status: str) -> None:
         """Store a grant as the shop's next token (sealed)."""

@@ -1,16 +1,17 @@
 """What the dashboard reads besides orders: what needs attention, and impact over time."""
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, func, select
 
 from . import budgets
-from .models import events, items, jobs, orders
+from .connections import CLIENT_CREDENTIALS
+from .models import events, items, jobs, orders, shop_connections
 from .settings import Shop
-from .statuses import ItemStatus, JobKind, OrderStatus, WritebackStatus
+from .statuses import ConnectionStatus, ItemStatus, JobKind, OrderStatus, WritebackStatus
 from .tallies import count_orders
 from .web import throttle
 
@@ -25,10 +26,12 @@ class Attention:
     reconciliation: list[str]  # "acme: internal error: ...": its last run failed
     budgets: list[str] = field(default_factory=list)  # "acme: monthly budget for allocation 14: ..."
     guessing: list[str] = field(default_factory=list)  # "api: 42 wrong tokens in the last hour ..."
+    connections: list[str] = field(default_factory=list)  # "acme is disconnected: ...; to connect ..."
 
     def __bool__(self) -> bool:
         return (self.out_of_balance or bool(self.credentials) or self.stuck_orders > 0
-                or bool(self.reconciliation) or bool(self.budgets) or bool(self.guessing))
+                or bool(self.reconciliation) or bool(self.budgets) or bool(self.guessing)
+                or bool(self.connections))
 
 
 def budget_warnings(conn: Connection, shops: Sequence[Shop], now: float) -> list[str]:
@@ -44,7 +47,28 @@ def budget_warnings(conn: Connection, shops: Sequence[Shop], now: float) -> list
     return out
 
 
-def attention(conn: Connection, now: float, shops: Sequence[Shop] = ()) -> Attention:
+def connection_problems(conn: Connection, shops: Sequence[Shop], install_url: Callable[[Shop], str]
+                        ) -> list[str]:
+    """Each Shopify app shop that can't be called now, why, and how to connect it again."""
+    rows = {r.shop: r for r in conn.execute(select(shop_connections))}
+    out = []
+    for shop in shops:
+        row = rows.get(shop.id)
+        if not shop.client_id or (row is None and shop.connect == CLIENT_CREDENTIALS):
+            continue  # an admin-created app's shop; or one that takes its first token when needed
+        if row is not None and row.status == ConnectionStatus.CONNECTED:
+            continue
+        waiting = conn.execute(select(func.count()).select_from(orders).where(
+            orders.c.shop == shop.id, orders.c.writeback_status == WritebackStatus.PENDING)).scalar_one()
+        again = "run certhook shopify connect" if shop.connect == CLIENT_CREDENTIALS else \
+            f"open {install_url(shop)}"
+        why = row.error if row is not None and row.error else f"{shop.id} is not connected yet"
+        out.append(f"{shop.id}: {why}. {waiting} write-back(s) wait; to connect it again, {again}")
+    return out
+
+
+def attention(conn: Connection, now: float, shops: Sequence[Shop] = (),
+              install_url: Callable[[Shop], str] = lambda shop: "") -> Attention:
     balance = conn.execute(select(items.c.id).where(
         items.c.status == ItemStatus.PENDING,
         items.c.error.like("%out of balance%")).limit(1)).first() is not None
@@ -68,7 +92,7 @@ def attention(conn: Connection, now: float, shops: Sequence[Shop] = ()) -> Atten
     return Attention(balance, sorted(set(credentials)), stuck,
                      [f"{shop}: {error}" for shop, error in failing
                       if "credentials rejected" not in error], budget_warnings(conn, shops, now),
-                     throttle.warnings(conn, now))
+                     throttle.warnings(conn, now), connection_problems(conn, shops, install_url))
 
 
 def timeline(conn: Connection, order_pk: int) -> list[Any]:

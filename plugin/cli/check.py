@@ -19,6 +19,7 @@ from ..orders import Order, PayloadError
 from ..platforms import ADAPTERS
 from ..rules import Evaluation, Rule, RulesError, evaluate
 from ..settings import Settings, SettingsError, load_settings
+from ..shopify_setup import report
 from ..statuses import ItemKind
 from .common import config_option, context
 from .whatif import preview_window
@@ -27,7 +28,8 @@ from .whatif import preview_window
 @click.command()
 @config_option
 @click.option("--online", is_flag=True,
-              help="also ask Dots.eco and CertFusion whether the rules' allocations and lists exist")
+              help="also ask Dots.eco and CertFusion whether the rules' allocations and lists "
+              "exist, and each Shopify shop for its connection, scopes and webhooks")
 def check(config: str | None, online: bool) -> None:
     """Validate the settings and every rules file."""
     try:
@@ -38,6 +40,7 @@ def check(config: str | None, online: bool) -> None:
             ch = build(settings)
             try:
                 _check_allocations(ch)
+                _check_shops(ch)
             finally:
                 ch.close()
     except (SettingsError, RulesError) as exc:
@@ -60,6 +63,21 @@ def _check_allocations(ch: Certhook) -> None:
               if r.allocation_id and not r.offering and known and r.allocation_id not in known]
     if errors:
         raise RulesError(errors)
+
+
+def _check_shops(ch: Certhook) -> None:
+    """Each live Shopify shop: how it is connected, its scopes and webhooks (asking Shopify)."""
+    shops = [s for s in ch.settings.shops if s.platform == "shopify" and s.has_api_credentials]
+    if any(s.client_id for s in shops):
+        ch.db.upgrade()  # its tokens are kept there
+    problems = []
+    for shop in shops:
+        found, wrong = report(ch, shop)
+        for line in found:
+            click.echo(line, err=True)
+        problems += wrong
+    if problems:
+        raise RulesError(problems)
 
 
 def _check_lists(settings: Settings, rules: dict[str, tuple[Rule, ...]]) -> None:

@@ -71,8 +71,9 @@ class ShopifyApi(StoreApi):
     def subscribe(self, uri: str) -> list[app.Subscribed]:
         return app.ensure(self.door, uri)
 
-    def missing_webhooks(self, uri: str) -> list[str]:
-        return app.missing(self.door, uri)
+    def webhooks_against(self, uri: str) -> tuple[list[str], list[str]]:
+        """(missing, stray): see shopify_app.compare."""
+        return app.compare(self.door, uri)
 
     def scopes(self) -> list[str]:
         return app.scopes(self.door)

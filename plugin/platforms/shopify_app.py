@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ..http import Rejected
 from .shopify_graphql import SERVICE, call
 
 # The topics certhook needs, as the webhook names them and as GraphQL's enum does
@@ -49,23 +48,22 @@ class Door(Protocol):
 
 @dataclass(frozen=True)
 class Subscribed:
-    """What became of one topic: created, updated (it pointed elsewhere) or left alone."""
+    """What became of one topic: created, updated (`detail`: where it pointed), unchanged, or
+    failed (`detail`: the store's userErrors)."""
 
     topic: str
     action: str
-    was: str = ""
+    detail: str = ""
 
 
 def subscriptions(http: Door) -> list[dict[str, Any]]:
     return call(http, SUBSCRIPTIONS, {})["data"]["webhookSubscriptions"]["nodes"]
 
 
-def _user_errors(body: dict[str, Any], name: str, topic: str) -> None:
+def _user_errors(body: dict[str, Any], name: str) -> str:
     errors = (body["data"].get(name) or {}).get("userErrors") or []
-    if errors:
-        raise Rejected(f"{SERVICE}: {topic}: " + "; ".join(
-            f"{'.'.join(map(str, e.get('field') or []))}: {e.get('message')}".lstrip(": ")
-            for e in errors))
+    return "; ".join(f"{'.'.join(map(str, e.get('field') or []))}: {e.get('message')}".lstrip(": ")
+                     for e in errors)
 
 
 def ensure(http: Door, uri: str) -> list[Subscribed]:
@@ -78,21 +76,27 @@ def ensure(http: Door, uri: str) -> list[Subscribed]:
         node = found.get(name)
         if node is None:
             body = call(http, CREATE, {"topic": name, "webhookSubscription": wanted})
-            _user_errors(body, "webhookSubscriptionCreate", topic)
-            out.append(Subscribed(topic, "created"))
+            errors, done = _user_errors(body, "webhookSubscriptionCreate"), Subscribed(topic, "created")
         elif node.get("uri") != uri or node.get("format") != "JSON":
             body = call(http, UPDATE, {"id": node["id"], "webhookSubscription": wanted})
-            _user_errors(body, "webhookSubscriptionUpdate", topic)
-            out.append(Subscribed(topic, "updated", str(node.get("uri"))))
+            errors = _user_errors(body, "webhookSubscriptionUpdate")
+            done = Subscribed(topic, "updated", str(node.get("uri")))
         else:
-            out.append(Subscribed(topic, "unchanged"))
+            errors, done = "", Subscribed(topic, "unchanged")
+        out.append(Subscribed(topic, "failed", f"{SERVICE}: {errors}") if errors else done)
     return out
 
 
-def missing(http: Door, uri: str) -> list[str]:
-    """The topics not sent to `uri` in JSON."""
-    found = {(n.get("topic"), n.get("uri"), n.get("format")) for n in subscriptions(http)}
-    return [topic for topic, name in TOPICS.items() if (name, uri, "JSON") not in found]
+def compare(http: Door, uri: str) -> tuple[list[str], list[str]]:
+    """The topics not sent to `uri` in JSON, and certhook's topics also sent somewhere else (an
+    old address, say): (missing, stray)."""
+    nodes = subscriptions(http)
+    found = {(n.get("topic"), n.get("uri"), n.get("format")) for n in nodes}
+    missing = [topic for topic, name in TOPICS.items() if (name, uri, "JSON") not in found]
+    names = {name: topic for topic, name in TOPICS.items()}
+    stray = [f"{names[n['topic']]} to {n.get('uri')}" for n in nodes
+             if n.get("topic") in names and n.get("uri") != uri]
+    return missing, stray
 
 
 def scopes(http: Door) -> list[str]:

@@ -17,8 +17,8 @@ from werkzeug.exceptions import TooManyRequests
 
 from .. import budgets
 from ..context import Certhook
-from ..models import deliveries, items, jobs, orders, reconciliations
-from ..statuses import ItemStatus, JobStatus, OrderStatus
+from ..models import deliveries, items, jobs, orders, reconciliations, shop_connections
+from ..statuses import ConnectionStatus, ItemStatus, JobStatus, OrderStatus
 from . import throttle
 
 bp = Blueprint("metrics", __name__)
@@ -104,6 +104,19 @@ def _budgets(ch: Certhook, conn: Connection) -> Metric:
     return family
 
 
+def _connected(ch: Certhook, conn: Connection) -> Metric:
+    family = GaugeMetricFamily("certhook_shop_connected", "1 while certhook can call the shop's "
+                               "store; 0 while disconnected or without a working token.",
+                               labels=["shop"])
+    working = {r.shop for r in conn.execute(select(shop_connections.c.shop).where(
+        shop_connections.c.status == ConnectionStatus.CONNECTED,
+        shop_connections.c.access_token.is_not(None)))}
+    for shop in sorted(ch.settings.shops, key=lambda s: s.id):
+        up = shop.id in working if shop.client_id else shop.has_api_credentials
+        family.add_metric([shop.id], 1 if up else 0)
+    return family
+
+
 class FromDatabase(Collector):
     def __init__(self, ch: Certhook):
         self.ch = ch
@@ -117,6 +130,7 @@ class FromDatabase(Collector):
             yield _budgets(self.ch, conn)
             yield _reconciled(conn)
             yield _balance(self.ch, conn)
+            yield _connected(self.ch, conn)
             yield _auth_failures(conn)
 
 

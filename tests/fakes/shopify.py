@@ -1,4 +1,5 @@
-"""A fake Shopify Admin GraphQL API: metafieldsSet, its userErrors and its throttling."""
+"""A fake Shopify Admin GraphQL API: metafieldsSet, its userErrors and its throttling; the app's
+OAuth, webhook subscriptions and scopes are shopify_app.py's."""
 from __future__ import annotations
 
 import base64
@@ -11,13 +12,14 @@ from datetime import datetime
 from typing import Any
 
 from .base import ANSWERED, FakeServer, Handler
+from .shopify_app import AppSide
 
 ACCESS_TOKEN = "shpat_test_token"
 API_VERSION = "2026-10"
 OWNER = re.compile(r"^gid://shopify/Order/\d+$")
 
 
-class FakeShopify(FakeServer):
+class FakeShopify(FakeServer, AppSide):
     # Faults count every call; "throttled" answers GraphQL's Throttled error with an empty bucket.
     FAULT_ANSWERS = {
         "429": (429, {"errors": "Exceeded 2 calls per second for api client."}, {"Retry-After": "1"}),
@@ -27,7 +29,8 @@ class FakeShopify(FakeServer):
     }
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
-        super().__init__(clock)
+        FakeServer.__init__(self, clock)
+        AppSide.__init__(self)
         self.metafields: dict[tuple[str, str, str], dict[str, Any]] = {}
         self.calls = 0
         self.orders: dict[str, dict[str, Any]] = {}
@@ -55,9 +58,14 @@ class FakeShopify(FakeServer):
 
     def handle(self, request: Handler, method: str) -> None:
         raw = request.body()
+        if method == "POST" and request.path == "/admin/oauth/access_token":
+            return self.token_endpoint(request, raw)
+        if method == "GET" and request.path.startswith("/admin/oauth/authorize?"):
+            return self.authorize_page(request)
         if method != "POST" or request.path != f"/admin/api/{API_VERSION}/graphql.json":
             return request.send_json(404, {"errors": "Not Found"})
-        if request.headers.get("X-Shopify-Access-Token") != ACCESS_TOKEN:
+        token = request.headers.get("X-Shopify-Access-Token")
+        if token != ACCESS_TOKEN and not self.token_valid(token):
             return request.send_json(401, {"errors": "[API] Invalid API key or access token "
                                                      "(unrecognized login or wrong password)"})
         with self.lock:
@@ -75,6 +83,8 @@ class FakeShopify(FakeServer):
             requested, run = 2 + int(variables.get("first", 0)), lambda: {"orders": self.list(variables)}
         elif "order(id: $id)" in query:
             requested, run = 3 + 50 * 7, lambda: {"order": self.order(variables)}
+        elif (app := self.app_query(query, variables)) is not None:
+            requested, run = app
         else:
             return request.send_json(200, {"errors": [{"message": "Field 'metafieldsSet' is missing "
                                                       "required arguments: metafields"}]})
