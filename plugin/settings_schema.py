@@ -79,7 +79,7 @@ class ShopSchema(_Strict):
         validate=validate.Regexp(r"^[a-z0-9-]{1,64}$", error="must match [a-z0-9-]+ (at most 64)"))
     platform = fields.String(required=True, validate=validate.OneOf(list(CREDENTIALS)))
     domain = fields.String(required=True, validate=validate.Length(min=1))
-    webhook_secret = Secret(load_default="", validate=validate.Length(min=16, error=_LONG_ENOUGH))
+    webhook_secret = Secret(load_default="", validate=lambda v: not v or len(v) >= 16 or _raise(_LONG_ENOUGH))
     access_token = Secret(load_default="")
     client_id = Secret(load_default="")
     client_secret = Secret(load_default="")

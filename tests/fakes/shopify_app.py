@@ -31,7 +31,7 @@ class AppSide:
         self.access_tokens: dict[str, float] = {}  # token -> when it expires (the fake's clock)
         self.refresh_tokens: list[str] = []  # the current one last; the one before is still good
         self.codes: set[str] = set()
-        self.grants: list[str] = []  # each grant asked for, in order
+        self.grants: list[str] = []  # each token request's grant, in order (refused ones too)
         self.subscriptions: dict[str, dict[str, str]] = {}
         self.scope = SCOPE
         self._ids = itertools.count(1)
@@ -60,12 +60,12 @@ class AppSide:
             body = json.loads(raw)
         except ValueError:
             return request.send_json(400, {"error": "invalid_request"})
-        if body.get("client_id") != CLIENT_ID or body.get("client_secret") != CLIENT_SECRET:
-            return request.send_json(400, {"error": "invalid_client",
-                                           "error_description": "Client authentication failed"})
         kind = body.get("grant_type") or ("code" if "code" in body else "?")
         with self.lock:
             self.grants.append(kind)
+        if body.get("client_id") != CLIENT_ID or body.get("client_secret") != CLIENT_SECRET:
+            return request.send_json(400, {"error": "invalid_client",
+                                           "error_description": "Client authentication failed"})
         if self.take_fault(request) == ANSWERED:
             return None
         with self.lock:
