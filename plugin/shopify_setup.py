@@ -33,8 +33,9 @@ def subscribe(ch: Certhook, shop: Shop) -> tuple[list[Subscribed], str | None]:
         done = _api(ch, shop).subscribe(webhook_uri(ch))
     except ApiError as exc:
         return [], f"registering the webhooks failed: {exc.message}"
-    failed = [f"{s.topic}: {s.detail}" for s in done if s.action == "failed"]
-    return done, ("registering the webhooks failed: " + "; ".join(failed)) if failed else None
+    failed = sum(1 for s in done if s.action == "failed")
+    return done, (f"{failed} webhook(s) could not be registered (the store's reasons are above): fix "
+                  "that, then run certhook shopify connect") if failed else None
 
 
 def _when(ts: float | None) -> str:

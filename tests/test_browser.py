@@ -12,6 +12,7 @@ import requests
 
 from .fakes.dots import FakeDots
 from .fakes.shopify import FakeShopify
+from .fakes.shopify_app import CLIENT_ID, CLIENT_SECRET
 from .helpers import (
     ADMIN_TOKEN,
     AUTH,
@@ -162,3 +163,35 @@ def test_the_budget_warning_and_the_balance_on_the_dashboard(browser: Browser, s
     expect(page.get_by_role("heading", name="Monthly budgets, this month")).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "budget.png"), full_page=True)
     page.close()
+
+
+def test_install_a_clients_store_through_shopifys_authorize_page(browser: Browser, tmp_path: Path):
+    """/shopify/install → the store's authorize page → the callback's page, in a real browser:
+    the state cookie travels with it, and the store ends up connected."""
+    dots, shopify = FakeDots(), FakeShopify()
+    port = free_port()
+    config = write_config(tmp_path, f"sqlite:///{tmp_path / 'certhook.db'}", dots.api_url,
+                          shopify.api_url, public_url=f"http://127.0.0.1:{port}",
+                          shop={"access_token": "", "webhook_secret": "", "client_id": CLIENT_ID,
+                                "client_secret": CLIENT_SECRET, "connect": "authorization_code"})
+    server = Serve(config, port)
+    server.start()
+    try:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(f"{server.url}/shopify/install?shop=acme.myshopify.com")
+        expect(page.get_by_role("heading", name="Install the app on acme.myshopify.com")).to_be_visible()
+        expect(page.get_by_text("read_orders,write_orders")).to_be_visible()
+        page.get_by_role("link", name="Install app").click()
+        expect(page.get_by_role("heading", name="acme is connected")).to_be_visible()
+        expect(page.get_by_text("with the scopes read_orders,write_orders")).to_be_visible()
+        # The fake, like Shopify, takes no http:// address: the page says so instead of hiding it
+        expect(page.get_by_text(re.compile("orders/paid.*Address protocol http:// is not supported"))
+               ).to_be_visible()
+        expect(page.get_by_text(re.compile("then run certhook shopify connect"))).to_be_visible()
+        page.screenshot(path=str(ARTIFACTS / "shopify-installed.png"), full_page=True)
+        page.close()
+        assert shopify.grants == ["code"]
+    finally:
+        server.stop()
+        dots.close()
+        shopify.close()

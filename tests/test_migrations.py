@@ -16,7 +16,8 @@ from certhook.models import items, jobs, metadata, orders
 from certhook.settings import load_settings
 from certhook.tallies import count_orders, impact_totals
 
-from .helpers import csrf
+from .helpers import csrf, deliver, drain, order_of, order_payload, run_due, start, write_config
+from .test_shopify_app import app_shop
 
 
 def test_the_migrated_schema_matches_the_models(db_url):
@@ -142,5 +143,41 @@ def test_a_database_from_the_first_migration_upgrades_and_everything_still_reads
             assert count_orders(conn, "acme", ["failed"]) == 1
             totals = impact_totals(conn, day // 86400 * 86400, day // 86400 * 86400 + 86400)
         assert [(t.allocation_id, t.impact_qty, t.certificates) for t in totals] == [(14, 2, 1), (32, 2, 1)]
+    finally:
+        ch.close()
+
+
+def test_a_shop_at_0011_moves_to_a_dev_dashboard_app_with_its_work_in_flight(
+        tmp_path, fake_dots, fake_shopify, clock):
+    """Orders recorded at 0011 with a write-back still to do (the store answered 500); upgraded
+    to 0012, the shop's settings now name a Dev Dashboard app: the write-back goes out with a
+    token certhook took itself, and nothing is issued twice."""
+    url = f"sqlite:///{tmp_path / 'certhook.db'}"
+    legacy = write_config(tmp_path, url, fake_dots.api_url, fake_shopify.api_url)
+    ch = start(legacy, clock)
+    try:
+        fake_shopify.fail_next(*["500"] * 5)
+        deliver(create_app(ch=ch).test_client(), order_payload(order_id=9901))
+        run_due(ch)
+    finally:
+        ch.close()
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0011")
+        assert "shop_connections" not in conn.execute(text(
+            "SELECT group_concat(name) FROM sqlite_master WHERE type = 'table'")).scalar()
+    engine.dispose()
+    fake_shopify.faults.clear()
+    app = write_config(tmp_path, url, fake_dots.api_url, fake_shopify.api_url, shop=app_shop())
+    ch = start(app, clock)  # upgrades to head
+    try:
+        drain(ch)
+        client = create_app(ch=ch).test_client()
+        assert order_of(client, 9901)["status"] == "done"
+        assert fake_shopify.value("9901") and fake_shopify.grants == ["client_credentials"]
+        assert len(fake_dots.certificates) == 2
     finally:
         ch.close()
