@@ -150,8 +150,8 @@ class Connections:
                 log.warning("shop %s: renewing its token failed; the current one still works", shop.id)
                 return self._token(row, current)
             raise
-        with self.db.write() as conn:
-            self._keep(conn, shop, grant, row, ConnectionStatus.CONNECTED)
+        with self.db.write() as conn:  # unless an uninstall came meanwhile (a new generation)
+            self._keep(conn, shop, grant, row)
         return self.token(shop)
 
     def _grant(self, shop: Shop, row: Any) -> Grant:
@@ -169,11 +169,12 @@ class Connections:
             log.warning("shop %s: its refresh token was refused; trying the one before", shop.id)
             return oauth.refresh(self.http(shop), shop, previous)
 
-    def _keep(self, conn: Connection, shop: Shop, grant: Grant, row: Any, status: str) -> None:
-        """Store a grant as the shop's next token (sealed)."""
+    def _keep(self, conn: Connection, shop: Shop, grant: Grant, row: Any) -> None:
+        """Store a grant as the shop's next token (sealed), if the row is still as it was read."""
         now = self.clock()
         values: dict[str, Any] = {
-            "connect": shop.connect, "status": status, "error": None, "scope": grant.scope,
+            "connect": shop.connect, "status": ConnectionStatus.CONNECTED, "error": None,
+            "scope": grant.scope,
             "access_token": self.sealer.seal(grant.access_token), "renewing_until": None,
             "expires_at": now + grant.expires_in if grant.expires_in else None,
             "renew_at": renew_at(now, grant.expires_in), "updated_at": now,
@@ -186,13 +187,14 @@ class Connections:
         if row is None:
             conn.execute(table.insert().values(shop=shop.id, **values))
         else:
-            conn.execute(update(table).where(table.c.shop == shop.id).values(**values))
+            conn.execute(update(table).where(table.c.shop == shop.id, table.c.generation == row.generation)
+                         .values(**values))
 
     def installed(self, shop: Shop, grant: Grant) -> None:
         """An install's grant: the shop is connected with it, and what waited runs now."""
         with self.db.write() as conn:
             row = conn.execute(select(table).where(table.c.shop == shop.id)).first()
-            self._keep(conn, shop, grant, row, ConnectionStatus.CONNECTED)
+            self._keep(conn, shop, grant, row)
             self.queue.wake_shop(conn, shop.id, WAITING_KINDS, self.clock())
 
     def reconnect(self, shop: Shop) -> Token:

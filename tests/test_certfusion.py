@@ -124,7 +124,10 @@ def test_check_names_unknown_placeholders_missing_settings_and_lists(tmp_path, d
     assert check("rules:\n" + COURSE.replace("list_id: 3", "list_id: 7")) == (0, "ok")
     assert check("rules:\n" + COURSE.replace("list_id: 3", "list_id: 7"), "--online") == (1, (
         'rules/acme.yaml:2: rule "Course certificate": CertFusion list 7 does not exist'))
-    assert check("rules:\n" + COURSE, "--online") == (0, "ok")
+    code, said = check("rules:\n" + COURSE, "--online")  # and what it found of the Shopify shop
+    assert code == 0 and said.splitlines()[-1] == "ok"
+    assert "shop acme: an admin-created app's access_token" in said
+    assert "shop acme: scopes read_orders, write_orders" in said
 
 
 def test_a_recipient_already_in_the_list_is_reused_and_an_issued_one_not_issued_again(shop, fake_cf):

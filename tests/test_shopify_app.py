@@ -88,8 +88,9 @@ def test_the_admin_webhook_key_is_accepted_beside_the_client_secret(
         assert deliver(client, order_payload(order_id=7012), secret="some-other-key-0123").status_code == 401
 
 
-def test_a_token_past_its_renewal_time_is_renewed_once_for_every_worker_and_process(
-        app_ch, fake_shopify, tmp_path, clock):
+@pytest.mark.parametrize("later", [0.95, 1.05], ids=["due", "expired"])
+def test_a_token_due_or_expired_is_renewed_once_for_every_worker_and_process(
+        app_ch, fake_shopify, clock, later):
     ch, client = app_ch
     deliver_app(client, order_payload(order_id=7100))
     drain(ch)
@@ -97,7 +98,7 @@ def test_a_token_past_its_renewal_time_is_renewed_once_for_every_worker_and_proc
     other = start(ch.settings.path, clock)  # a second process on the same database
     workers = [pipeline.worker(c, 8) for c in (ch, other)]
     try:
-        clock.now += 86399 * 0.95  # within the last 10 %: due for renewal, not expired
+        clock.now += 86399 * later  # within its last 10 % (the old one still works), or past it
         for n in range(24):
             deliver_app(client, order_payload(order_id=7200 + n))
         for worker in workers:

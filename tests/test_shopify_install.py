@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -12,11 +13,14 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from certhook import create_app
 from certhook.cli import main
+from certhook.context import build
+from certhook.http import NotConnected
 from certhook.models import shop_connections
 
 from .fakes.shopify_app import CLIENT_SECRET
-from .helpers import PUBLIC_URL, drain, make_ch, order_of, order_payload, run_due
+from .helpers import PUBLIC_URL, drain, make_ch, order_of, order_payload, run_due, sign_in
 from .test_hardening import everything_seen
 from .test_shopify_app import app_shop, deliver_app
 
@@ -215,3 +219,19 @@ def test_no_token_refresh_token_or_client_secret_is_seen_anywhere(code_ch, fake_
 def app_ch(tmp_path, db_url, fake_dots, fake_shopify):  # type: ignore[no-untyped-def]
     with make_ch(tmp_path, db_url, fake_dots, fake_shopify, shop=app_shop()) as made:
         yield made
+
+
+def test_a_new_token_key_asks_for_the_install_again_and_never_crashes(code_ch, fake_shopify, clock):
+    ch, client = code_ch
+    client.get(fake_shopify.callback_query(CALLBACK, install(client)["state"]))
+    other = build(replace(ch.settings, token_key="a-brand-new-token-key-0123"))
+    other.clock = clock
+    try:
+        with pytest.raises(NotConnected, match="can't be read .* open https://certhook.example/shopify/install"):
+            other.connections.token(other.shop("acme"))
+        assert fake_shopify.grants == ["code"]  # nothing sent with what it can't read
+        client = create_app(ch=other).test_client()
+        sign_in(client)
+        assert "refresh token can&#39;t be read" in client.get("/").text
+    finally:
+        other.close()
