@@ -119,7 +119,7 @@ class Connections:
     def _first_row(self, shop: Shop) -> Any:
         """A client-credentials shop's row, made on first need; an install makes the other kind's."""
         if shop.connect != CLIENT_CREDENTIALS:
-            raise NotConnected(f"{shop.id} is not connected yet: open {self.install_url(shop)}")
+            raise NotConnected(self.why(shop, None))
         with self.db.write() as conn:
             conn.execute(self.db.insert_new(table, "shop"), {
                 "shop": shop.id, "connect": shop.connect, "status": ConnectionStatus.CONNECTED,
@@ -220,11 +220,11 @@ class Connections:
 
     def why(self, shop: Shop, row: Any) -> str:
         """What the merchant reads while a shop is not connected, and what to do."""
-        again = "run certhook shopify connect" if shop.connect == CLIENT_CREDENTIALS else \
+        how = "run certhook shopify connect" if shop.connect == CLIENT_CREDENTIALS else \
             f"open {self.install_url(shop)}"
         if row is None:
-            return f"{shop.id} is not connected yet: {again}"
-        return f"{row.error or shop.id + ' is not connected'}; to connect it again, {again}"
+            return f"{shop.id} is not connected yet: to connect it, {how}"
+        return f"{row.error or shop.id + ' is not connected'}; to connect it again, {how}"
 
 
 def disconnect(conn: Connection, shop: Shop, now: float, why: str) -> None:

@@ -47,9 +47,10 @@ def budget_warnings(conn: Connection, shops: Sequence[Shop], now: float) -> list
     return out
 
 
-def connection_problems(conn: Connection, shops: Sequence[Shop], install_url: Callable[[Shop], str]
+def connection_problems(conn: Connection, shops: Sequence[Shop], why: Callable[[Shop, Any], str]
                         ) -> list[str]:
-    """Each Shopify app shop that can't be called now, why, and how to connect it again."""
+    """Each Shopify app shop that can't be called now, why and what to do (`why`: the
+    connections' words), and how many write-backs wait for it."""
     rows = {r.shop: r for r in conn.execute(select(shop_connections))}
     out = []
     for shop in shops:
@@ -60,15 +61,12 @@ def connection_problems(conn: Connection, shops: Sequence[Shop], install_url: Ca
             continue
         waiting = conn.execute(select(func.count()).select_from(orders).where(
             orders.c.shop == shop.id, orders.c.writeback_status == WritebackStatus.PENDING)).scalar_one()
-        again = "run certhook shopify connect" if shop.connect == CLIENT_CREDENTIALS else \
-            f"open {install_url(shop)}"
-        why = row.error if row is not None and row.error else f"{shop.id} is not connected yet"
-        out.append(f"{shop.id}: {why}. {waiting} write-back(s) wait; to connect it again, {again}")
+        out.append(f"{why(shop, row)} ({waiting} write-back(s) wait)")
     return out
 
 
 def attention(conn: Connection, now: float, shops: Sequence[Shop] = (),
-              install_url: Callable[[Shop], str] = lambda shop: "") -> Attention:
+              why: Callable[[Shop, Any], str] | None = None) -> Attention:
     balance = conn.execute(select(items.c.id).where(
         items.c.status == ItemStatus.PENDING,
         items.c.error.like("%out of balance%")).limit(1)).first() is not None
@@ -92,7 +90,7 @@ def attention(conn: Connection, now: float, shops: Sequence[Shop] = (),
     return Attention(balance, sorted(set(credentials)), stuck,
                      [f"{shop}: {error}" for shop, error in failing
                       if "credentials rejected" not in error], budget_warnings(conn, shops, now),
-                     throttle.warnings(conn, now), connection_problems(conn, shops, install_url))
+                     throttle.warnings(conn, now), connection_problems(conn, shops, why) if why else [])
 
 
 def timeline(conn: Connection, order_pk: int) -> list[Any]:

@@ -107,7 +107,7 @@ def orders():  # type: ignore[no-untyped-def]
         page = 1
     with ch.db.read() as conn:
         rows, total = list_orders(conn, shop, status, q, page, PER_PAGE)
-        attention = reports.attention(conn, ch.now(), ch.settings.shops, ch.connections.install_url)
+        attention = reports.attention(conn, ch.now(), ch.settings.shops, ch.connections.why)
     return render_template("orders.html", rows=rows, total=total, page=page, per_page=PER_PAGE,
                            pages=max((total + PER_PAGE - 1) // PER_PAGE, 1), shop=shop,
                            status=status, q=q or "", shops=[s.id for s in ch.settings.shops],
@@ -152,7 +152,7 @@ def order(shop: str, order_id: str):  # type: ignore[no-untyped-def]
         if refreshed:
             found = items_of(conn, [row.id])[row.id]
         timeline = reports.timeline(conn, row.id)
-        attention = reports.attention(conn, ch.now(), ch.settings.shops, ch.connections.install_url)
+        attention = reports.attention(conn, ch.now(), ch.settings.shops, ch.connections.why)
     retryable = row.status == OrderStatus.FAILED or any(i.status == ItemStatus.FAILED for i in found) \
         or row.writeback_status == WritebackStatus.FAILED
     return render_template("order.html", order=row, items=found, timeline=timeline,
@@ -200,7 +200,7 @@ def impact():  # type: ignore[no-untyped-def]
         per_day = tallies.impact_per_day(conn, since, until, shop)
         cancelled = reports.issued_then_cancelled(conn, since, until, shop)
         caps = budgets.usage(conn, [s for s in ch.settings.shops if shop in (None, s.id)], ch.now())
-        attention = reports.attention(conn, ch.now(), ch.settings.shops, ch.connections.install_url)
+        attention = reports.attention(conn, ch.now(), ch.settings.shops, ch.connections.why)
     days = [(start + timedelta(days=n)) for n in range((end - start).days + 1)]
     bars = [(d, per_day.get(int(_epoch(d) // 86400), 0)) for d in days]
     return render_template("impact.html", totals=totals, bars=bars, peak=max([q for _, q in bars] + [1]),
