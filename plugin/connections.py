@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import Connection, select, update
@@ -55,8 +56,12 @@ class Connections:
     def __init__(self, db: Database, settings: Settings, pool: Pool, queue: Queue,
                  clock: Callable[[], float]):
         self.db, self.settings, self.pool, self.queue, self.clock = db, settings, pool, queue, clock
-        self.sealer = Sealer(settings.token_key or settings.secret_key)
         self.me = process_id()
+
+    @cached_property
+    def sealer(self) -> Sealer:
+        """Built on first use: a process that never keeps a token never loads cryptography."""
+        return Sealer(self.settings.token_key or self.settings.secret_key)
 
     def install_url(self, shop: Shop) -> str:
         return f"{self.settings.public_url}/shopify/install?shop={shop.domain}"

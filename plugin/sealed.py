@@ -3,10 +3,6 @@ from __future__ import annotations
 
 import base64
 
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
 INFO = b"certhook store tokens"
 
 
@@ -15,6 +11,12 @@ class Sealer:
     opens nothing, and says so with None (connect the store again), never a crash."""
 
     def __init__(self, secret: str):
+        # Imported here: cryptography's core is 8 MB a process, and only a process that keeps a
+        # Shopify app's tokens needs it (not the web processes of an admin-created app's shop).
+        from cryptography.fernet import Fernet  # noqa: PLC0415
+        from cryptography.hazmat.primitives import hashes  # noqa: PLC0415
+        from cryptography.hazmat.primitives.kdf.hkdf import HKDF  # noqa: PLC0415
+
         key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=INFO).derive(secret.encode())
         self._fernet = Fernet(base64.urlsafe_b64encode(key))
 
@@ -22,6 +24,8 @@ class Sealer:
         return self._fernet.encrypt(text.encode()).decode()
 
     def open(self, sealed: str | None) -> str | None:
+        from cryptography.fernet import InvalidToken  # noqa: PLC0415 - loaded with Fernet above
+
         if not sealed:
             return None
         try:
