@@ -66,7 +66,7 @@ def _check_allocations(ch: Certhook) -> None:
 
 
 def _check_shops(ch: Certhook) -> None:
-    """Each live Shopify shop: how it is connected, its scopes and webhooks (asking Shopify)."""
+    """Each Shopify shop certhook can call: how it is connected, its scopes and webhooks."""
     shops = [s for s in ch.settings.shops if s.platform == "shopify" and s.has_api_credentials]
     if any(s.client_id for s in shops):
         ch.db.upgrade()  # its tokens are kept there
