@@ -89,11 +89,32 @@ def test_a_missing_variable_is_named(tmp_path: Path, env: None, monkeypatch: pyt
      "shops.1.webhook_secret: must be at least 16 characters"),
     (("retry_base_seconds: 0.5", "metrics_token: short-token"),
      "metrics_token: must be at least 16 characters"),
+    (("    access_token: shpat_x\n", "    client_id: app-id\n"),
+     "shops.0.client_secret: client_id and client_secret go together"),
+    (("    access_token: shpat_x\n", "    access_token: shpat_x\n    client_id: a\n    client_secret: b\n"),
+     "shops.0.access_token: give either access_token (an admin-created app) or client_id"),
+    (("    access_token: shpat_x\n", "    access_token: shpat_x\n    connect: client_credentials\n"),
+     "shops.0.connect: needs client_id and client_secret"),
+    (("    access_token: shpat_x\n", "    client_id: a\n    client_secret: b\n    connect: magic\n"),
+     "shops.0.connect: Must be one of: client_credentials, authorization_code"),
+    (("    webhook_secret: ${ACME_WEBHOOK_SECRET}\n", ""),
+     "shops.0.webhook_secret: is required (or, for a Shopify app, client_secret)"),
+    (("retry_base_seconds: 0.5", "token_key: short"), "token_key: must be at least 16 characters"),
 ])
 def test_invalid_settings_say_where(tmp_path: Path, env: None, change: tuple[str, str], message: str):
     with pytest.raises(SettingsError) as caught:
         load_settings(write(tmp_path, CONFIG.replace(*change)))
     assert message in str(caught.value)
+
+
+def test_a_dev_dashboard_app_needs_no_webhook_secret_and_connects_by_client_credentials(
+        tmp_path: Path, env: None):
+    text = CONFIG.replace("    webhook_secret: ${ACME_WEBHOOK_SECRET}\n    access_token: shpat_x\n",
+                          "    client_id: app-id\n    client_secret: app-secret-0123\n")
+    acme = load_settings(write(tmp_path, text)).shops[0]
+    assert (acme.connect, acme.webhook_secrets, acme.has_api_credentials) == (
+        "client_credentials", ("app-secret-0123",), True)
+    assert acme.origin == "https://acme.myshopify.com"
 
 
 def test_duplicate_shop_ids(tmp_path: Path, env: None):

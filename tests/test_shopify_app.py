@@ -238,3 +238,8 @@ def test_concurrent_first_needs_take_one_token(app_ch, fake_shopify):
     for t in threads:
         t.join()
     assert len(set(got)) == 1 and fake_shopify.grants == ["client_credentials"]
+
+
+def test_an_admin_created_apps_shop_ignores_an_uninstall(client, ch):
+    r = deliver(client, SHOP_RESOURCE, topic="app/uninstalled")  # signed with its webhook_secret
+    assert r.json == {"status": "ignored"} and row(ch) is None
