@@ -15,6 +15,7 @@ from sqlalchemy import select, text
 from certhook import pipeline
 from certhook.cli import main
 from certhook.context import Certhook, build
+from certhook.http import Transient
 from certhook.models import shop_connections
 
 from .fakes.shopify_app import CLIENT_ID, CLIENT_SECRET
@@ -243,3 +244,19 @@ def test_concurrent_first_needs_take_one_token(app_ch, fake_shopify):
 def test_an_admin_created_apps_shop_ignores_an_uninstall(client, ch):
     r = deliver(client, SHOP_RESOURCE, topic="app/uninstalled")  # signed with its webhook_secret
     assert r.json == {"status": "ignored"} and row(ch) is None
+
+
+def test_a_renewal_whose_process_died_is_taken_over_once_its_lease_runs_out(
+        tmp_path, db_url, fake_dots, fake_shopify, clock):
+    quick = app_shop(connect_timeout=0.5, read_timeout=1)  # a call's deadline: 1.5 s; a lease 8 s
+    with make_ch(tmp_path, db_url, fake_dots, fake_shopify, shop=quick) as (ch, _):
+        shop = ch.shop("acme")
+        first = ch.connections.token(shop)
+        clock.now += 86400  # expired; a process claimed its renewal and was killed before asking
+        with ch.db.write() as conn:
+            conn.execute(shop_connections.update().values(renewing_until=clock.now + 8, renewing_by="x:1:y"))
+        with pytest.raises(Transient, match="another process is renewing acme's token"):
+            ch.connections.token(shop)  # it waits for the holder, within one call's deadline
+        clock.now += 9
+        assert ch.connections.token(shop).value != first.value
+        assert fake_shopify.grants == ["client_credentials"] * 2
