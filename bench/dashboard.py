@@ -1,5 +1,5 @@
-"""Every dashboard page and JSON API read over 100,000 (or --orders) orders in SQLite, two
-certificates each: median and p95 answer times.
+"""Every dashboard page, JSON API read and public storefront answer over 100,000 (or --orders)
+orders in SQLite, two certificates each: median and p95 answer times.
 
 Beside them, GET /healthz in the same app and process, as the baseline of a request that does
 (almost) nothing.
@@ -25,6 +25,7 @@ from certhook.settings import load_settings
 ROOT = Path(__file__).resolve().parents[1]
 
 TOKEN = "bench-admin-token-0123456789"
+EARNS = "/impact/acme/earns.json?sku=HOODIE-1&price=49.00"
 
 
 def fill(ch, n: int) -> None:  # type: ignore[no-untyped-def]
@@ -59,14 +60,17 @@ def newest_of_acme(n: int) -> int:
     return n - 1 if (n - 1) % 3 else n - 2
 
 
-def timed(client, path: str, runs: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+def timed(client, path: str, runs: int, revalidate: bool = False) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """Median and p95 of `runs` answers; `revalidate`: each with the ETag of the first (a 304)."""
     times = []
     headers = {"Authorization": f"Bearer {TOKEN}"} if path.startswith("/api/") else {}
+    if revalidate:
+        headers["If-None-Match"] = client.get(path).headers["ETag"]
     for _ in range(runs):
         t0 = time.perf_counter()
         response = client.get(path, headers=headers)
         times.append((time.perf_counter() - t0) * 1000)
-        assert response.status_code == 200, (path, response.status_code)
+        assert response.status_code == (304 if revalidate else 200), (path, response.status_code)
     return statistics.median(times), statistics.quantiles(times, n=20)[18]
 
 
@@ -76,11 +80,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=50)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        Path(tmp, "rules.yaml").write_text("rules: []\n")
+        Path(tmp, "rules.yaml").write_text((ROOT / "examples" / "rules" / "acme.yaml").read_text())
         Path(tmp, "certhook.yaml").write_text(json.dumps({
             "secret_key": "bench-secret-key-0123456789", "admin_token": TOKEN,
             "shops": [{"id": s, "platform": "shopify", "domain": f"{s}.myshopify.com",
-                       "webhook_secret": "x" * 16, "rules": "rules.yaml", "mode": "shadow"}
+                       "webhook_secret": "x" * 16, "rules": "rules.yaml", "mode": "shadow",
+                       "storefront": {"enabled": True}}
                       for s in ("acme", "second")]}))
         ch = build(load_settings(Path(tmp, "certhook.yaml")))
         ch.db.upgrade()
@@ -108,8 +113,12 @@ def main() -> None:
             ("API: orders, page 1", "/api/orders"),
             ("API: orders, status=failed, page 20", "/api/orders?status=failed&page=20"),
             ("API: one order", f"/api/orders/acme/{5_000_000 + newest_of_acme(args.orders)}"),
+            ("storefront: impact feed", "/impact/acme.json"),
+            ("storefront: impact feed, If-None-Match (304)", "/impact/acme.json#304"),
+            ("storefront: what a product earns", EARNS),
+            ("storefront: earns, If-None-Match (304)", EARNS + "#304"),
         ]:
-            median, p95 = timed(client, path, args.runs)
+            median, p95 = timed(client, path.removesuffix("#304"), args.runs, path.endswith("#304"))
             print(f"{label:<44} median {median:7.2f} ms   p95 {p95:7.2f} ms   "
                   f"{median / base:6.1f}x baseline")
         ch.db.dispose()

@@ -11,7 +11,7 @@ from werkzeug.exceptions import HTTPException
 from . import logs
 from .context import Certhook, build
 from .settings import load_settings
-from .web import api, bodies, customer, dashboard, metrics, openapi, shopify, webhooks
+from .web import api, bodies, customer, dashboard, metrics, openapi, shopify, storefront, webhooks
 from .web.security import secure
 
 
@@ -53,6 +53,7 @@ def create_app(config: str | os.PathLike[str] | None = None, ch: Certhook | None
     app.register_blueprint(metrics.bp)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(shopify.bp)
+    app.register_blueprint(storefront.bp)
     bodies.limit(app)
     secure(app, ch.settings.trusted_proxies)
 

@@ -64,6 +64,16 @@ class Budget:
 
 
 @dataclass(frozen=True)
+class Storefront:
+    """What a shop shows shoppers: its public impact feed and badges, and its customer page."""
+
+    enabled: bool = False
+    languages: tuple[str, ...] = ("en",)  # the first is the default
+    name: str = ""    # shown on the customer's page
+    accent: str = ""  # #rrggbb: the page's and the badges' colour
+
+
+@dataclass(frozen=True)
 class Shop:
     id: str
     platform: str
@@ -83,6 +93,7 @@ class Shop:
     reconcile_minutes: float = 10
     hold_minutes: float = 0  # wait this long after payment before issuing
     budget: Budget | None = None
+    storefront: Storefront = field(default_factory=Storefront)
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
     max_answer_bytes: int = MAX_ANSWER_BYTES
@@ -229,6 +240,8 @@ def _build_shop(data: dict[str, Any], base: Path) -> Shop:
     data["trigger_statuses"] = tuple(data["trigger_statuses"])
     data["connect"] = data["connect"] or ("client_credentials" if data["client_id"] else "")
     data["budget"] = Budget(**data["budget"]) if data["budget"] else None
+    front = data["storefront"] or {}
+    data["storefront"] = Storefront(**{**front, "languages": tuple(front.get("languages", ("en",)))})
     rules_path = Path(data["rules"])
     data["rules_path"] = rules_path if rules_path.is_absolute() else base / rules_path
     return Shop(**data)

@@ -1,6 +1,7 @@
 """The marshmallow schema of certhook.yaml: what each key may be, and its default."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
@@ -12,6 +13,7 @@ CREDENTIALS = {"shopify": (("access_token",), ("client_id", "client_secret")),
 CONNECTS = ("client_credentials", "authorization_code")
 _LONG_ENOUGH = "must be at least 16 characters"
 MAX_ANSWER_BYTES = 10 * 1024 * 1024  # an answer from a service, read at most this far
+_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
 class Secret(fields.String):
@@ -73,6 +75,18 @@ class BudgetSchema(_Strict):
     warn_at = fields.Float(load_default=0.8, validate=validate.Range(min=0, max=1, min_inclusive=False))
 
 
+LANGUAGES = ("en", "de", "fr", "es")  # the customer's page and the badges speak these
+
+
+class StorefrontSchema(_Strict):
+    enabled = fields.Boolean(load_default=False)
+    languages = fields.List(fields.String(validate=validate.OneOf(LANGUAGES)), load_default=["en"],
+                            validate=validate.Length(min=1))
+    name = fields.String(load_default="", validate=validate.Length(max=100))
+    accent = fields.String(load_default="", validate=lambda v: not v or bool(_COLOUR.match(v)) or
+                           _raise("must be a colour written #rrggbb"))
+
+
 class ShopSchema(_Strict):
     id = fields.String(
         required=True,
@@ -93,6 +107,7 @@ class ShopSchema(_Strict):
     reconcile_minutes = _seconds(10)
     hold_minutes = fields.Float(load_default=0, validate=validate.Range(min=0, max=7 * 24 * 60))
     budget = fields.Nested(BudgetSchema, load_default=None)
+    storefront = fields.Nested(StorefrontSchema, load_default=None)
     connect_timeout = _seconds(5.0)
     read_timeout = _seconds(30.0)
     max_answer_bytes = _answer_bytes()

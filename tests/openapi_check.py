@@ -33,6 +33,6 @@ class CheckedClient(FlaskClient):
     def open(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         response = super().open(*args, **kwargs)
         path = response.request.path
-        if path.startswith(("/api/", "/webhooks/")) and response.is_json:
+        if path.startswith(("/api/", "/webhooks/", "/impact/")) and response.is_json:
             check(response.request.method, path, response.status_code, response.get_json())
         return response

@@ -39,6 +39,7 @@ def test_the_settings_reference_lists_every_key_of_the_schemas():
     [shop] = settings["shops"]
     assert set(shop) == keys(settings_schema.ShopSchema)
     assert set(shop["budget"]) == keys(settings_schema.BudgetSchema)
+    assert set(shop["storefront"]) == keys(settings_schema.StorefrontSchema)
 
 
 def test_the_rules_reference_lists_every_key_of_the_schema():

@@ -1,4 +1,5 @@
-"""GET /api/openapi.json: the OpenAPI 3.1 document of the JSON API and the webhook endpoints.
+"""GET /api/openapi.json: the OpenAPI 3.1 document of the JSON API (the public impact feed too)
+and the webhook endpoints.
 
 The test suite checks every answer of these endpoints it sees against this document.
 """
@@ -66,6 +67,24 @@ SCHEMAS = {
             "total": {"type": "integer", "minimum": 0}}}}},
     "Retried": {"type": "object", "required": ["retried", "order"], "properties": {
         "retried": {"type": "integer", "minimum": 0}, "order": _ref("Order")}},
+    "Impact": {"type": "object", "additionalProperties": False,
+               "required": ["shop", "updated_at", "paused", "totals"], "properties": {
+        "shop": {"type": "string"}, "updated_at": _null("string", format="date-time"),
+        "paused": {"type": "boolean", "description": "a monthly budget cap holds the shop's orders"},
+        "totals": {"type": "array", "items": {
+            "type": "object", "additionalProperties": False,
+            "required": ["kind", "allocation_id", "impact", "quantity", "this_month"], "properties": {
+                "kind": {"enum": [ItemKind.CERTIFICATE, ItemKind.OFFERING]},
+                "allocation_id": _null("integer"), "impact": {"type": "string"},
+                "quantity": {"type": "integer", "minimum": 0},
+                "this_month": {"type": "integer", "minimum": 0}}}}}},
+    "Earns": {"type": "object", "additionalProperties": False, "required": ["earns", "text"], "properties": {
+        "earns": {"type": "array", "items": {
+            "type": "object", "additionalProperties": False,
+            "required": ["impact", "allocation_id", "quantity"], "properties": {
+                "impact": {"type": "string"}, "allocation_id": _null("integer"),
+                "quantity": {"type": "integer", "minimum": 1}}}},
+        "text": {"type": "string", "description": "\"Saves 1 sea turtle\"; empty when it earns nothing"}}},
 }
 
 _WEBHOOK_ANSWERS = {"200": _answer("recorded, a duplicate, or ignored", "WebhookAnswer"),
@@ -96,6 +115,12 @@ def _query(name: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"name": name, "in": "query", "required": False, "schema": schema}
 
 
+EARNS_QUERY = [*(_query(k, {"type": "string", "maxLength": 255}) for k in ("sku", "title")),
+               *(_query(k, {"type": "string", "pattern": "^[0-9]{1,20}$"})
+                 for k in ("product_id", "variant_id")),
+               _query("price", {"type": "string", "description": "49.00"}),
+               _query("quantity", {"type": "integer", "minimum": 1, "maximum": 10000})]
+
 PATHS = {
     "/webhooks/shopify": _webhook(
         "A Shopify webhook (orders/paid, orders/cancelled, refunds/create, privacy)", [
@@ -125,6 +150,19 @@ PATHS = {
                       "401": _answer("no valid bearer token"), "404": _answer("no such order"),
                       "413": _answer("a body over 64 KiB (it needs none)"),
                       "429": _answer("too many wrong tokens")}}},
+    "/impact/{shop}.json": {"get": {
+        "summary": "A shop's public impact (storefront on): nothing personal, cacheable by anyone",
+        "security": [], "parameters": _path_params()[:1],
+        "responses": {"200": _answer("the totals (ETag, Cache-Control: public, CORS *)", "Impact"),
+                      "304": {"description": "If-None-Match matched"},
+                      "404": _answer("no such shop, or its storefront is off")}}},
+    "/impact/{shop}/earns.json": {"get": {
+        "summary": "What one product line would earn under today's rules; nothing is recorded",
+        "security": [], "parameters": _path_params()[:1] + EARNS_QUERY,
+        "responses": {"200": _answer("what it earns", "Earns"),
+                      "304": {"description": "If-None-Match matched"},
+                      "400": _answer("a parameter that can't describe a line (the message names it)"),
+                      "404": _answer("no such shop, or its storefront is off")}}},
     "/api/openapi.json": {"get": {"summary": "This document", "security": [],
                                   "responses": {"200": {"description": "OpenAPI 3.1"}}}},
 }

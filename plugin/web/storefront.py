@@ -1,0 +1,78 @@
+"""The public impact feed and what a product earns: /impact/{shop}.json and
+/impact/{shop}/earns.json. No login and nothing personal; cacheable by anyone (an ETag, 5
+minutes), readable from any origin; 404 for a shop that hasn't turned its storefront on.
+
+A shop's feed is read from the database at most once every FRESH_SECONDS per process: a burst
+of readers (a CDN's misses, a busy product page) costs one read, and an issued certificate
+still shows within 10 s."""
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from flask import Blueprint, Response, abort, current_app, request
+
+from .. import storefront
+from ..context import Certhook
+from ..settings import Shop
+
+bp = Blueprint("storefront", __name__)
+MAX_AGE = 300
+FRESH_SECONDS = 5.0
+
+
+class Recent:
+    """What was read lately, per shop, for FRESH_SECONDS of certhook's clock."""
+
+    def __init__(self) -> None:
+        self._kept: dict[str, tuple[float, dict[str, Any]]] = {}
+
+    def feed(self, ch: Certhook, shop: Shop) -> dict[str, Any]:
+        now = ch.now()
+        kept = self._kept.get(shop.id)
+        if kept is None or not 0 <= now - kept[0] < FRESH_SECONDS:
+            with ch.db.read() as conn:
+                kept = (now, storefront.feed(conn, shop, ch.names.cached(), now))
+            self._kept[shop.id] = kept
+        return kept[1]
+
+
+def _recent() -> Recent:
+    return current_app.extensions.setdefault("certhook_storefront", Recent())
+
+
+def _shop(ch: Certhook, shop_id: str) -> Shop:
+    shop = ch.shop(shop_id)
+    if shop is None or not shop.storefront.enabled:
+        abort(404, "no such shop")
+    return shop
+
+
+def public(body: Any) -> Response:
+    """JSON anyone may cache and read, answered 304 when the client has it already."""
+    data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    response = Response(data, content_type="application/json")
+    response.set_etag(hashlib.sha256(data).hexdigest()[:32])
+    response.headers["Cache-Control"] = f"public, max-age={MAX_AGE}"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response.make_conditional(request)
+
+
+@bp.get("/impact/<shop_id>.json")
+def feed(shop_id: str) -> Response:
+    ch: Certhook = current_app.extensions["certhook"]
+    return public(_recent().feed(ch, _shop(ch, shop_id)))
+
+
+@bp.get("/impact/<shop_id>/earns.json")
+def earns(shop_id: str) -> Response:
+    ch: Certhook = current_app.extensions["certhook"]
+    shop = _shop(ch, shop_id)
+    issued = _recent().feed(ch, shop)["totals"]  # the names Dots.eco gave what was issued
+    names = {**ch.names.cached(), **{t["allocation_id"]: t["impact"] for t in issued if t["allocation_id"]}}
+    try:
+        answer = storefront.earns(ch.rules[shop.id], shop, request.args, names)
+    except storefront.BadQuery as exc:
+        abort(400, str(exc))
+    return public(answer)
