@@ -8,10 +8,10 @@ from flask import Flask, Request, jsonify, render_template, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
 
-from . import logs
+from . import i18n, logs
 from .context import Certhook, build
 from .settings import load_settings
-from .web import api, bodies, customer, dashboard, metrics, openapi, shopify, storefront, webhooks
+from .web import api, badges, bodies, customer, dashboard, metrics, openapi, shopify, storefront, webhooks
 from .web.security import secure
 
 
@@ -54,6 +54,8 @@ def create_app(config: str | os.PathLike[str] | None = None, ch: Certhook | None
     app.register_blueprint(openapi.bp)
     app.register_blueprint(shopify.bp)
     app.register_blueprint(storefront.bp)
+    app.register_blueprint(badges.bp)
+    i18n.setup(app)
     bodies.limit(app)
     secure(app, ch.settings.trusted_proxies)
 

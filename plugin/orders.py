@@ -53,6 +53,7 @@ class Order:
     line_items: tuple[LineItem, ...] = field(default_factory=tuple)
     created_at: str = ""  # as the store wrote it (ISO 8601); its date fills {order_date}
     cancelled_at: str = ""  # set when the store's order was already cancelled
+    locale: str = ""  # the customer's language, as the store said it ("de", "de-CH"; "": unknown)
 
     @property
     def buyer_id(self) -> str:

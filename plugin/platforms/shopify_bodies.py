@@ -56,7 +56,7 @@ class Who(Door):
 class OrderResource(Who):
     """The REST Order resource (the orders/paid body), as far as certhook reads it."""
 
-    currency, processed_at, created_at = Text(), Text(), Text()
+    currency, processed_at, created_at, customer_locale = Text(), Text(), Text(), Text()
     line_items = Objects(Line)
 
 

@@ -43,6 +43,6 @@ def normalize(shop_id: str, payload: dict[str, Any]) -> Order:
         email=plain.email, customer_id=customer["id"], customer_name=plain.customer_name,
         test=order["test"],
         created_at=order["processed_at"] or order["created_at"],
-        cancelled_at=order["cancelled_at"],
+        cancelled_at=order["cancelled_at"], locale=order["customer_locale"][:35],
         line_items=tuple(_line_item(line) for line in order["line_items"]),
     )

@@ -64,6 +64,7 @@ class _Order(_Who):
     currency, date_paid_gmt, date_created_gmt = Text(), Text(), Text()
     customer_id = Id(zero=True)  # 0 is a guest
     line_items = Objects(_Line)
+    meta_data = Objects(_Meta)  # a `lang` here is the customer's language (a translation plugin's)
 
 
 # One instance for every load: building a schema (and its nested ones) costs more than a load.
@@ -99,6 +100,8 @@ def normalize(shop_id: str, payload: dict[str, Any]) -> Order:
         email=who.email, customer_id=order["customer_id"], customer_name=who.customer_name,
         line_items=tuple(_line_item(line) for line in order["line_items"]),
         created_at=order["date_paid_gmt"] or order["date_created_gmt"],
+        locale=next((str(m["value"])[:35] for m in order["meta_data"] if m["key"] == "lang" and m["value"]),
+                    ""),
     )
 
 

@@ -38,21 +38,23 @@ class Recent:
         return kept[1]
 
 
-def _recent() -> Recent:
+def recent() -> Recent:
     return current_app.extensions.setdefault("certhook_storefront", Recent())
 
 
-def _shop(ch: Certhook, shop_id: str) -> Shop:
+def shop_of(ch: Certhook, shop_id: str) -> Shop:
     shop = ch.shop(shop_id)
     if shop is None or not shop.storefront.enabled:
         abort(404, "no such shop")
     return shop
 
 
-def public(body: Any) -> Response:
-    """JSON anyone may cache and read, answered 304 when the client has it already."""
-    data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-    response = Response(data, content_type="application/json")
+def public(body: Any, content_type: str = "application/json") -> Response:
+    """An answer anyone may cache and read (JSON, unless given as bytes), 304 when the client
+    has it already."""
+    data = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False,
+                                                           separators=(",", ":")).encode()
+    response = Response(data, content_type=content_type)
     response.set_etag(hashlib.sha256(data).hexdigest()[:32])
     response.headers["Cache-Control"] = f"public, max-age={MAX_AGE}"
     response.headers["Access-Control-Allow-Origin"] = "*"
@@ -62,17 +64,20 @@ def public(body: Any) -> Response:
 @bp.get("/impact/<shop_id>.json")
 def feed(shop_id: str) -> Response:
     ch: Certhook = current_app.extensions["certhook"]
-    return public(_recent().feed(ch, _shop(ch, shop_id)))
+    return public(recent().feed(ch, shop_of(ch, shop_id)))
+
+
+def earned(ch: Certhook, shop: Shop) -> dict[str, Any]:
+    """What the line the query describes earns (400 naming a parameter that can't describe one)."""
+    issued = recent().feed(ch, shop)["totals"]  # the names Dots.eco gave what was issued
+    names = {**ch.names.cached(), **{t["allocation_id"]: t["impact"] for t in issued if t["allocation_id"]}}
+    try:
+        return storefront.earns(ch.rules[shop.id], shop, request.args, names)
+    except storefront.BadQuery as exc:
+        abort(400, str(exc))
 
 
 @bp.get("/impact/<shop_id>/earns.json")
 def earns(shop_id: str) -> Response:
     ch: Certhook = current_app.extensions["certhook"]
-    shop = _shop(ch, shop_id)
-    issued = _recent().feed(ch, shop)["totals"]  # the names Dots.eco gave what was issued
-    names = {**ch.names.cached(), **{t["allocation_id"]: t["impact"] for t in issued if t["allocation_id"]}}
-    try:
-        answer = storefront.earns(ch.rules[shop.id], shop, request.args, names)
-    except storefront.BadQuery as exc:
-        abort(400, str(exc))
-    return public(answer)
+    return public(earned(ch, shop_of(ch, shop_id)))
