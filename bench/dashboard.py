@@ -85,7 +85,7 @@ def main() -> None:
             "secret_key": "bench-secret-key-0123456789", "admin_token": TOKEN,
             "shops": [{"id": s, "platform": "shopify", "domain": f"{s}.myshopify.com",
                        "webhook_secret": "x" * 16, "rules": "rules.yaml", "mode": "shadow",
-                       "storefront": {"enabled": True}}
+                       "storefront": {"enabled": True, "languages": ["en", "de"]}}
                       for s in ("acme", "second")]}))
         ch = build(load_settings(Path(tmp, "certhook.yaml")))
         ch.db.upgrade()
@@ -115,6 +115,8 @@ def main() -> None:
             ("API: one order", f"/api/orders/acme/{5_000_000 + newest_of_acme(args.orders)}"),
             ("storefront: impact feed", "/impact/acme.json"),
             ("storefront: impact feed, If-None-Match (304)", "/impact/acme.json#304"),
+            ("storefront: badge (SVG), German", "/impact/acme.svg?lang=de"),
+            ("storefront: badge, If-None-Match (304)", "/impact/acme.svg?lang=de#304"),
             ("storefront: what a product earns", EARNS),
             ("storefront: earns, If-None-Match (304)", EARNS + "#304"),
         ]:

@@ -11,7 +11,7 @@ from werkzeug.exceptions import HTTPException
 from . import i18n, logs
 from .context import Certhook, build
 from .settings import load_settings
-from .web import api, badges, bodies, customer, dashboard, metrics, openapi, shopify, storefront, webhooks
+from .web import api, badges, bodies, customer, dashboard, feed, metrics, openapi, shopify, webhooks
 from .web.security import secure
 
 
@@ -53,7 +53,7 @@ def create_app(config: str | os.PathLike[str] | None = None, ch: Certhook | None
     app.register_blueprint(metrics.bp)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(shopify.bp)
-    app.register_blueprint(storefront.bp)
+    app.register_blueprint(feed.bp)
     app.register_blueprint(badges.bp)
     i18n.setup(app)
     bodies.limit(app)

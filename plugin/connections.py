@@ -35,7 +35,8 @@ log = logging.getLogger(__name__)
 RENEW_SHARE, RENEW_AT_LEAST = 0.1, 120.0  # renew this share of a token's life early, at least this
 WAIT_STEP = 0.1  # while another process renews: look at the row this often
 CLIENT_CREDENTIALS, AUTHORIZATION_CODE = "client_credentials", "authorization_code"
-WAITING_KINDS = (JobKind.WRITEBACK, JobKind.RECONCILE)  # what waits for a shop's connection
+# What waits for a shop's connection
+WAITING_KINDS = (JobKind.WRITEBACK, JobKind.RECONCILE, JobKind.STOREFRONT)
 
 
 @dataclass(frozen=True)

@@ -215,3 +215,18 @@ shop_connections = Table(
     Column("renewing_by", String(64), nullable=True),
     Column("updated_at", Float, nullable=False),
 )
+
+
+# A storefront shop's impact as last written to its Shopify metafield (written again only when
+# it changed), and what each of its products earns, kept between the readings of its products.
+storefront_syncs = Table(
+    "storefront_syncs",
+    metadata,
+    Column("shop", String(64), primary_key=True),
+    Column("owner", String(128), nullable=True),  # gid://shopify/Shop/...
+    Column("digest", String(64), nullable=True),  # of the value last written
+    Column("written_at", Float, nullable=True),
+    Column("products", Text, nullable=True),  # {"texts": [...], "products": {id: index}}
+    Column("products_key", String(64), nullable=True),  # of the rules and names they came from
+    Column("products_at", Float, nullable=True),
+)

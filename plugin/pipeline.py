@@ -1,11 +1,12 @@
 """The job table: what each kind of job runs, and what its failure means for its order.
 
 An order goes evaluate → issue → writeback; reconcile brings in orders whose webhook never came;
-prune forgets, once a day, what is kept only for a while; balance asks Dots.eco for the app's.
+prune forgets, once a day, what is kept only for a while; balance asks Dots.eco for the app's;
+storefront keeps a Shopify shop's impact metafield up to date.
 """
 from __future__ import annotations
 
-from . import budgets
+from . import budgets, storefront_sync
 from .balance import ensure_balance, run_balance_job
 from .context import Certhook
 from .evaluation import run_evaluate_job
@@ -15,6 +16,7 @@ from .reconcile import ensure_jobs, run_reconcile_job
 from .retention import ensure_prune, run_prune_job
 from .statuses import JobKind
 from .store import items
+from .storefront_sync import run_storefront_job
 from .writeback import run_writeback_job
 
 HANDLERS = {
@@ -24,6 +26,7 @@ HANDLERS = {
     JobKind.RECONCILE: Handler(run_reconcile_job, None, recurring=True),
     JobKind.PRUNE: Handler(run_prune_job, None, recurring=True),
     JobKind.BALANCE: Handler(run_balance_job, None, recurring=True),
+    JobKind.STOREFRONT: Handler(run_storefront_job, None, recurring=True),
 }
 
 
@@ -38,6 +41,7 @@ def start_worker(ch: Certhook, role: str = "worker") -> Worker:
     ensure_prune(ch)
     budgets.release(ch)
     ensure_balance(ch)
+    storefront_sync.ensure_jobs(ch)
     ch.connections.retry_refused()
     jobs = worker(ch, role=role)
     jobs.start()

@@ -9,7 +9,8 @@ from .connections import CLIENT_CREDENTIALS
 from .context import Certhook
 from .http import ApiError
 from .platforms.shopify_api import ShopifyApi
-from .platforms.shopify_app import REQUIRED_SCOPES, Subscribed
+from .platforms.shopify_app import Subscribed
+from .platforms.shopify_auth import scopes
 from .settings import Shop
 
 BACKFILL_SCOPE = "read_all_orders"  # the orders query goes back 60 days without it
@@ -67,7 +68,7 @@ def report(ch: Certhook, shop: Shop) -> tuple[list[str], list[str]]:
         return [connection_line(ch, shop)], [f"shop {shop.id}: {exc.message}"]
     found = [connection_line(ch, shop), f"shop {shop.id}: scopes {', '.join(granted) or 'none'}"]
     problems = []
-    lacking = [s for s in REQUIRED_SCOPES if s not in granted]
+    lacking = [s for s in scopes(shop) if s not in granted]
     if lacking:
         problems.append(f"shop {shop.id}: missing scopes: {', '.join(lacking)}")
     if BACKFILL_SCOPE not in granted:

@@ -67,3 +67,4 @@ class JobKind(StrEnum):
     RECONCILE = "reconcile"  # ask one shop for paid orders certhook hasn't recorded
     PRUNE = "prune"          # daily: forget deliveries older than retention_days
     BALANCE = "balance"      # every 15 minutes: the Dots.eco app's balance
+    STOREFRONT = "storefront"  # every minute: a Shopify shop's impact metafield, when it changed

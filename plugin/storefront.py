@@ -84,6 +84,11 @@ def feed(conn: Connection, shop: Shop, names: Mapping[int, str], now: float) -> 
             "paused": paused(conn, shop), "totals": totals}
 
 
+def names_of(feed_: dict[str, Any], known: Mapping[int, str]) -> dict[int, str]:
+    """Allocation names: Dots.eco's list, and the names it gave what the shop issued."""
+    return {**known, **{t["allocation_id"]: t["impact"] for t in feed_["totals"] if t["allocation_id"]}}
+
+
 def _text(value: str, name: str, limit: int = 255) -> str:
     if len(value) > limit or any(ord(c) < 32 for c in value):
         raise BadQuery(f"{name}: must be at most {limit} characters, with no control character")

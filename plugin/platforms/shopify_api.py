@@ -3,6 +3,7 @@ scopes; every call with the token of the moment (see connections.py)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +11,7 @@ from ..http import AuthError, Client, Response
 from ..settings import Shop
 from . import shopify_app as app
 from . import shopify_graphql as graphql
+from . import shopify_shop as shop_side
 from .base import PaidOrder, StoreApi
 from .shopify_graphql import SERVICE
 from .shopify_orders import normalize
@@ -77,6 +79,16 @@ class ShopifyApi(StoreApi):
 
     def scopes(self) -> list[str]:
         return app.scopes(self.door)
+
+    def shop_gid(self) -> str:
+        return shop_side.shop_gid(graphql.Budget(self.door))
+
+    def products(self) -> Iterator[dict[str, str]]:
+        """Every product, as a line its page would show: id, title, SKU and price."""
+        return shop_side.products(graphql.Budget(self.door))
+
+    def set_impact(self, owner: str, value: dict[str, Any]) -> None:
+        shop_side.set_impact(graphql.Budget(self.door), owner, value)
 
     def close(self) -> None:
         self.http.close()

@@ -10,7 +10,6 @@ from .shopify_graphql import SERVICE, call
 # The topics certhook needs, as the webhook names them and as GraphQL's enum does
 TOPICS = {"orders/paid": "ORDERS_PAID", "orders/cancelled": "ORDERS_CANCELLED",
           "refunds/create": "REFUNDS_CREATE", "app/uninstalled": "APP_UNINSTALLED"}
-REQUIRED_SCOPES = ("read_orders", "write_orders")
 
 SUBSCRIPTIONS = """
 query certhookWebhooks {

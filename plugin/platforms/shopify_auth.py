@@ -17,6 +17,7 @@ from ..settings import Shop
 SERVICE = "Shopify"
 TOKEN_PATH = "/admin/oauth/access_token"
 SCOPES = ("read_orders", "write_orders")
+STOREFRONT_SCOPES = ("read_products",)  # what each product earns, for a storefront shop
 SHOP_DOMAIN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9-]*\.myshopify\.com$")
 STATE = re.compile(r"^[A-Za-z0-9_-]{16,128}$")  # plain: every HMAC convention agrees on it
 
@@ -98,9 +99,14 @@ def refresh(http: Client, shop: Shop, refresh_token: str) -> Grant:
     return request_token(http, shop, refresh_token=refresh_token, grant_type="refresh_token")
 
 
+def scopes(shop: Shop) -> tuple[str, ...]:
+    """What the app asks for: orders, and the products too when the storefront is on."""
+    return SCOPES + (STOREFRONT_SCOPES if shop.storefront.enabled else ())
+
+
 def authorize_url(shop: Shop, redirect_uri: str, state: str) -> str:
     """Where /shopify/install sends the store's owner to approve the app."""
-    query = urlencode({"client_id": shop.client_id, "scope": ",".join(SCOPES),
+    query = urlencode({"client_id": shop.client_id, "scope": ",".join(scopes(shop)),
                        "redirect_uri": redirect_uri, "state": state})
     return f"{shop.origin}/admin/oauth/authorize?{query}"
 

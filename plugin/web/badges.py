@@ -12,7 +12,7 @@ from flask_babel import force_locale, gettext
 from .. import i18n
 from ..context import Certhook
 from ..settings import Shop
-from .storefront import earned, public, recent, shop_of
+from .feed import earned, public, recent, shop_of
 
 bp = Blueprint("badges", __name__, template_folder="templates")
 NOTHING = b'<svg xmlns="http://www.w3.org/2000/svg" width="0" height="0"/>'

@@ -16,7 +16,9 @@ from .shopify_app import AppSide
 
 ACCESS_TOKEN = "shpat_test_token"
 API_VERSION = "2026-10"
-OWNER = re.compile(r"^gid://shopify/Order/\d+$")
+OWNER = re.compile(r"^gid://shopify/(Order|Shop)/\d+$")
+SHOP_GID = "gid://shopify/Shop/548380009"
+JSON_LIMIT = 128 * 1024  # a json metafield's value, Admin API 2026-04 and later
 
 
 class FakeShopify(FakeServer, AppSide):
@@ -35,6 +37,8 @@ class FakeShopify(FakeServer, AppSide):
         self.calls = 0
         self.orders: dict[str, dict[str, Any]] = {}
         self.queries: list[str] = []
+        self.products: list[dict[str, Any]] = []  # {"id", "title", "sku", "price"}
+        self.owners_written: list[str] = []  # each metafield set, by its owner's gid
         # The leaky bucket of query cost: a query may start when its requested cost is in the
         # bucket; its actual cost is taken out.
         self.bucket, self.bucket_max, self.restore_rate = 1000.0, 1000.0, 100.0  # standard plan
@@ -50,8 +54,8 @@ class FakeShopify(FakeServer, AppSide):
     def api_url(self) -> str:
         return f"{self.url}/admin/api/{API_VERSION}"
 
-    def value(self, order_id: str, key: str = "certificates") -> Any:
-        field = self.metafields.get((f"gid://shopify/Order/{order_id}", "certhook", key))
+    def value(self, order_id: str, key: str = "certificates", owner: str = "Order") -> Any:
+        field = self.metafields.get((f"gid://shopify/{owner}/{order_id}", "certhook", key))
         if field is None:
             return None
         return json.loads(field["value"]) if field["type"] == "json" else field["value"]
@@ -83,6 +87,11 @@ class FakeShopify(FakeServer, AppSide):
             requested, run = 2 + int(variables.get("first", 0)), lambda: {"orders": self.list(variables)}
         elif "order(id: $id)" in query:
             requested, run = 3 + 50 * 7, lambda: {"order": self.order(variables)}
+        elif "shop { id }" in query:
+            requested, run = 1, lambda: {"shop": {"id": SHOP_GID}}
+        elif "products(first: $first, after: $after)" in query:
+            requested = 2 + 2 * int(variables.get("first", 0))
+            run = lambda: {"products": self.product_page(variables)}  # noqa: E731
         elif (app := self.app_query(query, variables)) is not None:
             requested, run = app
         else:
@@ -156,6 +165,15 @@ class FakeShopify(FakeServer, AppSide):
                 } for li in items]},
         }
 
+    def product_page(self, variables: dict[str, Any]) -> dict[str, Any]:
+        start = int(base64.b64decode(variables["after"])) if variables.get("after") else 0
+        page = self.products[start:start + int(variables["first"])]
+        end = start + len(page)
+        return {"pageInfo": {"hasNextPage": end < len(self.products),
+                             "endCursor": base64.b64encode(str(end).encode()).decode() if page else None},
+                "nodes": [{"legacyResourceId": str(p["id"]), "title": p["title"],
+                           "variants": {"nodes": [{"sku": p["sku"], "price": p["price"]}]}} for p in page]}
+
     def metafields_set(self, inputs: list[dict[str, Any]]) -> dict[str, Any]:
         errors = []
         if len(inputs) > 25:
@@ -180,6 +198,9 @@ class FakeShopify(FakeServer, AppSide):
                 errors.append({"field": [*where, "value"], "message": "Value must be a valid URL.",
                                "code": "INVALID_VALUE"})
             if m["type"] == "json":
+                if len(m["value"].encode()) > JSON_LIMIT:
+                    errors.append({"field": [*where, "value"], "message": "Value exceeds the maximum "
+                                   "size of 128 KB for a json metafield.", "code": "INVALID_VALUE"})
                 try:
                     json.loads(m["value"])
                 except ValueError:
@@ -191,6 +212,7 @@ class FakeShopify(FakeServer, AppSide):
         with self.lock:
             for m in inputs:
                 key = (m["ownerId"], m["namespace"], m["key"])
+                self.owners_written.append(m["ownerId"])
                 self.metafields[key] = {**m, "id": f"gid://shopify/Metafield/{len(self.metafields) + 1}"}
                 out.append({"id": self.metafields[key]["id"], "namespace": m["namespace"],
                             "key": m["key"]})

@@ -17,7 +17,7 @@ from .. import storefront
 from ..context import Certhook
 from ..settings import Shop
 
-bp = Blueprint("storefront", __name__)
+bp = Blueprint("feed", __name__)
 MAX_AGE = 300
 FRESH_SECONDS = 5.0
 
@@ -69,8 +69,7 @@ def feed(shop_id: str) -> Response:
 
 def earned(ch: Certhook, shop: Shop) -> dict[str, Any]:
     """What the line the query describes earns (400 naming a parameter that can't describe one)."""
-    issued = recent().feed(ch, shop)["totals"]  # the names Dots.eco gave what was issued
-    names = {**ch.names.cached(), **{t["allocation_id"]: t["impact"] for t in issued if t["allocation_id"]}}
+    names = storefront.names_of(recent().feed(ch, shop), ch.names.cached())
     try:
         return storefront.earns(ch.rules[shop.id], shop, request.args, names)
     except storefront.BadQuery as exc:
