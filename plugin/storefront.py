@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, case, func, select
 
+from . import i18n
 from .budgets import month_start
 from .models import items, orders
 from .orders import LineItem, Order
@@ -133,4 +134,20 @@ def earns(rules: tuple[Rule, ...], shop: Shop, query: Mapping[str, str],
             "allocation_id": a.allocation_id, "quantity": a.impact_qty} for a in result.allocations]
     out += [{"impact": "Eco club gift", "allocation_id": None, "quantity": o.quantity}
             for o in result.offerings]
-    return {"earns": out, "text": ", ".join(saying(e["impact"], e["quantity"]) for e in out)}
+    return {"earns": out, "text": text_of(out, "en")}
+
+
+def text_of(earned: list[dict[str, Any]], lang: str) -> str:
+    """What a line earns, said in `lang`: "Saves 2 sea turtles" in English, "2 × Save a Sea
+    Turtle" in the others (the impact's name is Dots.eco's), numbers as the language writes them."""
+    if lang == "en":
+        return ", ".join(saying(e["impact"], e["quantity"]) for e in earned)
+    return ", ".join(f"{i18n.number(e['quantity'], lang)} × {e['impact']}" for e in earned)
+
+
+def headline(feed_: dict[str, Any], lang: str) -> str:
+    """The shop's leading total, said in `lang` ("1.234 × Save a Sea Turtle"); "" for none."""
+    if not feed_["totals"]:
+        return ""
+    lead = feed_["totals"][0]
+    return f"{i18n.number(lead['quantity'], lang)} × {lead['impact']}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select, update
@@ -47,18 +48,28 @@ def _digest(value: Any) -> str:
 
 
 def product_map(ch: Certhook, shop: Shop, api: ShopifyApi, names: dict[int, str]) -> dict[str, Any]:
-    """What each product earns (its first variant, one of it): {"texts": [...], "products":
-    {product id: index of its text}}; a product that earns nothing is left out."""
-    texts: dict[str, int] = {}
+    """What each product earns (its first variant, one of it), in each of the shop's languages:
+    {"texts": {lang: [...]}, "products": {product id: index of its text}}; a product that
+    earns nothing is left out."""
+    distinct: dict[str, list[dict[str, Any]]] = {}  # earns, by its English text
+    index: dict[str, int] = {}
     found: dict[str, int] = {}
     for product in api.products():
         try:
-            text = storefront.earns(ch.rules[shop.id], shop, product, names)["text"]
+            answer = storefront.earns(ch.rules[shop.id], shop, product, names)
         except storefront.BadQuery:
             continue
-        if text:
-            found[product["product_id"]] = texts.setdefault(text, len(texts))
-    return {"texts": list(texts), "products": found}
+        if answer["text"]:
+            distinct.setdefault(answer["text"], answer["earns"])
+            found[product["product_id"]] = index.setdefault(answer["text"], len(index))
+    texts = _in_languages(shop, lambda lang: [storefront.text_of(e, lang) for e in distinct.values()])
+    return {"texts": texts, "products": found}
+
+
+def _in_languages(shop: Shop, say: Callable[[str], Any]) -> dict[str, Any]:
+    """{lang: say(lang)} for each of the shop's languages, and "default": its first's."""
+    said = {lang: say(lang) for lang in shop.storefront.languages}
+    return {**said, "default": said[shop.storefront.languages[0]]}
 
 
 def _products(ch: Certhook, shop: Shop, api: ShopifyApi, state: Any, names: dict[int, str]) -> dict[str, Any]:
@@ -85,10 +96,11 @@ def sync(ch: Certhook, shop: Shop) -> bool:
         state = conn.execute(select(table).where(table.c.shop == shop.id)).first()
         value = storefront.feed(conn, shop, ch.names.cached(), ch.now())
     value.update(_products(ch, shop, api, state, storefront.names_of(value, ch.names.cached())))
+    value["headline"] = _in_languages(shop, lambda lang: storefront.headline(value, lang))
     if len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()) > LIMIT_BYTES:
         log.warning("shop %s: the products' map is over Shopify's 128 KB for a json metafield: "
                     "left out (%d products)", shop.id, len(value["products"]))
-        value.update(texts=[], products={})
+        value.update(texts={}, products={})
     digest = _digest(value)
     if state is not None and state.digest == digest:
         return False

@@ -42,8 +42,11 @@ def test_the_metafield_is_the_feed_and_what_each_product_earns(front, fake_shopi
     run_due(ch)
     value = impact(fake_shopify)
     feed = client.get("/impact/acme.json").json
-    assert {k: v for k, v in value.items() if k not in ("texts", "products")} == feed
-    assert value["texts"] == ["Saves 1 sea turtle, Plants 1 tree"]
+    assert {k: v for k, v in value.items() if k not in ("texts", "products", "headline")} == feed
+    english = ["Saves 1 sea turtle, Plants 1 tree"]
+    german = ["1 × Save a Sea Turtle, 1 × Plant a Tree"]
+    assert value["texts"] == {"en": english, "de": german, "default": english}
+    assert value["headline"] == dict.fromkeys(("en", "de", "default"), "2 × Save a Sea Turtle")
     assert value["products"] == {"801": 0, "802": 0}  # the mug earns nothing (12 < 25): left out
 
 
@@ -86,7 +89,7 @@ def test_a_map_over_shopifys_limit_is_left_out_and_the_totals_still_written(fron
     started = time.perf_counter()
     run_due(ch)
     value = impact(fake_shopify)
-    assert value["products"] == {} and value["texts"] == [] and value["paused"] is False
+    assert value["products"] == {} and value["texts"] == {} and value["paused"] is False
     assert "over Shopify's 128 KB" in caplog.text
     assert time.perf_counter() - started < 60
 

@@ -4,12 +4,10 @@ escaped text: no script, no external reference; nothing at all (zero size) while
 the shop's orders, or when there is nothing to say."""
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask_babel import force_locale, gettext
 
-from .. import i18n
+from .. import i18n, storefront
 from ..context import Certhook
 from ..settings import Shop
 from .feed import earned, public, recent, shop_of
@@ -45,10 +43,8 @@ def total(shop_id: str) -> Response:
     feed = recent().feed(ch, shop)
     if feed["paused"] or not feed["totals"]:
         return public(NOTHING, "image/svg+xml")
-    lead: dict[str, Any] = feed["totals"][0]
     with force_locale(lang):
-        return _badge(f"{i18n.number(lead['quantity'], lang)} × {lead['impact']}",
-                      gettext("with our customers"), colours)
+        return _badge(storefront.headline(feed, lang), gettext("with our customers"), colours)
 
 
 @bp.get("/impact/<shop_id>/earns.svg")
@@ -60,6 +56,4 @@ def earns(shop_id: str) -> Response:
     if recent().feed(ch, shop)["paused"] or not answer["earns"]:
         return public(NOTHING, "image/svg+xml")
     with force_locale(lang):
-        headline = answer["text"] if lang == "en" else ", ".join(
-            f"{i18n.number(e['quantity'], lang)} × {e['impact']}" for e in answer["earns"])
-        return _badge(headline, gettext("with this purchase"), colours)
+        return _badge(storefront.text_of(answer["earns"], lang), gettext("with this purchase"), colours)
