@@ -134,7 +134,7 @@ def earns(rules: tuple[Rule, ...], shop: Shop, query: Mapping[str, str],
             "allocation_id": a.allocation_id, "quantity": a.impact_qty} for a in result.allocations]
     out += [{"impact": "Eco club gift", "allocation_id": None, "quantity": o.quantity}
             for o in result.offerings]
-    return {"earns": out, "text": text_of(out, "en")}
+    return {"earns": out, "text": text_of(out, "en"), "paused": False}
 
 
 def text_of(earned: list[dict[str, Any]], lang: str) -> str:

@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import os
 import re
+import threading
+import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -195,3 +198,115 @@ def test_install_a_clients_store_through_shopifys_authorize_page(browser: Browse
         server.stop()
         dots.close()
         shopify.close()
+
+
+SNIPPETS = Path(__file__).resolve().parents[1] / "storefront" / "snippets"
+
+
+class ForeignSite:
+    """Another origin (another port): static pages, and an address that never answers in time."""
+
+    def __init__(self, pages: dict[str, str]):
+        class Page(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802
+                if self.path == "/hang":
+                    time.sleep(5)
+                body = pages.get(self.path, "").encode()
+                self.send_response(200 if body else 404)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Page)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def foreign_pages(certhook: str) -> dict[str, str]:
+    """The snippets as another site puts them on its pages, pointed at this certhook."""
+    badges = "".join(f'<img src="{certhook}/impact/acme.svg?lang={lang}&theme={theme}" alt="{lang}" '
+                     'width="320">' for theme in ("light", "dark") for lang in ("en", "de", "fr", "es"))
+    earns = (SNIPPETS / "earns.html").read_text().replace("https://certhook.example.com", certhook)
+    hanging = re.sub(r'data-certhook="[^"]+"', 'data-certhook="/hang"', earns)
+    head = "<!doctype html><meta name=viewport content='width=device-width'>"
+    return {"/badges": f"{head}<body>{badges}</body>",
+            "/product": f"<!doctype html><h1>Green hoodie</h1>{earns}",
+            "/slow": f"<!doctype html><h1>Green hoodie</h1>{hanging}"}
+
+
+@pytest.fixture(scope="module")
+def storefront_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """certhook serve with a storefront shop in four languages and two orders done (one of a
+    German customer), and a page of another origin with the snippets on it."""
+    tmp = tmp_path_factory.mktemp("storefront")
+    dots, shopify = FakeDots(), FakeShopify()
+    port = free_port()
+    config = write_config(tmp, f"sqlite:///{tmp / 'certhook.db'}", dots.api_url, shopify.api_url,
+                          public_url=f"http://127.0.0.1:{port}",
+                          shop={"storefront": {"enabled": True, "languages": ["en", "de", "fr", "es"],
+                                               "name": "Acme Outfitters", "accent": "#0b6e4f"}})
+    server = Serve(config, port)
+    server.start()
+    foreign = None
+    try:
+        for order_id, locale in ((6801, "en"), (6802, "de")):
+            body, headers = signed_shopify(order_payload(order_id=order_id, customer_locale=locale))
+            assert requests.post(f"{server.url}/webhooks/shopify", data=body, headers=headers).ok
+        done = lambda o: requests.get(f"{server.url}/api/orders/acme/{o}", headers=AUTH).json()["status"]  # noqa: E731
+        wait_for(lambda: done(6801) == done(6802) == "done", 30)
+        foreign = ForeignSite(foreign_pages(server.url))
+        ARTIFACTS.mkdir(exist_ok=True)
+        yield {"url": server.url, "foreign": foreign.url}
+    finally:
+        if foreign:
+            foreign.close()
+        server.stop()
+        dots.close()
+        shopify.close()
+
+
+@pytest.mark.parametrize("width", [375, 1280])
+def test_the_badges_in_every_language_and_theme_on_another_sites_page(
+        browser: Browser, storefront_site: dict[str, Any], width: int):
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    page.goto(f"{storefront_site['foreign']}/badges")
+    page.wait_for_function("[...document.images].every(i => i.complete)")
+    assert page.evaluate("[...document.images].every(i => i.naturalWidth >= 320)")
+    assert page.evaluate("document.images.length") == 8
+    page.screenshot(path=str(ARTIFACTS / f"badges-{width}.png"), full_page=True)
+    page.close()
+
+
+def test_the_product_snippet_on_another_sites_page_and_when_certhook_is_slow(
+        browser: Browser, storefront_site: dict[str, Any]):
+    page = browser.new_page(viewport={"width": 375, "height": 700})
+    page.goto(f"{storefront_site['foreign']}/product")
+    expect(page.locator(".certhook-earns")).to_have_text("Saves 1 sea turtle, Plants 1 tree")
+    page.screenshot(path=str(ARTIFACTS / "snippet-product.png"), full_page=True)
+    page.goto(f"{storefront_site['foreign']}/slow")
+    expect(page.get_by_role("heading", name="Green hoodie")).to_be_visible()
+    page.wait_for_timeout(2000)  # past the snippet's 1.5 s: it gave up, and shows nothing
+    assert page.locator(".certhook-earns").text_content() == ""
+    page.close()
+
+
+def test_the_customer_page_in_german_on_a_phone(browser: Browser, storefront_site: dict[str, Any]):
+    url = requests.get(f"{storefront_site['url']}/api/orders/acme/6802", headers=AUTH).json()["customer_url"]
+    context = browser.new_context(viewport={"width": 375, "height": 800}, is_mobile=True)
+    page = context.new_page()
+    page.goto(url)
+    expect(page.get_by_role("heading", name=re.compile("hat Gutes getan"))).to_be_visible()
+    expect(page.get_by_text("Acme Outfitters")).to_be_visible()
+    expect(page.get_by_role("link", name="Zertifikat ansehen")).to_have_count(2)
+    assert page.evaluate("document.documentElement.lang") == "de"
+    page.screenshot(path=str(ARTIFACTS / "customer-de.png"), full_page=True)
+    context.close()

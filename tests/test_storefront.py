@@ -90,6 +90,7 @@ def test_a_held_budget_pauses_the_feed(tmp_path, db_url, fake_dots, fake_shopify
         run_due(ch)  # its turtles wait for next month's budget
         ch.clock.now += 6
         assert client.get("/impact/acme.json").json["paused"] is True
+        assert client.get("/impact/acme/earns.json?sku=HOODIE-1").json["paused"] is True
 
 
 def test_earns_is_what_preview_says_for_the_same_line(front, tmp_path):
@@ -111,7 +112,8 @@ def test_earns_is_what_preview_says_for_the_same_line(front, tmp_path):
     expected = {a["allocation_id"]: a["impact_qty"] for a in json.loads(preview.output)["allocations"]}
     assert {e["allocation_id"]: e["quantity"] for e in r.json["earns"]} == expected == {14: 2, 32: 2}
     assert r.json["text"] == "Saves 2 sea turtles, Plants 2 trees"
-    assert client.get("/impact/acme/earns.json?sku=MUG-1&price=5").json == {"earns": [], "text": ""}
+    nothing = client.get("/impact/acme/earns.json?sku=MUG-1&price=5").json
+    assert nothing == {"earns": [], "text": "", "paused": False}
 
 
 @pytest.mark.parametrize(("query", "named"), [
@@ -123,3 +125,10 @@ def test_absurd_values_are_400_naming_the_parameter(front, query, named):
     _, client = front
     r = client.get(f"/impact/acme/earns.json?{query}")
     assert r.status_code == 400 and r.json["error"].startswith(f"{named}: ")
+
+
+def test_a_busy_client_is_never_throttled(front):
+    _, client = front
+    answers = [client.get("/impact/acme.json").status_code for _ in range(50)]  # one address, at once
+    answers += [client.get("/impact/acme/earns.json?sku=HOODIE-1").status_code for _ in range(50)]
+    assert set(answers) == {200}

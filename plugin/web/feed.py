@@ -69,11 +69,13 @@ def feed(shop_id: str) -> Response:
 
 def earned(ch: Certhook, shop: Shop) -> dict[str, Any]:
     """What the line the query describes earns (400 naming a parameter that can't describe one)."""
-    names = storefront.names_of(recent().feed(ch, shop), ch.names.cached())
+    feed_ = recent().feed(ch, shop)
     try:
-        return storefront.earns(ch.rules[shop.id], shop, request.args, names)
+        answer = storefront.earns(ch.rules[shop.id], shop, request.args,
+                                  storefront.names_of(feed_, ch.names.cached()))
     except storefront.BadQuery as exc:
         abort(400, str(exc))
+    return {**answer, "paused": feed_["paused"]}
 
 
 @bp.get("/impact/<shop_id>/earns.json")

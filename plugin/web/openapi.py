@@ -78,7 +78,9 @@ SCHEMAS = {
                 "allocation_id": _null("integer"), "impact": {"type": "string"},
                 "quantity": {"type": "integer", "minimum": 0},
                 "this_month": {"type": "integer", "minimum": 0}}}}}},
-    "Earns": {"type": "object", "additionalProperties": False, "required": ["earns", "text"], "properties": {
+    "Earns": {"type": "object", "additionalProperties": False, "required": ["earns", "text", "paused"],
+              "properties": {
+        "paused": {"type": "boolean", "description": "a budget cap holds the shop's orders: show nothing"},
         "earns": {"type": "array", "items": {
             "type": "object", "additionalProperties": False,
             "required": ["impact", "allocation_id", "quantity"], "properties": {
