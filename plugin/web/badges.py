@@ -4,6 +4,8 @@ escaped text: no script, no external reference; nothing at all (zero size) while
 the shop's orders, or when there is nothing to say."""
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask_babel import force_locale, gettext
 
@@ -29,10 +31,10 @@ def _look(shop: Shop) -> tuple[str, dict[str, str]]:
     return i18n.choose([request.args.get("lang")], shop.storefront.languages), colours
 
 
-def _badge(headline: str, byline: str, colours: dict[str, str]) -> Response:
+def _badge(headline: str, byline: str, colours: dict[str, str]) -> bytes:
     width = max(320, int(48 + 16 * 0.6 * max(len(headline), len(byline) * 13 / 16) + 20))
-    svg = render_template("badge.svg", headline=headline, byline=byline, colours=colours, width=width)
-    return public(svg.encode(), "image/svg+xml")
+    return render_template("badge.svg", headline=headline, byline=byline, colours=colours,
+                           width=width).encode()
 
 
 @bp.get("/impact/<shop_id>.svg")
@@ -40,11 +42,15 @@ def total(shop_id: str) -> Response:
     ch: Certhook = current_app.extensions["certhook"]
     shop = shop_of(ch, shop_id)
     lang, colours = _look(shop)
-    feed = recent().feed(ch, shop)
-    if feed["paused"] or not feed["totals"]:
-        return public(NOTHING, "image/svg+xml")
-    with force_locale(lang):
-        return _badge(storefront.headline(feed, lang), gettext("with our customers"), colours)
+
+    def make(feed: dict[str, Any]) -> bytes:
+        if feed["paused"] or not feed["totals"]:
+            return NOTHING
+        with force_locale(lang):
+            return _badge(storefront.headline(feed, lang), gettext("with our customers"), colours)
+
+    data, etag = recent().answer(ch, shop, ("svg", lang, colours["background"]), make)
+    return public(data, "image/svg+xml", etag)
 
 
 @bp.get("/impact/<shop_id>/earns.svg")
@@ -53,7 +59,8 @@ def earns(shop_id: str) -> Response:
     shop = shop_of(ch, shop_id)
     lang, colours = _look(shop)
     answer = earned(ch, shop)
-    if recent().feed(ch, shop)["paused"] or not answer["earns"]:
+    if answer["paused"] or not answer["earns"]:
         return public(NOTHING, "image/svg+xml")
     with force_locale(lang):
-        return _badge(storefront.text_of(answer["earns"], lang), gettext("with this purchase"), colours)
+        data = _badge(storefront.text_of(answer["earns"], lang), gettext("with this purchase"), colours)
+    return public(data, "image/svg+xml")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, request
@@ -23,19 +24,32 @@ FRESH_SECONDS = 5.0
 
 
 class Recent:
-    """What was read lately, per shop, for FRESH_SECONDS of certhook's clock."""
+    """What was read lately, per shop, for FRESH_SECONDS of certhook's clock: its feed, and the
+    answers made from it (the JSON, each badge) with their ETags, so a revalidation is a lookup."""
 
     def __init__(self) -> None:
-        self._kept: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._kept: dict[str, tuple[float, dict[str, Any], dict[Any, tuple[bytes, str]]]] = {}
 
-    def feed(self, ch: Certhook, shop: Shop) -> dict[str, Any]:
+    def _entry(self, ch: Certhook, shop: Shop) -> tuple[float, dict[str, Any], dict[Any, tuple[bytes, str]]]:
         now = ch.now()
         kept = self._kept.get(shop.id)
         if kept is None or not 0 <= now - kept[0] < FRESH_SECONDS:
             with ch.db.read() as conn:
-                kept = (now, storefront.feed(conn, shop, ch.names.cached(), now))
+                kept = (now, storefront.feed(conn, shop, ch.names.cached(), now), {})
             self._kept[shop.id] = kept
-        return kept[1]
+        return kept
+
+    def feed(self, ch: Certhook, shop: Shop) -> dict[str, Any]:
+        return self._entry(ch, shop)[1]
+
+    def answer(self, ch: Certhook, shop: Shop, key: Any,
+               make: Callable[[dict[str, Any]], bytes]) -> tuple[bytes, str]:
+        """An answer made from the shop's feed (a few kinds per shop), and its ETag."""
+        _, feed_, made = self._entry(ch, shop)
+        if key not in made:
+            data = make(feed_)
+            made[key] = (data, etag_of(data))
+        return made[key]
 
 
 def recent() -> Recent:
@@ -49,22 +63,30 @@ def shop_of(ch: Certhook, shop_id: str) -> Shop:
     return shop
 
 
-def public(body: Any, content_type: str = "application/json") -> Response:
-    """An answer anyone may cache and read (JSON, unless given as bytes), 304 when the client
-    has it already."""
-    data = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False,
-                                                           separators=(",", ":")).encode()
-    response = Response(data, content_type=content_type)
-    response.set_etag(hashlib.sha256(data).hexdigest()[:32])
+def etag_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:32]
+
+
+def encoded(body: Any) -> bytes:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def public(data: bytes, content_type: str = "application/json", etag: str | None = None) -> Response:
+    """An answer anyone may cache and read; 304, with no body made, when the client has it."""
+    etag = etag or etag_of(data)
+    fresh = request.if_none_match.contains(etag)
+    response = Response(b"" if fresh else data, status=304 if fresh else 200, content_type=content_type)
+    response.set_etag(etag)
     response.headers["Cache-Control"] = f"public, max-age={MAX_AGE}"
     response.headers["Access-Control-Allow-Origin"] = "*"
-    return response.make_conditional(request)
+    return response
 
 
 @bp.get("/impact/<shop_id>.json")
 def feed(shop_id: str) -> Response:
     ch: Certhook = current_app.extensions["certhook"]
-    return public(recent().feed(ch, shop_of(ch, shop_id)))
+    data, etag = recent().answer(ch, shop_of(ch, shop_id), "json", encoded)
+    return public(data, "application/json", etag)
 
 
 def earned(ch: Certhook, shop: Shop) -> dict[str, Any]:
@@ -81,4 +103,4 @@ def earned(ch: Certhook, shop: Shop) -> dict[str, Any]:
 @bp.get("/impact/<shop_id>/earns.json")
 def earns(shop_id: str) -> Response:
     ch: Certhook = current_app.extensions["certhook"]
-    return public(earned(ch, shop_of(ch, shop_id)))
+    return public(encoded(earned(ch, shop_of(ch, shop_id))))
