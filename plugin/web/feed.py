@@ -21,6 +21,8 @@ from ..settings import Shop
 bp = Blueprint("feed", __name__)
 MAX_AGE = 300
 FRESH_SECONDS = 5.0
+# When a shop's feed was read, the feed, and the answers made from it with their ETags
+Entry = tuple[float, dict[str, Any], dict[Any, tuple[bytes, str]]]
 
 
 class Recent:
@@ -28,9 +30,9 @@ class Recent:
     answers made from it (the JSON, each badge) with their ETags, so a revalidation is a lookup."""
 
     def __init__(self) -> None:
-        self._kept: dict[str, tuple[float, dict[str, Any], dict[Any, tuple[bytes, str]]]] = {}
+        self._kept: dict[str, Entry] = {}
 
-    def _entry(self, ch: Certhook, shop: Shop) -> tuple[float, dict[str, Any], dict[Any, tuple[bytes, str]]]:
+    def _entry(self, ch: Certhook, shop: Shop) -> Entry:
         now = ch.now()
         kept = self._kept.get(shop.id)
         if kept is None or not 0 <= now - kept[0] < FRESH_SECONDS:
@@ -53,7 +55,7 @@ class Recent:
 
 
 def recent() -> Recent:
-    return current_app.extensions.setdefault("certhook_storefront", Recent())
+    return current_app.extensions.setdefault("certhook_feed", Recent())
 
 
 def shop_of(ch: Certhook, shop_id: str) -> Shop:
