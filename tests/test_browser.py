@@ -223,6 +223,7 @@ class ForeignSite:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Page)
         self.server.daemon_threads = True
+        self.server.handle_error = lambda *_: None  # type: ignore[method-assign]  # a browser gives up on /hang
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
