@@ -2,26 +2,20 @@
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import yaml
 from marshmallow import ValidationError
 
+from .settings_file import SettingsError, config_path, expand, read
 from .settings_schema import CREDENTIALS, DEFAULT_DOTS_URL, MAX_ANSWER_BYTES, SettingsSchema, ShopSchema
 
 # Shopify supports each quarterly Admin API version for 12 months: keep this a current one.
 SHOPIFY_API_VERSION = "2026-10"
 DEFAULT_API_URL = {"shopify": "https://{domain}/admin/api/" + SHOPIFY_API_VERSION,
                    "woocommerce": "https://{domain}/wp-json/wc/v3"}
-_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
-
-class SettingsError(Exception):
-    """The settings file can't be used; the message says where and why."""
 
 
 @dataclass(frozen=True)
@@ -152,22 +146,6 @@ class Settings:
         )
 
 
-def _expand(value: Any, path: str) -> Any:
-    """Replace ${NAME} in every string with the environment variable NAME."""
-    if isinstance(value, dict):
-        return {k: _expand(v, f"{path}.{k}" if path else str(k)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_expand(v, f"{path}.{i}") for i, v in enumerate(value)]
-    if isinstance(value, str):
-        def sub(m: re.Match[str]) -> str:
-            name = m.group(1)
-            if name not in os.environ:
-                raise SettingsError(f"{path}: environment variable {name} is not set")
-            return os.environ[name]
-        return _ENV_REF.sub(sub, value)
-    return value
-
-
 def _flatten(messages: Any, prefix: str = "") -> list[str]:
     if isinstance(messages, dict):
         out: list[str] = []
@@ -180,29 +158,12 @@ def _flatten(messages: Any, prefix: str = "") -> list[str]:
     return [f"{prefix}: {messages}"]
 
 
-def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
-    return Path(explicit or os.environ.get("CERTHOOK_CONFIG") or "certhook.yaml")
-
-
-def _read(path: Path) -> dict[str, Any]:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SettingsError(f"{path}: settings file not found") from None
-    except yaml.YAMLError as exc:
-        line = getattr(getattr(exc, "problem_mark", None), "line", -1) + 1
-        raise SettingsError(f"{path}:{line}: invalid YAML") from None
-    if not isinstance(raw, dict):
-        raise SettingsError(f"{path}: the settings file must be a mapping")
-    return raw
-
-
 def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     """Read, expand and validate the settings file; SettingsError says what is wrong."""
     path = config_path(path)
-    raw = _read(path)
+    raw = read(path)
     try:
-        data = SettingsSchema().load(_expand(raw, ""))
+        data = SettingsSchema().load(expand(raw, ""))
         shops = []
         for i, shop in enumerate(data["shops"]):
             try:

@@ -78,8 +78,8 @@ def _name(distribution: str) -> str:
     return re.sub(r"[-_.]+", "-", distribution).lower()
 
 
-BASE = {"settings", "settings_schema", "db", "writers", "models", "statuses", "orders", "http", "limits",
-        "redaction"}
+BASE = {"settings", "settings_schema", "settings_file", "db", "writers", "models", "statuses", "orders",
+        "http", "limits", "redaction"}
 
 
 def test_the_shared_base_imports_nothing_of_the_rest():
