@@ -33,9 +33,9 @@ def issued(client: Any) -> dict[int, int]:
 
 
 def test_a_shop_without_its_storefront_on_is_404(client):
-    assert client.get("/impact/acme.json").status_code == 404
-    assert client.get("/impact/acme/earns.json?sku=HOODIE-1").status_code == 404
-    assert client.get("/impact/nobody.json").status_code == 404
+    for path in ("/impact/acme.json", "/impact/acme.svg", "/impact/acme/earns.json?sku=HOODIE-1",
+                 "/impact/acme/earns.svg?sku=HOODIE-1", "/impact/nobody.json", "/impact/nobody.svg"):
+        assert client.get(path).status_code == 404, path
 
 
 def test_the_totals_are_the_issued_certificates_and_say_nothing_personal(front):
@@ -132,3 +132,22 @@ def test_a_busy_client_is_never_throttled(front):
     answers = [client.get("/impact/acme.json").status_code for _ in range(50)]  # one address, at once
     answers += [client.get("/impact/acme/earns.json?sku=HOODIE-1").status_code for _ in range(50)]
     assert set(answers) == {200}
+
+
+ENDPOINTS = ["/impact/acme.json", "/impact/acme.svg", "/impact/acme/earns.json?sku=HOODIE-1&price=30",
+             "/impact/acme/earns.svg?sku=HOODIE-1&price=30"]
+
+
+@pytest.mark.parametrize("path", ENDPOINTS)
+def test_every_public_answer_is_cacheable_by_anyone_and_says_nothing_personal(front, path):
+    ch, shop_client = front
+    payload = order_payload(order_id=6950)
+    deliver(shop_client, payload)
+    drain(ch)
+    r = shop_client.get(path)
+    assert r.status_code == 200
+    assert r.headers["Cache-Control"] == "public, max-age=300"
+    assert r.headers["Access-Control-Allow-Origin"] == "*"
+    assert shop_client.get(path, headers={"If-None-Match": r.headers["ETag"]}).status_code == 304
+    personal = [str(payload["id"]), payload["email"], payload["customer"]["first_name"], payload["name"]]
+    assert not [word for word in personal if word in r.text]
