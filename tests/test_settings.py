@@ -100,6 +100,10 @@ def test_a_missing_variable_is_named(tmp_path: Path, env: None, monkeypatch: pyt
     (("    webhook_secret: ${ACME_WEBHOOK_SECRET}\n", ""),
      "shops.0.webhook_secret: is required (or, for a Shopify app, client_secret)"),
     (("retry_base_seconds: 0.5", "token_key: short"), "token_key: must be at least 16 characters"),
+    (("    access_token: shpat_x\n", "    access_token: shpat_x\n    storefront: {languages: [en, pt]}\n"),
+     "shops.0.storefront.languages.1: Must be one of: en, de, fr, es"),
+    (("    access_token: shpat_x\n", "    access_token: shpat_x\n    storefront: {accent: red}\n"),
+     "shops.0.storefront.accent: must be a colour written #rrggbb"),
 ])
 def test_invalid_settings_say_where(tmp_path: Path, env: None, change: tuple[str, str], message: str):
     with pytest.raises(SettingsError) as caught:
