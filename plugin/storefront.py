@@ -20,9 +20,9 @@ from .statuses import ItemKind, ItemStatus
 from .tallies import DAY, impact_days
 
 SHOWN = (ItemKind.CERTIFICATE, ItemKind.OFFERING)  # impact; a course certificate is not shown
-MATCH_KEYS = ("sku", "title", "product_id", "variant_id")
 MAX_PRICE, MAX_QUANTITY = Decimal("1000000000"), 10000
 _PHRASE = re.compile(r"^([A-Z][a-z]+) (?:a|an|one|1) (.+)$")  # "Save a Sea Turtle"
+_DIGITS = re.compile(r"^[0-9]{1,20}$")  # ASCII only: "²" is a digit to str.isdigit()
 
 
 class BadQuery(ValueError):
@@ -40,15 +40,15 @@ def _name(row: Any, names: Mapping[int, str]) -> str:
 def _totals(conn: Connection, shop: Shop, now: float) -> tuple[list[Any], int | None]:
     """Per kind and allocation: impact all time and this month, and the shop's last day of any."""
     month = int(month_start(now) // DAY)
-    qty, days = impact_days.c.impact_qty, impact_days.c
+    days = impact_days.c
     rows = conn.execute(
         select(days.kind, days.allocation_id, func.max(days.impact).label("impact"),
-               func.sum(qty).label("quantity"),
-               func.sum(case((impact_days.c.day >= month, qty), else_=0)).label("this_month"),
-               func.max(impact_days.c.day).label("last_day"))
-        .where(impact_days.c.shop == shop.id, impact_days.c.kind.in_([k.value for k in SHOWN]))
-        .group_by(impact_days.c.kind, impact_days.c.allocation_id)
-        .having(func.sum(impact_days.c.certificates) > 0)).all()
+               func.sum(days.impact_qty).label("quantity"),
+               func.sum(case((days.day >= month, days.impact_qty), else_=0)).label("this_month"),
+               func.max(days.day).label("last_day"))
+        .where(days.shop == shop.id, days.kind.in_([k.value for k in SHOWN]))
+        .group_by(days.kind, days.allocation_id)
+        .having(func.sum(days.certificates) > 0)).all()
     return rows, max((r.last_day for r in rows), default=None)
 
 
@@ -99,7 +99,7 @@ def _text(value: str, name: str, limit: int = 255) -> str:
 def line_of(query: Mapping[str, str]) -> LineItem:
     """One product line from a query: any of the rules' match keys, price and quantity."""
     for name in ("product_id", "variant_id"):
-        if query.get(name) and not (query[name].isdigit() and len(query[name]) <= 20):
+        if query.get(name) and not _DIGITS.match(query[name]):
             raise BadQuery(f"{name}: must be a number (the store's id)")
     try:
         price = Decimal(query.get("price") or "0")
@@ -108,7 +108,7 @@ def line_of(query: Mapping[str, str]) -> LineItem:
     if not price.is_finite() or not Decimal(0) <= price < MAX_PRICE:
         raise BadQuery(f"price: must be between 0 and {MAX_PRICE}")
     quantity = query.get("quantity") or "1"
-    if not quantity.isdigit() or not 1 <= int(quantity) <= MAX_QUANTITY:
+    if not _DIGITS.match(quantity) or not 1 <= int(quantity) <= MAX_QUANTITY:
         raise BadQuery(f"quantity: must be a whole number from 1 to {MAX_QUANTITY}")
     return LineItem(id="1", product_id=query.get("product_id", ""), variant_id=query.get("variant_id", ""),
                     sku=_text(query.get("sku", ""), "sku"), title=_text(query.get("title", ""), "title"),
