@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, Insert, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
@@ -40,6 +40,13 @@ def _sqlite_engine(url: str) -> Engine:
 def _postgresql_engine(url: str) -> Engine:
     # pool_pre_ping: a connection a database restart broke is replaced before it is used
     return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+def put(conn: Connection, table: Table, key: dict[str, Any], **values: Any) -> None:
+    """Update the row with this key (a shop's state, say), or insert it with these values."""
+    where = [table.c[name] == value for name, value in key.items()]
+    if not conn.execute(table.update().where(*where).values(**values)).rowcount:
+        conn.execute(table.insert().values(**key, **values))
 
 
 class Database:

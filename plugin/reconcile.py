@@ -11,9 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, select
+from sqlalchemy import select
 
 from .context import Certhook
+from .db import put
 from .http import ApiError, NotConnected
 from .jobs.queue import Job
 from .jobs.worker import reason_of
@@ -85,13 +86,6 @@ def _utc(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
 
 
-def _record(conn: Connection, shop_id: str, **values: object) -> None:
-    updated = conn.execute(reconciliations.update().where(
-        reconciliations.c.shop == shop_id).values(**values)).rowcount
-    if not updated:
-        conn.execute(reconciliations.insert().values(shop=shop_id, **values))
-
-
 def run_reconcile_job(ch: Certhook, job: Job) -> None:
     shop, now = ch.shop(job.ref), ch.now()
     if shop is None:  # the shop left the settings: its job ends with it
@@ -120,7 +114,7 @@ def run_reconcile_job(ch: Certhook, job: Job) -> None:
         values.update(last_success_at=ch.now(), window_start=now, found=summary.found,
                       enqueued=summary.enqueued)
     with ch.db.write() as conn:
-        _record(conn, shop.id, **values)
+        put(conn, reconciliations, {"shop": shop.id}, **values)
         ch.queue.reschedule(conn, job, ch.now(), now + shop.reconcile_minutes * 60, error)
     if error:
         log.warning("reconcile %s: %s", shop.id, error)

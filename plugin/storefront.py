@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -17,6 +16,7 @@ from .orders import LineItem, Order
 from .rules import Rule, evaluate
 from .settings import Shop
 from .statuses import ItemKind, ItemStatus
+from .store.orders import iso
 from .tallies import DAY, impact_days
 
 SHOWN = (ItemKind.CERTIFICATE, ItemKind.OFFERING)  # impact; a course certificate is not shown
@@ -70,10 +70,6 @@ def paused(conn: Connection, shop: Shop) -> bool:
                         .limit(1)).first() is not None
 
 
-def _iso(ts: float | None) -> str | None:
-    return None if ts is None else datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def feed(conn: Connection, shop: Shop, names: Mapping[int, str], now: float) -> dict[str, Any]:
     """The shop's public impact: totals all time and this calendar month (UTC), the leading
     one first; when they last changed; whether a budget holds its orders."""
@@ -81,7 +77,7 @@ def feed(conn: Connection, shop: Shop, names: Mapping[int, str], now: float) -> 
     totals = sorted(({"kind": r.kind, "allocation_id": r.allocation_id or None, "impact": _name(r, names),
                       "quantity": int(r.quantity), "this_month": int(r.this_month)} for r in rows),
                     key=lambda t: (-t["quantity"], t["kind"], t["allocation_id"] or 0))
-    return {"shop": shop.id, "updated_at": _iso(_updated_at(conn, shop, last_day)),
+    return {"shop": shop.id, "updated_at": iso(_updated_at(conn, shop, last_day)),
             "paused": paused(conn, shop), "totals": totals}
 
 
@@ -134,7 +130,7 @@ def earns(rules: tuple[Rule, ...], shop: Shop, query: Mapping[str, str],
             "allocation_id": a.allocation_id, "quantity": a.impact_qty} for a in result.allocations]
     out += [{"impact": "Eco club gift", "allocation_id": None, "quantity": o.quantity}
             for o in result.offerings]
-    return {"earns": out, "text": text_of(out, "en"), "paused": False}
+    return {"earns": out, "text": text_of(out, "en")}
 
 
 def text_of(earned: list[dict[str, Any]], lang: str) -> str:

@@ -13,10 +13,11 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from . import storefront
 from .context import Certhook
+from .db import put
 from .http import NotConnected
 from .jobs.queue import Job
 from .models import storefront_syncs as table
@@ -79,13 +80,9 @@ def _products(ch: Certhook, shop: Shop, api: ShopifyApi, state: Any, names: dict
         return json.loads(state.products)
     products = product_map(ch, shop, api, names)
     with ch.db.write() as conn:
-        _keep(conn, shop.id, products=json.dumps(products), products_key=key, products_at=ch.now())
+        put(conn, table, {"shop": shop.id}, products=json.dumps(products), products_key=key,
+            products_at=ch.now())
     return products
-
-
-def _keep(conn: Any, shop_id: str, **values: Any) -> None:
-    if not conn.execute(update(table).where(table.c.shop == shop_id).values(**values)).rowcount:
-        conn.execute(table.insert().values(shop=shop_id, **values))
 
 
 def sync(ch: Certhook, shop: Shop) -> bool:
@@ -107,7 +104,7 @@ def sync(ch: Certhook, shop: Shop) -> bool:
     owner = (state.owner if state is not None else None) or api.shop_gid()
     api.set_impact(owner, value)
     with ch.db.write() as conn:
-        _keep(conn, shop.id, owner=owner, digest=digest, written_at=ch.now())
+        put(conn, table, {"shop": shop.id}, owner=owner, digest=digest, written_at=ch.now())
     return True
 
 
