@@ -19,6 +19,7 @@ from .context import Certhook
 from .http import ApiError
 from .jobs.queue import Job
 from .models import balances
+from .outbox.record import balance_event
 from .statuses import ItemKind, JobKind
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,9 @@ def run_balance_job(ch: Certhook, job: Job) -> None:
     with ch.db.write() as conn:
         conn.execute(insert(balances).values(checked_at=now, balance=value, error=error))
         conn.execute(delete(balances).where(balances.c.checked_at < now - KEEP_SECONDS))
+        last = latest(conn, now)
+        if last is not None and last.running_low:
+            balance_event(ch, conn, last.value, last.days_left)
         ch.queue.reschedule(conn, job, now, now + POLL_SECONDS)
     if error:
         log.info("Dots.eco balance unknown: %s", error)

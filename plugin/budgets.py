@@ -17,8 +17,9 @@ from sqlalchemy import Connection, and_, bindparam, func, or_, select
 
 from .db import Database
 from .models import counters, items, orders
+from .outbox.record import budget_event
 from .settings import Shop
-from .statuses import ItemKind, ItemStatus, JobKind
+from .statuses import EventType, ItemKind, ItemStatus, JobKind
 
 if TYPE_CHECKING:  # the context is built on top of this; only its type is needed here
     from .context import Certhook
@@ -68,15 +69,16 @@ def lock(db: Database, conn: Connection, shop: str, now: float) -> None:
     conn.execute(select(counters.c.value).where(counters.c.name == name).with_for_update())
 
 
-def admit(db: Database, conn: Connection, shop: Shop, rows: list[Any], now: float) -> dict[int, str]:
-    """Which of these items (about to be sent) the shop's caps hold: item id → why."""
+def admit(ch: Certhook, conn: Connection, shop: Shop, rows: list[Any]) -> dict[int, str]:
+    """Which of these items (about to be sent) the shop's caps hold: item id → why. A cap
+    passing its warn_at tells budget.warning; one used up, or holding an item, budget.reached."""
     if shop.budget is None:
         return {}
-    caps, warn_at = dict(shop.budget.caps()), shop.budget.warn_at
+    caps, warn_at, now = dict(shop.budget.caps()), shop.budget.warn_at, ch.now()
     wanted = [(row, name) for row in rows if (name := target(row)) in caps]
     if not wanted:
         return {}
-    lock(db, conn, shop.id, now)
+    lock(ch.db, conn, shop.id, now)
     taken = {name: used(conn, shop.id, name, now) for name in {n for _, n in wanted}}
     held: dict[int, str] = {}
     for row, name in wanted:
@@ -84,11 +86,15 @@ def admit(db: Database, conn: Connection, shop: Shop, rows: list[Any], now: floa
         if taken[name] + row.impact_qty > cap:
             held[row.id] = f"monthly budget for {name.replace(':', ' ')} reached: {taken[name]} of {cap}"
             log.warning("shop %s: %s held: %s", shop.id, row.external_unique_id, held[row.id])
+            budget_event(ch, conn, EventType.BUDGET_REACHED, shop.id, name, taken[name], cap)
             continue
         if taken[name] < warn_at * cap <= taken[name] + row.impact_qty:
             log.warning("shop %s: monthly budget for %s at %d of %d", shop.id, name,
                         taken[name] + row.impact_qty, cap)
+            budget_event(ch, conn, EventType.BUDGET_WARNING, shop.id, name, taken[name] + row.impact_qty, cap)
         taken[name] += row.impact_qty
+        if taken[name] >= cap:
+            budget_event(ch, conn, EventType.BUDGET_REACHED, shop.id, name, taken[name], cap)
     return held
 
 

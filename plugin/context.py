@@ -106,7 +106,7 @@ def secrets_of(settings: Settings) -> list[str]:
     for shop in settings.shops:
         found += [shop.webhook_secret, shop.access_token, shop.consumer_key, shop.consumer_secret,
                   shop.client_secret]
-    return found
+    return found + [endpoint.secret for endpoint in settings.events]
 
 
 def build(settings: Settings) -> Certhook:

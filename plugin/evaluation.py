@@ -20,9 +20,10 @@ from .http import Rejected
 from .jobs.queue import Job
 from .models import items, orders
 from .orders import Order, PayloadError
+from .outbox.record import order_event
 from .rules import Evaluation, evaluate
 from .settings import Shop
-from .statuses import ItemKind, ItemStatus, JobKind, OrderStatus
+from .statuses import EventType, ItemKind, ItemStatus, JobKind, OrderStatus
 from .store.orders import add_event, lock_order, order_of, update_order
 
 log = logging.getLogger(__name__)
@@ -145,5 +146,7 @@ def run_evaluate_job(ch: Certhook, job: Job) -> None:
             conn.execute(_INSERT_ITEM, item)
         if worked.items:
             ch.queue.enqueue(conn, JobKind.ISSUE, str(order_pk), now, after=job)
+        elif worked.values["status"] == OrderStatus.FAILED:  # its body can't be read
+            order_event(ch, conn, EventType.ORDER_FAILED, order_pk)
         ch.queue.done(conn, job, now)
     log.info("order %s/%s evaluated: %s", row.shop, row.order_id, worked.summary)

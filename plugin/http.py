@@ -165,15 +165,16 @@ class Client:
             hide(base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode())  # an echoed header
 
     def request(self, method: str, path: str, allow: tuple[int, ...] = (), *, json: Any = None,
-                params: Mapping[str, Any] | None = None, headers: Mapping[str, str] | None = None
-                ) -> Response:
-        """One call (`headers`: this call's own, a token of the moment). Network failures,
+                data: bytes | None = None, params: Mapping[str, Any] | None = None,
+                headers: Mapping[str, str] | None = None) -> Response:
+        """One call (`headers`: this call's own, a token of the moment; `data`: a body sent as
+        these bytes, instead of `json`). Network failures,
         answers over the limits and answers other than 2xx (or `allow`) raise ApiError."""
         with Deadline(sum(self.timeout)) as deadline:
             try:
                 with self.session.request(method, self.base_url + path, params=params, json=json,
-                                          headers=headers, timeout=self.timeout, allow_redirects=False,
-                                          stream=True) as answer:
+                                          data=data, headers=headers, timeout=self.timeout,
+                                          allow_redirects=False, stream=True) as answer:
                     content = read_capped(answer, self.max_bytes)
                     if content is None:
                         raise Transient(f"{self.service}: the answer is over {self.max_bytes} bytes "

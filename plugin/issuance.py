@@ -21,7 +21,8 @@ from .issuers.base import Outcome, attempt
 from .jobs.queue import Job
 from .jobs.retry import Action, Decision, decide, soonest
 from .models import items
-from .statuses import ItemKind, ItemStatus, JobKind, WritebackStatus
+from .outbox.record import order_event
+from .statuses import EventType, ItemKind, ItemStatus, JobKind, WritebackStatus
 from .store.items import refresh_status
 from .store.orders import add_event, lock_order, update_order
 
@@ -77,7 +78,7 @@ def _hold(ch: Certhook, conn: Connection, order: Any, ids: list[int]) -> set[int
     shop, now = ch.shop(order.shop), ch.now()
     if shop is None or shop.budget is None:
         return set()
-    held = budgets.admit(ch.db, conn, shop, conn.execute(_ROWS, {"item_ids": ids}).all(), now)
+    held = budgets.admit(ch, conn, shop, conn.execute(_ROWS, {"item_ids": ids}).all())
     for item_id, reason in held.items():
         conn.execute(_SET_PENDING_ITEM, {"item_id": item_id, "status": ItemStatus.HELD,
                                          "error": reason, "updated_at": now})
@@ -162,10 +163,13 @@ def settle(ch: Certhook, job: Job, order_pk: int, rows: list[Any], outcomes: dic
                             "held by a monthly budget")
         else:
             ch.queue.done(conn, job, now)
-        # Once every item is issued, the write-back is queued for this worker to take next (the
-        # order's row is locked, so this happens once).
-        if any(isinstance(o, Issued) for o in outcomes.values()) and \
-                all(s in (ItemStatus.ISSUED, ItemStatus.CANCELLED) for s in statuses):
+        # Once every item is issued, the write-back is queued for this worker to take next, and
+        # order.issued is told (the order's row is locked, so this happens once).
+        issued = any(isinstance(o, Issued) for o in outcomes.values()) and \
+            all(s in (ItemStatus.ISSUED, ItemStatus.CANCELLED) for s in statuses)
+        if issued:
             update_order(conn, order_pk, writeback_status=WritebackStatus.PENDING, writeback_error=None)
             ch.queue.enqueue(conn, JobKind.WRITEBACK, str(order_pk), now, after=job)
-        refresh_status(conn, now, order_pk, statuses)
+        refresh_status(ch, conn, order_pk, statuses)
+        if issued:
+            order_event(ch, conn, EventType.ORDER_ISSUED, order_pk)

@@ -168,7 +168,6 @@ health = Table(
     Column("checked_at", Float, nullable=False),
 )
 
-
 # Named counts shared by every process: wrong tokens per client and in all (the sign-in and API
 # throttles), and the dashboard's session epoch (signing out ends every session).
 counters = Table(
@@ -178,7 +177,6 @@ counters = Table(
     Column("value", Integer, nullable=False),
     Column("updated_at", Float, nullable=False),
 )
-
 
 # The Dots.eco app's balance as asked every 15 minutes, kept a month: how long it will last.
 balances = Table(
@@ -190,7 +188,6 @@ balances = Table(
     Column("error", Text, nullable=True),
     Index("ix_balances_checked", "checked_at"),
 )
-
 
 # A Shopify app shop's connection: its tokens (sealed: encrypted at rest), shared by every
 # process. One renewal at a time: a process leases the row (renewing_until) in a short
@@ -216,7 +213,6 @@ shop_connections = Table(
     Column("updated_at", Float, nullable=False),
 )
 
-
 # A storefront shop's impact as last written to its Shopify metafield (written again only when
 # it changed), and what each of its products earns, kept between the readings of its products.
 storefront_syncs = Table(
@@ -229,4 +225,26 @@ storefront_syncs = Table(
     Column("products", Text, nullable=True),  # {"texts": [...], "products": {id: index}}
     Column("products_key", String(64), nullable=True),  # of the rules and names they came from
     Column("products_at", Float, nullable=True),
+)
+
+# Events out: one row per (endpoint, event), written in the transaction of the change it tells,
+# sent by its endpoint's job with the same message id and body on every try.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("endpoint", String(16), nullable=False),  # Endpoint.key, its job's ref
+    Column("url", Text, nullable=False),  # as it was when recorded (the dashboard and the metric)
+    Column("key", String(255), nullable=False),  # the event: recorded once per endpoint
+    Column("type", String(32), nullable=False), Column("message_id", String(64), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_at", Float, nullable=False),  # when it is due (again)
+    Column("first_try_at", Float), Column("last_try_at", Float), Column("last_code", Integer),
+    Column("last_answer", Text), Column("error", Text),  # the answer's first 200 characters
+    Column("created_at", Float, nullable=False), Column("updated_at", Float, nullable=False),
+    UniqueConstraint("endpoint", "key", name="uq_outbox_endpoint_key"),
+    Index("ix_outbox_due", "endpoint", "status", "next_at"), Index("ix_outbox_status", "status"),
+    Index("ix_outbox_created", "created_at"),
 )

@@ -2,7 +2,8 @@
 
 An order goes evaluate → issue → writeback; reconcile brings in orders whose webhook never came;
 prune forgets, once a day, what is kept only for a while; balance asks Dots.eco for the app's;
-storefront keeps a Shopify shop's impact metafield up to date.
+storefront keeps a Shopify shop's impact metafield up to date; events sends what was recorded
+for an events endpoint.
 """
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from .context import Certhook
 from .evaluation import run_evaluate_job
 from .issuance import run_issue_job
 from .jobs.worker import Handler, Worker
+from .outbox import send as events
+from .outbox.send import run_events_job
 from .reconcile import ensure_jobs, run_reconcile_job
 from .retention import ensure_prune, run_prune_job
 from .statuses import JobKind
@@ -27,6 +30,7 @@ HANDLERS = {
     JobKind.PRUNE: Handler(run_prune_job, None, recurring=True),
     JobKind.BALANCE: Handler(run_balance_job, None, recurring=True),
     JobKind.STOREFRONT: Handler(run_storefront_job, None, recurring=True),
+    JobKind.EVENTS: Handler(run_events_job, None, recurring=True),
 }
 
 
@@ -42,6 +46,7 @@ def start_worker(ch: Certhook, role: str = "worker") -> Worker:
     budgets.release(ch)
     ensure_balance(ch)
     storefront_sync.ensure_jobs(ch)
+    events.ensure_jobs(ch)
     ch.connections.retry_refused()
     jobs = worker(ch, role=role)
     jobs.start()

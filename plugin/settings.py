@@ -1,6 +1,7 @@
 """certhook.yaml → frozen dataclasses, with ${NAME} read from the environment."""
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,6 +66,21 @@ class Storefront:
     languages: tuple[str, ...] = ("en",)  # the first is the default
     name: str = ""    # shown on the customer's page
     accent: str = ""  # #rrggbb: the page's and the badges' colour
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where certhook POSTs its events (Standard Webhooks), and which."""
+
+    url: str
+    secret: str  # whsec_ + base64
+    types: tuple[str, ...]  # the event types it wants
+    include_customer: bool = False  # order events carry the customer's name and email
+
+    @property
+    def key(self) -> str:
+        """Its short name in the database (its job's ref): from its URL."""
+        return hashlib.sha256(self.url.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -135,6 +151,7 @@ class Settings:
     dots: DotsSettings = field(default_factory=DotsSettings)
     certfusion: CertFusionSettings | None = None
     shops: tuple[Shop, ...] = ()
+    events: tuple[Endpoint, ...] = ()
 
     def shop(self, shop_id: str) -> Shop | None:
         return next((s for s in self.shops if s.id == shop_id), None)
@@ -190,6 +207,7 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     data["customer_link_secret"] = data["customer_link_secret"] or data["secret_key"]
     data["token_key"] = data["token_key"] or ""
     data["public_url"] = data["public_url"].rstrip("/")
+    data["events"] = tuple(Endpoint(**{**e, "types": tuple(e["types"])}) for e in data["events"])
     return Settings(path=path, **data)
 
 

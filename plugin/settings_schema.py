@@ -1,10 +1,14 @@
 """The marshmallow schema of certhook.yaml: what each key may be, and its default."""
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+from .statuses import EventType
 
 DEFAULT_DOTS_URL = "https://impact.dots.eco/api/v1"
 # What a live shop needs to call its store: any one of these sets
@@ -14,6 +18,7 @@ CONNECTS = ("client_credentials", "authorization_code")
 _LONG_ENOUGH = "must be at least 16 characters"
 MAX_ANSWER_BYTES = 10 * 1024 * 1024  # an answer from a service, read at most this far
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+EVENT_TYPES = [t.value for t in EventType if t != EventType.TEST]  # what an endpoint may ask for
 
 
 class Secret(fields.String):
@@ -144,6 +149,26 @@ def _app(data: dict[str, Any]) -> None:
         raise ValidationError("needs client_id and client_secret (a Dev Dashboard app)", "connect")
 
 
+def _whsec(value: str) -> bool:
+    """Standard Webhooks' secret: whsec_ and the base64 of 24 to 64 random bytes."""
+    try:
+        key = base64.b64decode(value.removeprefix("whsec_"), validate=True)
+    except binascii.Error:
+        key = b""
+    if not value.startswith("whsec_") or not 24 <= len(key) <= 64:
+        raise ValidationError("must be whsec_ followed by the base64 of 24 to 64 random bytes "
+                              "(as Standard Webhooks has it)")
+    return True
+
+
+class EndpointSchema(_Strict):
+    url = fields.Url(required=True, require_tld=False, schemes={"http", "https"})
+    secret = Secret(required=True, validate=_whsec)
+    types = fields.List(fields.String(validate=validate.OneOf(EVENT_TYPES)),
+                        load_default=lambda: list(EVENT_TYPES), validate=validate.Length(min=1))
+    include_customer = fields.Boolean(load_default=False)
+
+
 class SettingsSchema(_Strict):
     database_url = fields.String(load_default="sqlite:///certhook.db")
     secret_key = Secret(required=True, validate=validate.Length(min=16, error=_LONG_ENOUGH))
@@ -168,6 +193,14 @@ class SettingsSchema(_Strict):
     dots = fields.Nested(DotsSchema, load_default=None)
     certfusion = fields.Nested(CertFusionSchema, load_default=None)
     shops = fields.List(fields.Dict(), required=True)
+    events = fields.List(fields.Nested(EndpointSchema), load_default=list)
+
+    @validates_schema(skip_on_field_errors=True)
+    def one_url_once(self, data: dict[str, Any], **_: Any) -> None:
+        urls = [e["url"] for e in data["events"]]
+        for i, url in enumerate(urls):
+            if url in urls[:i]:
+                raise ValidationError({str(i): {"url": ["appears more than once"]}}, "events")
 
     @validates_schema(skip_on_field_errors=True)
     def dots_credentials(self, data: dict[str, Any], **_: Any) -> None:

@@ -1,5 +1,6 @@
-"""The closed values: order, item, write-back, connection and job statuses, refunds, item kinds, issuers and
-job kinds. The API, the database and the metrics all say them as these strings."""
+"""The closed values: order, item, write-back, connection, job and event statuses, refunds, item
+kinds, issuers, job kinds and event types. The API, the database and the metrics all say them as
+these strings."""
 from __future__ import annotations
 
 from enum import StrEnum
@@ -68,3 +69,22 @@ class JobKind(StrEnum):
     PRUNE = "prune"          # daily: forget deliveries older than retention_days
     BALANCE = "balance"      # every 15 minutes: the Dots.eco app's balance
     STOREFRONT = "storefront"  # every minute: a Shopify shop's impact metafield, when it changed
+    EVENTS = "events"        # one per events endpoint: send what was recorded for it, in order
+
+
+class EventType(StrEnum):
+    """What certhook tells an events endpoint (the `type` of each event it POSTs)."""
+
+    ORDER_ISSUED = "order.issued"        # every item of the order is issued
+    ORDER_FAILED = "order.failed"
+    ORDER_CANCELLED = "order.cancelled"
+    BUDGET_WARNING = "budget.warning"    # a monthly cap passed its warn_at
+    BUDGET_REACHED = "budget.reached"    # a monthly cap is used up
+    BALANCE_LOW = "balance.low"          # the Dots.eco balance lasts under 14 days
+    TEST = "test"                        # certhook events test
+
+
+class EventStatus(StrEnum):
+    PENDING = "pending"      # to send, or to send again
+    DELIVERED = "delivered"  # the endpoint answered 2xx
+    FAILED = "failed"        # given up: 3 days of tries, or the endpoint said 410 Gone

@@ -82,4 +82,4 @@ def run_writeback_job(ch: Certhook, job: Job) -> None:
             conn.execute(_WRITTEN, {"order_pk": order_pk, "writeback_status": WritebackStatus.DONE,
                                     "writeback_error": None, "updated_at": now})
             add_event(conn, now, order_pk, "written back", "written onto the order")
-        refresh_status(conn, now, order_pk)
+        refresh_status(ch, conn, order_pk)

@@ -40,6 +40,8 @@ def test_the_settings_reference_lists_every_key_of_the_schemas():
     assert set(shop) == keys(settings_schema.ShopSchema)
     assert set(shop["budget"]) == keys(settings_schema.BudgetSchema)
     assert set(shop["storefront"]) == keys(settings_schema.StorefrontSchema)
+    [endpoint] = settings["events"]
+    assert set(endpoint) == keys(settings_schema.EndpointSchema)
 
 
 def test_the_rules_reference_lists_every_key_of_the_schema():

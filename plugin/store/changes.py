@@ -15,8 +15,9 @@ from sqlalchemy import Connection, bindparam, func, select, update
 
 from ..models import items
 from ..orders import PayloadError
+from ..outbox.record import order_event
 from ..platforms import Change
-from ..statuses import ItemStatus, OrderStatus, Refunded
+from ..statuses import EventType, ItemStatus, OrderStatus, Refunded
 from .orders import add_event, find_order, lock_order, order_of, record_order, update_order
 
 if TYPE_CHECKING:  # the context is built on top of the store; only its type is needed here
@@ -67,6 +68,8 @@ def apply_change(ch: Certhook, conn: Connection, shop_id: str, change: Change) -
     update_order(conn, row.id, **values)
     add_event(conn, now, row.id, "cancelled" if first_end else "refunded",
               values.get("reason") or _told(change, refund, first_end))
+    if first_end:
+        order_event(ch, conn, EventType.ORDER_CANCELLED, row.id)
     return "accepted"
 
 

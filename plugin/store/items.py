@@ -6,24 +6,28 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, bindparam, select, update
 
 from ..models import items, orders
-from ..statuses import ItemStatus, JobKind, OrderStatus, WritebackStatus
+from ..outbox.record import order_event
+from ..statuses import EventType, ItemStatus, JobKind, OrderStatus, WritebackStatus
 from .orders import add_event, find_order, update_order
 
 if TYPE_CHECKING:  # the context is built on top of the store; only its type is needed here
     from ..context import Certhook
 
 
-_ORDER_STATE = select(orders.c.status, orders.c.writeback_status,
+_ORDER_STATE = select(orders.c.status, orders.c.writeback_status, orders.c.writeback_error,
                       orders.c.evaluation_json.is_not(None).label("evaluated")
                       ).where(orders.c.id == bindparam("order_pk"))
 _ITEM_STATUSES = select(items.c.status).where(items.c.order_pk == bindparam("order_pk"))
+_FAILED_ITEM = (select(items.c.error).where(items.c.order_pk == bindparam("order_pk"),
+                                            items.c.status == ItemStatus.FAILED)
+                .order_by(items.c.id).limit(1))
 
 
-def refresh_status(conn: Connection, now: float, order_pk: int,
+def refresh_status(ch: Certhook, conn: Connection, order_pk: int,
                    statuses: list[str] | None = None) -> str:
     """Derive an evaluated order's status from its items (their `statuses`, if just read in
-    this transaction) and its write-back."""
-    which = {"order_pk": order_pk}
+    this transaction) and its write-back. An order that fails says why, and order.failed is told."""
+    which, now = {"order_pk": order_pk}, ch.now()
     order = conn.execute(_ORDER_STATE, which).one()
     if order.status in (OrderStatus.SKIPPED, OrderStatus.CANCELLED) or not order.evaluated:
         return order.status  # skipped, cancelled, or not evaluated yet (pending, held, failed)
@@ -40,9 +44,15 @@ def refresh_status(conn: Connection, now: float, order_pk: int,
         status = OrderStatus.HELD  # over a monthly budget: its reason says which, and until when
     else:
         status = OrderStatus.PENDING
-    if status != order.status:
-        held_no_more = {"reason": None} if order.status == OrderStatus.HELD else {}
-        update_order(conn, order_pk, status=status, updated_at=now, **held_no_more)
+    if status == order.status:
+        return status
+    was_told = order.status in (OrderStatus.HELD, OrderStatus.FAILED)  # why it was held, or failed
+    values: dict[str, Any] = {"reason": None} if was_told else {}
+    if status == OrderStatus.FAILED:
+        values["reason"] = conn.execute(_FAILED_ITEM, which).scalar() or order.writeback_error
+    update_order(conn, order_pk, status=status, updated_at=now, **values)
+    if status == OrderStatus.FAILED:
+        order_event(ch, conn, EventType.ORDER_FAILED, order_pk)
     return status
 
 
@@ -50,8 +60,9 @@ def evaluation_failed(ch: Certhook, conn: Connection, ref: str, message: str, fi
     """The rules could not be applied: after the last try the order fails with the reason."""
     if final:
         order_pk, now = int(ref), ch.now()
-        conn.execute(update(orders).where(orders.c.id == order_pk, orders.c.status == OrderStatus.PENDING)
-                     .values(status=OrderStatus.FAILED, reason=message, updated_at=now))
+        if conn.execute(update(orders).where(orders.c.id == order_pk, orders.c.status == OrderStatus.PENDING)
+                        .values(status=OrderStatus.FAILED, reason=message, updated_at=now)).rowcount:
+            order_event(ch, conn, EventType.ORDER_FAILED, order_pk)
         add_event(conn, now, order_pk, "failed", message)
 
 
@@ -65,7 +76,7 @@ def issue_failed(ch: Certhook, conn: Connection, ref: str, message: str, final: 
                  .values(**values))
     add_event(conn, now, order_pk, "failed" if final else "attempt",
               message if final else f"{message} (will try again)")
-    refresh_status(conn, now, order_pk)
+    refresh_status(ch, conn, order_pk)
 
 
 def writeback_failed(ch: Certhook, conn: Connection, ref: str, message: str, final: bool) -> None:
@@ -75,7 +86,7 @@ def writeback_failed(ch: Certhook, conn: Connection, ref: str, message: str, fin
     ).values(writeback_status=WritebackStatus.FAILED if final else WritebackStatus.PENDING,
              writeback_error=message, updated_at=now))
     add_event(conn, now, order_pk, "write-back", message if final else f"{message} (will try again)")
-    refresh_status(conn, now, order_pk)
+    refresh_status(ch, conn, order_pk)
 
 
 def retry_order(ch: Certhook, shop: str, order_id: str) -> int | None:
@@ -103,5 +114,5 @@ def retry_order(ch: Certhook, shop: str, order_id: str) -> int | None:
                          .values(status=OrderStatus.PENDING, reason=None, updated_at=now))
             ch.queue.enqueue(conn, JobKind.EVALUATE, str(order.id), now, shop=shop)
             retried += 1
-        refresh_status(conn, now, order.id)
+        refresh_status(ch, conn, order.id)
         return retried

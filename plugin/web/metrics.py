@@ -18,6 +18,7 @@ from werkzeug.exceptions import TooManyRequests
 from .. import budgets
 from ..context import Certhook
 from ..models import deliveries, items, jobs, orders, reconciliations, shop_connections
+from ..outbox import manage
 from ..statuses import ConnectionStatus, ItemStatus, JobStatus, OrderStatus
 from . import throttle
 
@@ -117,6 +118,15 @@ def _connected(ch: Certhook, conn: Connection) -> Metric:
     return family
 
 
+def _events(ch: Certhook, conn: Connection) -> Metric:
+    family = GaugeMetricFamily("certhook_events_pending", "Events recorded and not yet delivered "
+                               "(nor given up), by endpoint URL.", labels=["endpoint"])
+    waiting = manage.pending(conn)
+    for url in sorted({e.url for e in ch.settings.events} | set(waiting)):
+        family.add_metric([url], waiting.get(url, 0))
+    return family
+
+
 class FromDatabase(Collector):
     def __init__(self, ch: Certhook):
         self.ch = ch
@@ -131,6 +141,7 @@ class FromDatabase(Collector):
             yield _reconciled(conn)
             yield _balance(self.ch, conn)
             yield _connected(self.ch, conn)
+            yield _events(self.ch, conn)
             yield _auth_failures(conn)
 
 
