@@ -11,7 +11,19 @@ from werkzeug.exceptions import HTTPException
 from . import i18n, logs
 from .context import Certhook, build
 from .settings import load_settings
-from .web import api, badges, bodies, customer, dashboard, feed, metrics, openapi, shopify, webhooks
+from .web import (
+    api,
+    badges,
+    bodies,
+    customer,
+    dashboard,
+    events_page,  # noqa: F401  (its routes hang on the dashboard's blueprint)
+    feed,
+    metrics,
+    openapi,
+    shopify,
+    webhooks,
+)
 from .web.security import secure
 
 

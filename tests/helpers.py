@@ -172,7 +172,7 @@ def run_due(ch: Certhook) -> int:
     return ran
 
 
-RECURRING = [JobKind.RECONCILE, JobKind.PRUNE, JobKind.BALANCE, JobKind.STOREFRONT]
+RECURRING = [JobKind.RECONCILE, JobKind.PRUNE, JobKind.BALANCE, JobKind.STOREFRONT, JobKind.EVENTS]
 
 
 def drain(ch: Certhook, max_jobs: int = 500) -> int:

@@ -1,5 +1,5 @@
-"""GET /api/openapi.json: the OpenAPI 3.1 document of the JSON API (the public impact feed too)
-and the webhook endpoints.
+"""GET /api/openapi.json: the OpenAPI 3.1 document of the JSON API (the public impact feed too),
+the webhook endpoints, and the events certhook sends (its `webhooks`).
 
 The test suite checks every answer of these endpoints it sees against this document.
 """
@@ -11,6 +11,7 @@ from typing import Any
 from flask import Blueprint, jsonify
 
 from ..statuses import IssuerName, ItemKind, ItemStatus, OrderStatus, Refunded, WritebackStatus
+from . import openapi_events
 
 bp = Blueprint("openapi", __name__)
 
@@ -50,8 +51,9 @@ ORDER = {"type": "object", "required": [
     "reason": _null("string"), "created_at": {"type": "string", "format": "date-time"},
     "cancelled_at": _null("string", format="date-time"), "refunded": {"enum": list(Refunded)},
     "shadow": {"type": "boolean"},
-    "customer": {"type": "object", "required": ["name", "email"],
-                 "properties": {"name": {"type": "string"}, "email": {"type": "string"}}},
+    "customer": {"oneOf": [{"type": "null", "description": "in events to an endpoint without "
+                            "include_customer"}, {"type": "object", "required": ["name", "email"],
+                 "properties": {"name": {"type": "string"}, "email": {"type": "string"}}}]},
     "earned": _null("array", items={"type": "object", "required": ["allocation_id", "impact_qty"]})}}
 
 SCHEMAS = {
@@ -175,8 +177,8 @@ def document() -> dict[str, Any]:
             "info": {"title": "certhook", "version": version("certhook"),
                      "description": "Paid orders in by webhook; their impact certificates, "
                                     "issued exactly once."},
-            "paths": PATHS, "security": [{"bearer": []}],
-            "components": {"schemas": SCHEMAS, "securitySchemes": {
+            "paths": PATHS, "webhooks": openapi_events.WEBHOOKS, "security": [{"bearer": []}],
+            "components": {"schemas": {**SCHEMAS, **openapi_events.SCHEMAS}, "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer", "description": "the admin_token"}}}}
 
 
