@@ -19,6 +19,7 @@ from certhook.tallies import impact_days  # noqa: F401  (its tables are part of 
 from .fakes.base import FakeServer
 from .fakes.certfusion import FakeCertFusion
 from .fakes.dots import FakeDots
+from .fakes.receiver import Receiver
 from .fakes.shopify import FakeShopify
 from .fakes.woocommerce import FakeWooCommerce
 from .helpers import Clock, start, write_config
@@ -86,6 +87,7 @@ fake_dots = _fake("fake_dots", FakeDots)
 fake_shopify = _fake("fake_shopify", FakeShopify)
 fake_woo = _fake("fake_woo", FakeWooCommerce)
 fake_cf = _fake("fake_cf", FakeCertFusion)
+receiver = _fake("receiver", Receiver)  # an events endpoint
 
 
 @pytest.fixture

@@ -20,13 +20,14 @@ from sqlalchemy import select
 
 from certhook import create_app, pipeline
 from certhook.context import Certhook, build
-from certhook.models import jobs
+from certhook.models import jobs, outbox
 from certhook.platforms.signatures import sign
 from certhook.settings import load_settings
 from certhook.statuses import JobKind, JobStatus
 
 from .fakes import dots as fake_dots_mod
 from .fakes import shopify as fake_shopify_mod
+from .fakes.receiver import SECRET as RECEIVER_SECRET
 from .fakes.woocommerce import CONSUMER_KEY, CONSUMER_SECRET
 from .pgcluster import free_port  # noqa: F401  (the tests' ports, one helper)
 
@@ -191,6 +192,31 @@ def drain(ch: Certhook, max_jobs: int = 500) -> int:
             return ran
         ch.clock.now = max(ch.clock.now, nxt)  # type: ignore[union-attr]
     raise AssertionError(f"the queue did not drain in {max_jobs} jobs")
+
+
+# --- Events out ----------------------------------------------------------------------------
+
+def endpoint(receiver: Any, path: str = "/hooks/certhook", **more: Any) -> dict[str, Any]:
+    """An events endpoint's settings: the receiver at `path`, its secret."""
+    return {"url": receiver.url + path, "secret": RECEIVER_SECRET, **more}
+
+
+def send_events(ch: Certhook, rounds: int = 50, finish: bool = True) -> None:
+    """Run what is due, moving the clock to each event's next try, until none waits."""
+    for _ in range(rounds):
+        run_due(ch)
+        with ch.db.read() as conn:
+            due = conn.execute(select(outbox.c.next_at).where(outbox.c.status == "pending")
+                               .order_by(outbox.c.next_at).limit(1)).scalar()
+        if due is None:
+            return
+        ch.clock.now = max(ch.clock.now, due)  # type: ignore[union-attr]
+    assert not finish, "events still pending"
+
+
+def outbox_rows(ch: Certhook) -> list[Any]:
+    with ch.db.read() as conn:
+        return conn.execute(select(outbox).order_by(outbox.c.id)).all()
 
 
 # --- Payloads -------------------------------------------------------------------------------

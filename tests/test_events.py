@@ -5,63 +5,36 @@ is told of shadow or test orders."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
-from sqlalchemy import select
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from certhook.balance import ensure_balance
-from certhook.models import outbox
 from certhook.web.openapi import document
 
-from .fakes.receiver import SECRET, Receiver
-from .helpers import AUTH, deliver, drain, make_ch, order_of, order_payload, run_due
+from .fakes.receiver import SECRET
+from .helpers import (
+    AUTH,
+    csrf,
+    deliver,
+    drain,
+    endpoint,
+    make_ch,
+    order_of,
+    order_payload,
+    outbox_rows,
+    run_due,
+    send_events,
+    sign_in,
+)
 
 OTHER_SECRET = "whsec_" + "c2Vjb25kLXNlY3JldC0yNC1ieXRlcyEh"  # 24 bytes too
 BUDGET = {"budget": {"allocations": {14: 3}, "warn_at": 0.5}}  # 3 turtles; a hoodie order earns 2
 DOC = document()
-
-
-@pytest.fixture
-def receiver(clock: Any) -> Iterator[Receiver]:
-    fake = Receiver(clock)
-    yield fake
-    fake.release()
-    fake.close()
-
-
-def endpoint(receiver: Receiver, path: str = "/hooks/certhook", **more: Any) -> dict[str, Any]:
-    return {"url": receiver.url + path, "secret": SECRET, **more}
-
-
-@contextmanager
-def events_ch(tmp_path, db_url, fake_dots, fake_shopify, *endpoints: dict[str, Any], **config: Any):  # type: ignore[no-untyped-def]
-    with make_ch(tmp_path, db_url, fake_dots, fake_shopify, events=list(endpoints), **config) as made:
-        yield made
-
-
-def send_events(ch: Any, rounds: int = 50, finish: bool = True) -> None:
-    """Run what is due, moving the clock to each event's next try, until none waits."""
-    for _ in range(rounds):
-        run_due(ch)
-        with ch.db.read() as conn:
-            due = conn.execute(select(outbox.c.next_at).where(outbox.c.status == "pending")
-                               .order_by(outbox.c.next_at).limit(1)).scalar()
-        if due is None:
-            return
-        ch.clock.now = max(ch.clock.now, due)
-    assert not finish, "events still pending"
-
-
-def rows(ch: Any) -> list[Any]:
-    with ch.db.read() as conn:
-        return conn.execute(select(outbox).order_by(outbox.c.id)).all()
 
 
 def documented(event: dict[str, Any]) -> None:
@@ -72,8 +45,10 @@ def documented(event: dict[str, Any]) -> None:
     assert not errors, f"{event['type']}: {errors[0].message} at {list(errors[0].path)}"
 
 
-def test_every_type_arrives_verifies_and_is_documented(tmp_path, db_url, fake_dots, fake_shopify, receiver):
-    with events_ch(tmp_path, db_url, fake_dots, fake_shopify, endpoint(receiver), shop=BUDGET) as (ch, client):
+def test_every_type_arrives_verifies_and_is_documented(tmp_path, db_url, fake_dots, fake_shopify,
+                                                       receiver):
+    with make_ch(tmp_path, db_url, fake_dots, fake_shopify, events=[endpoint(receiver)],
+                 shop=BUDGET) as (ch, client):
         ch.clock.now = datetime(2026, 12, 1, tzinfo=UTC).timestamp()
         deliver(client, order_payload(order_id=1))  # 2 turtles of 3: past warn_at
         drain(ch)
@@ -98,7 +73,7 @@ def test_every_type_arrives_verifies_and_is_documented(tmp_path, db_url, fake_do
     assert set(by_type) == {"order.issued", "budget.warning", "budget.reached", "order.cancelled",
                             "balance.low"}
     assert by_type["budget.warning"]["data"] == {"shop": "acme", "target": "allocation:14", "used": 2,
-                                                 "cap": 3, "month": by_type["budget.warning"]["data"]["month"]}
+                                                 "cap": 3, "month": "2026-12"}
     assert by_type["budget.reached"]["data"]["used"] == 2 and by_type["budget.reached"]["data"]["cap"] == 3
     assert by_type["order.cancelled"]["data"]["order_id"] == "3"
     assert by_type["order.cancelled"]["data"]["status"] == "cancelled"
@@ -109,7 +84,7 @@ def test_every_type_arrives_verifies_and_is_documented(tmp_path, db_url, fake_do
 def test_order_issued_is_the_order_as_the_api_shows_it_once(tmp_path, db_url, fake_dots, fake_shopify,
                                                              receiver):
     plain, full = endpoint(receiver, "/plain"), endpoint(receiver, "/full", include_customer=True)
-    with events_ch(tmp_path, db_url, fake_dots, fake_shopify, plain, full) as (ch, client):
+    with make_ch(tmp_path, db_url, fake_dots, fake_shopify, events=[plain, full]) as (ch, client):
         deliver(client, order_payload())
         drain(ch)
         send_events(ch)
@@ -133,11 +108,13 @@ def test_order_issued_is_the_order_as_the_api_shows_it_once(tmp_path, db_url, fa
             {k: v for k, v in api.items() if k not in ("customer", "status", "writeback")}
 
 
-def test_types_filter_per_endpoint_and_a_failure_says_why(tmp_path, db_url, fake_dots, fake_shopify, receiver):
+def test_types_filter_per_endpoint_and_a_failure_says_why(tmp_path, db_url, fake_dots, fake_shopify,
+                                                          receiver):
     bad_rules = "rules:\n  - name: Foreign\n    allocation_id: 99\n    per_order: 1\n"
     failures = endpoint(receiver, "/failures", types=["order.failed"])
     issued = endpoint(receiver, "/issued", types=["order.issued"])
-    with events_ch(tmp_path, db_url, fake_dots, fake_shopify, failures, issued, rules=bad_rules) as (ch, client):
+    with make_ch(tmp_path, db_url, fake_dots, fake_shopify, events=[failures, issued],
+                 rules=bad_rules) as (ch, client):
         deliver(client, order_payload())
         drain(ch)
         send_events(ch)
@@ -152,12 +129,12 @@ def test_types_filter_per_endpoint_and_a_failure_says_why(tmp_path, db_url, fake
 
 def test_a_receiver_down_for_5_tries_gets_it_with_the_same_id_and_body(tmp_path, db_url, fake_dots,
                                                                        fake_shopify, receiver):
-    with events_ch(tmp_path, db_url, fake_dots, fake_shopify, endpoint(receiver)) as (ch, client):
+    with make_ch(tmp_path, db_url, fake_dots, fake_shopify, events=[endpoint(receiver)]) as (ch, client):
         receiver.fail_next("503", "500", "429", "400", "503")
         deliver(client, order_payload())
         drain(ch)
         send_events(ch)
-        [row] = rows(ch)
+        [row] = outbox_rows(ch)
     assert [r.answered for r in receiver.received] == [503, 500, 429, 400, 503, 200]
     assert len({r.headers["webhook-id"] for r in receiver.received}) == 1
     assert len({r.body for r in receiver.received}) == 1
@@ -172,7 +149,7 @@ def test_a_receiver_down_for_5_tries_gets_it_with_the_same_id_and_body(tmp_path,
 
 def test_a_wrong_secret_or_a_changed_byte_fails_verification(tmp_path, db_url, fake_dots, fake_shopify,
                                                              receiver):
-    with events_ch(tmp_path, db_url, fake_dots, fake_shopify, endpoint(receiver)) as (ch, client):
+    with make_ch(tmp_path, db_url, fake_dots, fake_shopify, events=[endpoint(receiver)]) as (ch, client):
         deliver(client, order_payload())
         drain(ch)
         send_events(ch)
@@ -187,7 +164,7 @@ def test_a_wrong_secret_or_a_changed_byte_fails_verification(tmp_path, db_url, f
 
 
 def test_a_410_disables_the_endpoint_until_it_is_enabled(tmp_path, db_url, fake_dots, fake_shopify, receiver):
-    with events_ch(tmp_path, db_url, fake_dots, fake_shopify, endpoint(receiver)) as (ch, client):
+    with make_ch(tmp_path, db_url, fake_dots, fake_shopify, events=[endpoint(receiver)]) as (ch, client):
         receiver.fail_next("410")
         deliver(client, order_payload(order_id=1))
         drain(ch)
@@ -195,9 +172,8 @@ def test_a_410_disables_the_endpoint_until_it_is_enabled(tmp_path, db_url, fake_
         deliver(client, order_payload(order_id=2))
         drain(ch)
         send_events(ch)
-        assert [(r.status, r.attempts) for r in rows(ch)] == [("failed", 1)]  # nothing more recorded
+        assert [(r.status, r.attempts) for r in outbox_rows(ch)] == [("failed", 1)]  # nothing more recorded
         assert len(receiver.received) == 1
-        from .helpers import csrf, sign_in
         sign_in(client)
         page = client.get("/events").text
         assert "disabled" in page and "410" in page
@@ -207,19 +183,20 @@ def test_a_410_disables_the_endpoint_until_it_is_enabled(tmp_path, db_url, fake_
         deliver(client, order_payload(order_id=3))
         drain(ch)
         send_events(ch)
-        [failed, later] = rows(ch)
+        [failed, later] = outbox_rows(ch)
         assert (later.status, json.loads(later.body)["data"]["order_id"]) == ("delivered", "3")
         r = client.post(f"/events/{failed.id}/retry", data={"csrf_token": csrf(client, "/events")})
         assert r.status_code == 302
         send_events(ch)
-        assert [r.status for r in rows(ch)] == ["delivered", "delivered"]
+        assert [r.status for r in outbox_rows(ch)] == ["delivered", "delivered"]
     ids = [r.headers["webhook-id"] for r in receiver.received]
     assert ids[0] == ids[-1] and len(ids) == 3  # the retried one kept its id
 
 
 def test_shadow_and_test_orders_tell_nothing(tmp_path, db_url, fake_dots, fake_shopify, receiver):
     shadow = {"mode": "shadow"}
-    with events_ch(tmp_path, db_url, fake_dots, fake_shopify, endpoint(receiver), shop=shadow) as (ch, client):
+    with make_ch(tmp_path, db_url, fake_dots, fake_shopify, events=[endpoint(receiver)],
+                 shop=shadow) as (ch, client):
         deliver(client, order_payload(order_id=1))
         deliver(client, order_payload(order_id=2, test=True))
         drain(ch)
@@ -228,4 +205,4 @@ def test_shadow_and_test_orders_tell_nothing(tmp_path, db_url, fake_dots, fake_s
         drain(ch)
         send_events(ch)
         assert order_of(client, 1)["shadow"] is True
-        assert rows(ch) == [] and receiver.received == []
+        assert outbox_rows(ch) == [] and receiver.received == []

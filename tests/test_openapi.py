@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from jsonschema import Draft202012Validator
 
+from certhook.statuses import EventType
+
 from .helpers import AUTH, deliver, drain, order_payload
 from .openapi_check import check
 
@@ -16,6 +18,7 @@ def test_the_document_is_served_to_anyone_and_its_schemas_are_json_schema(client
             "/api/orders/{shop}/{order_id}/retry"} <= set(r.json["paths"])
     for schema in r.json["components"]["schemas"].values():
         Draft202012Validator.check_schema(schema)
+    assert set(r.json["webhooks"]) == {t.value for t in EventType}  # the events certhook sends
 
 
 def test_answers_hold_to_it(client, ch, fake_dots, fake_shopify):

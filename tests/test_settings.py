@@ -104,6 +104,17 @@ def test_a_missing_variable_is_named(tmp_path: Path, env: None, monkeypatch: pyt
      "shops.0.storefront.languages.1: Must be one of: en, de, fr, es"),
     (("    access_token: shpat_x\n", "    access_token: shpat_x\n    storefront: {accent: red}\n"),
      "shops.0.storefront.accent: must be a colour written #rrggbb"),
+    *((("retry_base_seconds: 0.5", f"events: [{{url: 'https://hooks.example/x', secret: '{secret}'}}]"),
+       "events.0.secret: must be whsec_ followed by the base64 of 24 to 64 random bytes")
+      for secret in ("whsec_c2hvcnQ=", "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "whsec_not base64 at all!!!!!!!!!",
+                     "whsec_" + "QUFB" * 22)),  # 16 bytes, none, not base64, 66 bytes
+    (("retry_base_seconds: 0.5", "events: [{url: 'ftp://hooks.example/x', secret: x}]"), "events.0.url"),
+    (("retry_base_seconds: 0.5", "events: [{url: 'https://h.example/x', secret: "
+      "'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', types: [order.shipped]}]"),
+     "events.0.types.0: Must be one of"),
+    (("retry_base_seconds: 0.5", "events: [{url: 'https://h.example/x', secret: "
+      "'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'}, {url: 'https://h.example/x', secret: "
+      "'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'}]"), "events.1.url: appears more than once"),
 ])
 def test_invalid_settings_say_where(tmp_path: Path, env: None, change: tuple[str, str], message: str):
     with pytest.raises(SettingsError) as caught:

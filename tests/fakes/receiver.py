@@ -73,6 +73,10 @@ class Receiver(FakeServer):
         """Let every hanging POST go (hung up without an answer)."""
         self.released.set()
 
+    def close(self) -> None:
+        self.release()
+        super().close()
+
     def events(self, secret: str = SECRET) -> list[dict[str, Any]]:
         """Every event received, each verified with the standardwebhooks package."""
         return [Webhook(secret).verify(r.body, r.headers) for r in self.received]
