@@ -1,4 +1,5 @@
-"""The daily prune: deliveries are kept `retention_days`, throttle counts a day.
+"""The daily prune: deliveries, and events out that were delivered or given up, are kept
+`retention_days`; throttle counts a day.
 
 Orders, their items and their timelines are kept: they are the record of what was issued. A
 customer's personal data goes when the store asks (store/privacy.py), not here.
@@ -11,8 +12,8 @@ from sqlalchemy import delete
 
 from .context import Certhook
 from .jobs.queue import Job
-from .models import deliveries
-from .statuses import JobKind
+from .models import deliveries, outbox
+from .statuses import EventStatus, JobKind
 from .web.throttle import forget_stale
 
 log = logging.getLogger(__name__)
@@ -28,9 +29,12 @@ def ensure_prune(ch: Certhook) -> None:
 def run_prune_job(ch: Certhook, job: Job) -> None:
     now = ch.now()
     with ch.db.write() as conn:
-        pruned = conn.execute(delete(deliveries).where(
-            deliveries.c.received_at < now - ch.settings.retention_days * DAY)).rowcount
+        before = now - ch.settings.retention_days * DAY
+        pruned = conn.execute(delete(deliveries).where(deliveries.c.received_at < before)).rowcount
+        pruned += conn.execute(delete(outbox).where(
+            outbox.c.created_at < before, outbox.c.status != EventStatus.PENDING)).rowcount
         forget_stale(conn, now - DAY)
         ch.queue.reschedule(conn, job, now, now + DAY)
     if pruned:
-        log.info("pruned %d delivery record(s) older than %d days", pruned, ch.settings.retention_days)
+        log.info("pruned %d delivery and event record(s) older than %d days", pruned,
+                 ch.settings.retention_days)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from click.testing import CliRunner
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import update
 
 from certhook.cli import main
+from certhook.models import outbox
+from certhook.retention import ensure_prune
 
 from .fakes.receiver import SECRET
 from .helpers import (
@@ -102,3 +105,19 @@ def test_the_events_page_shows_each_delivery_and_retries_a_failed_one(tmp_path, 
         assert "&#34;ok&#34;: true" in page and "thanks " * 20 in page
         assert "thanks " * 40 not in page  # the first 200 characters of the answer
         assert client.application.test_client().get("/events").status_code == 302  # not signed in
+
+
+def test_the_daily_prune_forgets_old_sent_events_and_keeps_pending_ones(tmp_path, db_url, fake_dots,
+                                                                        fake_shopify, receiver):
+    ends = [endpoint(receiver, "/a"), endpoint(receiver, "/b")]
+    with make_ch(tmp_path, db_url, fake_dots, fake_shopify, events=ends, retention_days=30) as (ch, client):
+        receiver.fail_next(None, *["503"] * 20)  # /a (or /b) gets it; the other waits
+        deliver(client, order_payload())
+        drain(ch)
+        assert sorted(r.status for r in outbox_rows(ch)) == ["delivered", "pending"]
+        ch.clock.now += 31 * 86400
+        with ch.db.write() as conn:  # its next try is later still
+            conn.execute(update(outbox).where(outbox.c.status == "pending").values(next_at=ch.now() + 60))
+        ensure_prune(ch)
+        run_due(ch)
+        assert [r.status for r in outbox_rows(ch)] == ["pending"]
