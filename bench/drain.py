@@ -11,12 +11,15 @@ drain faster. On a 2-core machine, 4 processes of 8 workers are far past that; 4
 one process is measured with 1, 2, 4 and 8 workers (how close it comes to its bound as its
 threads contend), and the processes' scaling with `--scale-workers` (2) workers each.
 
+With --events, an events endpoint (a local receiver answering 200 at once) is set too: every
+order also records `order.issued`, and the endpoint's job sends it beside the orders' jobs.
+
 The workers start idle and take a few orders first (each process compiles its statements, and
 on PostgreSQL prepares them per connection); then the orders arrive in one transaction (as a
 burst of webhooks would), and the clock runs from that commit until every order is done.
 
     python bench/drain.py [--orders 50] [--workers 1,2,4,8] [--latency 0.1] [--processes 4]
-                          [--scale-workers 2]
+                          [--scale-workers 2] [--events]
 """
 from __future__ import annotations
 
@@ -43,6 +46,7 @@ from certhook.settings import load_settings  # noqa: E402
 from certhook.statuses import OrderStatus  # noqa: E402
 from certhook.store.orders import record_order  # noqa: E402
 from tests.fakes.dots import FakeDots  # noqa: E402
+from tests.fakes.receiver import SECRET, Receiver  # noqa: E402
 from tests.fakes.shopify import FakeShopify  # noqa: E402
 from tests.helpers import order_payload, write_config  # noqa: E402
 from tests.pgcluster import cluster, pg_bin  # noqa: E402
@@ -67,15 +71,16 @@ def drain(tmp: Path, db_url: str, processes: int, workers: int, args: argparse.N
     """Orders per second for `processes` worker processes of `workers` each, on a fresh database
     (args.orders per worker)."""
     with ExitStack() as stack:
-        dots, shopify = FakeDots(), FakeShopify()
-        stack.callback(dots.close)
-        stack.callback(shopify.close)
+        dots, shopify, receiver = FakeDots(), FakeShopify(), Receiver()
+        for fake in (dots, shopify, receiver):
+            stack.callback(fake.close)
+        events = [{"url": receiver.url + "/hook", "secret": SECRET}] if args.events else []
         dots.slow_seconds = args.latency
         shopify.bucket_max = shopify.bucket = shopify.restore_rate = 1e12  # no throttle
         run = tmp / f"{processes}x{workers}-{'sqlite' if db_url.startswith('sqlite') else 'pg'}"
         run.mkdir()
         config = write_config(run, db_url, dots.api_url, shopify.api_url, rules=RULES,
-                              workers=workers, lease_seconds=30)
+                              workers=workers, lease_seconds=30, events=events)
         ch = build(load_settings(config))
         stack.callback(ch.close)
         ch.db.upgrade()
@@ -90,7 +95,8 @@ def drain(tmp: Path, db_url: str, processes: int, workers: int, args: argparse.N
         elapsed = queue(ch, burst, warm + count)
         cpu = (cpu_seconds(procs) - cpu0) / count * 1000
         assert len(dots.certificates) == warm + count, "each order once"
-        print(f"  ({count} orders; worker processes' CPU: {cpu:.1f} ms per order)")
+        sent = f"; {len(receiver.delivered())} events sent by then" if args.events else ""
+        print(f"  ({count} orders; worker processes' CPU: {cpu:.1f} ms per order{sent})")
         return count / elapsed
 
 
@@ -134,8 +140,10 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.1)
     parser.add_argument("--processes", type=int, default=4)
     parser.add_argument("--scale-workers", type=int, default=2)
+    parser.add_argument("--events", action="store_true", help="an events endpoint too")
     args = parser.parse_args()
-    print(f"one certificate per order; Dots.eco answers in {args.latency * 1000:.0f} ms")
+    print(f"one certificate per order; Dots.eco answers in {args.latency * 1000:.0f} ms"
+          + ("; an events endpoint is set" if args.events else ""))
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
         for workers in [int(w) for w in args.workers.split(",")]:

@@ -32,7 +32,7 @@ def disabled(conn: Connection, endpoint: Endpoint) -> float | None:
                         .where(counters.c.name == DISABLED + endpoint.key)).scalar()
 
 
-def disable(ch: Certhook, conn: Connection, endpoint: Endpoint, now: float) -> None:
+def disable(conn: Connection, endpoint: Endpoint, now: float) -> None:
     """It said 410 Gone: what it had pending fails, and nothing more is recorded for it."""
     put(conn, counters, {"name": DISABLED + endpoint.key}, value=1, updated_at=now)
     conn.execute(update(outbox).where(outbox.c.endpoint == endpoint.key,

@@ -14,7 +14,6 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import Connection, bindparam, func, select, update
 from standardwebhooks import Webhook
@@ -62,9 +61,9 @@ def ensure_jobs(ch: Certhook) -> None:
 
 
 def client(ch: Certhook, endpoint: Endpoint) -> Client:
-    host = urlsplit(endpoint.url).netloc.rpartition("@")[2]
+    """The endpoint's client (its whole URL is each call's path: kept as written)."""
     return ch.http.get(("events", endpoint.url), lambda: Client(
-        f"events endpoint {host}", "", TIMEOUT, max_bytes=ANSWER_BYTES,
+        f"events endpoint {manage.host(endpoint.url)}", "", TIMEOUT, max_bytes=ANSWER_BYTES,
         headers={"Content-Type": "application/json"}))
 
 
@@ -84,7 +83,7 @@ def send(ch: Certhook, endpoint: Endpoint, message_id: str, body: str) -> Sent:
 def run_events_job(ch: Certhook, job: Job) -> None:
     endpoint = next((e for e in ch.settings.events if e.key == job.ref), None)
     with ch.db.read() as conn:
-        off = endpoint is None or manage.disabled(conn, endpoint)
+        off = endpoint is None or manage.disabled(conn, endpoint) is not None
     if endpoint is None or off:  # gone from the settings, or disabled: its job is done
         with ch.db.write() as conn:
             ch.queue.done(conn, job, ch.now())
@@ -117,7 +116,7 @@ def _settle(ch: Certhook, conn: Connection, endpoint: Endpoint, row: Any, sent: 
         return True
     if sent.code == 410:
         conn.execute(_SETTLE, {**values, "status": EventStatus.FAILED, "error": sent.error.message})
-        manage.disable(ch, conn, endpoint, now)
+        manage.disable(conn, endpoint, now)
         log.warning("events endpoint %s answered 410 Gone: disabled", manage.host(endpoint.url))
         return False
     # Any answer but 2xx and 410 is tried again, as a passing fault, until 3 days are up
