@@ -77,9 +77,12 @@ def rules_for(settings: Settings) -> dict[str, tuple[Rule, ...]]:
 
 
 def warnings(settings: Settings, now: float | None = None) -> list[str]:
-    """What in the settings works today but wants changing (a retired Shopify API version)."""
+    """What in the settings works today but wants changing (a retired Shopify API version, a
+    public_url stores won't send to)."""
     today = datetime.fromtimestamp(now if now is not None else time.time(), UTC).date()
-    return [w for shop in settings.shops if (w := ADAPTERS[shop.platform].warning(shop, today))]
+    plain = [f"public_url {settings.public_url} is not https: fine to try certhook on this machine; "
+             "stores send webhooks only to https"] if settings.public_url.startswith("http://") else []
+    return plain + [w for shop in settings.shops if (w := ADAPTERS[shop.platform].warning(shop, today))]
 
 
 def unused_budgets(settings: Settings, rules: dict[str, tuple[Rule, ...]]) -> list[str]:

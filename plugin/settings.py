@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from marshmallow import ValidationError
 
-from .settings_file import SettingsError, config_path, expand, read
+from .settings_file import SettingsError, config_path, expand, read, variables
 from .settings_schema import CREDENTIALS, DEFAULT_DOTS_URL, MAX_ANSWER_BYTES, SettingsSchema, ShopSchema
 
 # Shopify supports each quarterly Admin API version for 12 months: keep this a current one.
@@ -180,7 +180,7 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     path = config_path(path)
     raw = read(path)
     try:
-        data = SettingsSchema().load(expand(raw, ""))
+        data = SettingsSchema().load(expand(raw, "", variables(path)))
         shops = []
         for i, shop in enumerate(data["shops"]):
             try:

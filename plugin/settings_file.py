@@ -1,4 +1,5 @@
-"""Reading certhook.yaml: where it is, its YAML, and ${NAME} taken from the environment."""
+"""Reading certhook.yaml: where it is, its YAML, and ${NAME} taken from the environment, else
+from a `.env` file beside it (python-dotenv reads it; the environment wins)."""
 from __future__ import annotations
 
 import os
@@ -7,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from dotenv import dotenv_values
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -32,17 +34,36 @@ def read(path: Path) -> dict[str, Any]:
     return raw
 
 
-def expand(value: Any, path: str) -> Any:
-    """Replace ${NAME} in every string with the environment variable NAME."""
+def variables(settings: Path) -> dict[str, str]:
+    """What ${NAME} may name: the environment, over the `.env` beside the settings file."""
+    dotenv = settings.parent / ".env"
+    found = {k: v for k, v in dotenv_values(dotenv).items() if v is not None} if dotenv.is_file() else {}
+    return {**found, **os.environ}
+
+
+def source(settings: Path, key: str) -> str:
+    """Where a top-level setting's value comes from, to say so (never the value itself)."""
+    written = str(read(settings).get(key, ""))
+    ref = _ENV_REF.search(written)
+    if ref is None:
+        return str(settings)
+    if ref.group(1) in os.environ:
+        return f"the environment variable {ref.group(1)}"
+    return f"{ref.group(1)} in {settings.parent / '.env'}"
+
+
+def expand(value: Any, path: str, env: dict[str, str]) -> Any:
+    """Replace ${NAME} in every string with the variable NAME of `env`."""
     if isinstance(value, dict):
-        return {k: expand(v, f"{path}.{k}" if path else str(k)) for k, v in value.items()}
+        return {k: expand(v, f"{path}.{k}" if path else str(k), env) for k, v in value.items()}
     if isinstance(value, list):
-        return [expand(v, f"{path}.{i}") for i, v in enumerate(value)]
+        return [expand(v, f"{path}.{i}", env) for i, v in enumerate(value)]
     if isinstance(value, str):
         def sub(m: re.Match[str]) -> str:
             name = m.group(1)
-            if name not in os.environ:
-                raise SettingsError(f"{path}: environment variable {name} is not set")
-            return os.environ[name]
+            if name not in env:
+                raise SettingsError(f"{path}: environment variable {name} is not set (nor in .env "
+                                    "beside the settings file)")
+            return env[name]
         return _ENV_REF.sub(sub, value)
     return value

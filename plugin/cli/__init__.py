@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from . import audit, check, events, maintenance, orders, serve, shopify
+from . import audit, check, demo, events, init, maintenance, orders, serve, shopify
 
 
 @click.group()
@@ -12,6 +12,6 @@ def main() -> None:
     """certhook: impact certificates for paid orders, exactly once."""
 
 
-for family in (serve, check, orders, audit, maintenance, shopify, events):
+for family in (init, serve, demo, check, orders, audit, maintenance, shopify, events):
     for command in family.COMMANDS:
         main.add_command(command)

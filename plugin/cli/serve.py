@@ -12,7 +12,19 @@ from .. import create_app, logs
 from ..jobs.worker import GRACE_SECONDS
 from ..pipeline import start_worker
 from ..server import PARENT_ENV, Server
+from ..settings import Settings
+from ..settings_file import source
 from .common import config_option, context
+
+
+def where(settings: Settings, bind: str) -> str:
+    """The one line serve starts with: where it is, where the admin token is (never the token)."""
+    shadow = [s.id for s in settings.shops if s.shadow]
+    parts = [f"certhook serves http://{bind}/" + (f" ({settings.public_url})" if settings.public_url else ""),
+             f"sign in with the admin_token from {source(settings.path, 'admin_token')}"]
+    if shadow:
+        parts.append(f"shops in shadow mode ({', '.join(shadow)}): try certhook demo")
+    return "; ".join(parts)
 
 
 @click.command()
@@ -28,6 +40,7 @@ def serve(config: str | None, bind: str, web_workers: int, graceful_timeout: int
     with context(config) as ch:
         ch.db.upgrade()
         path, log_format = str(ch.settings.path.resolve()), ch.settings.log_format
+        click.echo(where(ch.settings, bind))
     os.environ["CERTHOOK_CONFIG"] = path  # for the job runner gunicorn's master starts
     logs.setup(log_format)
     Server(lambda: create_app(path), {
