@@ -21,6 +21,7 @@ from .web import (
     feed,
     metrics,
     openapi,
+    samples_page,  # noqa: F401  (its route hangs on the dashboard's blueprint)
     shopify,
     webhooks,
 )

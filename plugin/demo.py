@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from .onboarding import SAMPLE
 from .platforms.signatures import sign
 from .rules import Rule
 from .settings import Shop
@@ -88,13 +89,14 @@ def samples(shop: Shop, rules: tuple[Rule, ...], count: int) -> list[Sample]:
         if shop.platform == "shopify":
             body = json.dumps(shopify_order(rules, order_id)).encode()
             headers = {"X-Shopify-Topic": "orders/paid", "X-Shopify-Shop-Domain": shop.domain,
-                       "X-Shopify-Event-Id": f"sample-{order_id}",
+                       "X-Shopify-Event-Id": f"{SAMPLE}{order_id}",
                        "X-Shopify-Hmac-Sha256": sign(body, shop.webhook_secrets[0])}
         else:
             body = json.dumps(woocommerce_order(shop, rules, order_id)).encode()
             headers = {"X-WC-Webhook-Topic": "order.updated",
                        "X-WC-Webhook-Source": f"https://{shop.domain}/",
                        "X-WC-Webhook-Resource": "order", "X-WC-Webhook-Event": "updated",
+                       "X-WC-Webhook-Delivery-ID": f"{SAMPLE}{order_id}",
                        "X-WC-Webhook-Signature": sign(body, shop.webhook_secrets[0])}
         out.append(Sample(str(order_id), f"/webhooks/{shop.platform}", body,
                           {**headers, "Content-Type": "application/json"}))

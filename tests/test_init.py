@@ -15,7 +15,19 @@ from certhook.demo import NotShadow, samples
 from certhook.rules import load_rules
 from certhook.settings import SettingsError, load_settings
 
-from .helpers import Serve, drain, make_ch, order_of, write_config
+from .helpers import (
+    AUTH,
+    PUBLIC_URL,
+    Serve,
+    csrf,
+    deliver,
+    drain,
+    make_ch,
+    order_of,
+    order_payload,
+    sign_in,
+    write_config,
+)
 
 SECRET_NAMES = ("CERTHOOK_SECRET_KEY", "CERTHOOK_ADMIN_TOKEN", "ACME_WEBHOOK_SECRET")
 
@@ -87,8 +99,8 @@ def test_init_serve_demo_end_to_end(tmp_path: Path):
     finally:
         server.stop()
     assert len(listed) == 3
-    assert all(o["status"] == "skipped" and o["reason"].startswith("shadow mode: would issue 1 × allocation 14")
-               for o in listed), listed
+    would = "shadow mode: would issue 1 × allocation 14, 2 × allocation 32"  # a hoodie, 50 spent
+    assert all((o["status"], o["reason"]) == ("skipped", would) for o in listed), listed
     assert result.output.count("skipped: shadow mode: would issue") == 3
     log = (tmp_path / "serve.log").read_text()
     assert f"certhook serves http://127.0.0.1:{server.port}/" in log
@@ -118,3 +130,28 @@ def test_woocommerce_samples_pass_its_door_and_earn_something(tmp_path, db_url, 
         with pytest.raises(NotShadow):
             samples(ch.shop("acme"), ch.rules["acme"], 1)
     assert all(r.startswith("shadow mode: would issue") for r in reasons), reasons
+
+
+def test_the_empty_dashboard_shows_the_steps_and_sends_samples(tmp_path, db_url, fake_dots, fake_shopify):
+    with make_ch(tmp_path, db_url, fake_dots, fake_shopify, shop={"mode": "shadow"}) as (ch, client):
+        sign_in(client)
+        page = client.get("/").text
+        assert "Get started" in page and "No webhook received yet." in page
+        assert f"{PUBLIC_URL}/shopify/callback" in page and "certhook shopify connect" in page
+        assert client.post("/samples/acme").status_code == 400  # no CSRF token
+        r = client.post("/samples/acme", data={"csrf_token": csrf(client, "/")})
+        assert r.status_code == 302 and r.headers["Location"] == "/?shop=acme"
+        drain(ch)
+        listed = client.get("/api/orders?shop=acme", headers=AUTH).json["data"]
+        assert len(listed) == 3 and all(o["reason"].startswith("shadow mode: would issue") for o in listed)
+        page = client.get("/").text
+        assert "No webhook received yet." in page and "Stores" in page  # samples are not the store's
+        deliver(client, order_payload())  # the store's own first webhook
+        assert "No webhook received yet." not in client.get("/").text
+
+
+def test_a_live_shop_gets_no_sample_orders(client, ch):
+    sign_in(client)
+    assert "Send sample orders" not in client.get("/").text
+    assert client.post("/samples/acme", data={"csrf_token": csrf(client, "/")}).status_code == 400
+    assert client.get("/api/orders", headers=AUTH).json["meta"]["total"] == 0

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import click
 
+from ..onboarding import env_name, steps
+from ..settings import load_settings
 from ..settings_schema import CREDENTIALS
 
 SETTINGS = """\
@@ -55,28 +57,6 @@ def _write(path: Path, text: str, private: bool = False) -> None:
         f.write(text)
 
 
-def next_steps(platform: str, shop: str, public_url: str, secret_name: str) -> list[str]:
-    url = public_url.rstrip("/")
-    common = ["certhook check                 # the settings and the rules hold together",
-              "certhook serve                 # the dashboard and the webhooks, at " + url,
-              "certhook demo                  # sample orders, to see what they would earn"]
-    if platform == "shopify":
-        store = [f"In Shopify's Dev Dashboard, create an app with the scopes read_orders,write_orders, "
-                 f"the app URL {url}/shopify/install and the redirect URL {url}/shopify/callback.",
-                 "Put its client id and secret in .env, and client_id: ${" + shop.upper().replace("-", "_")
-                 + "_CLIENT_ID} and client_secret: ${...} under the shop in certhook.yaml.",
-                 "Run certhook shopify connect: it takes a token and registers the webhooks."]
-    else:
-        store = [f"In WordPress, WooCommerce > Settings > Advanced > Webhooks: add one with the topic "
-                 f"Order updated, the delivery URL {url}/webhooks/woocommerce and the secret "
-                 f"{secret_name} from .env.",
-                 "WooCommerce > Settings > Advanced > REST API: add a key with Read/Write access; put "
-                 "its consumer key and secret in .env, and consumer_key: ${...} and consumer_secret: "
-                 "${...} under the shop in certhook.yaml."]
-    return [*common, "Then, to go live with your store:", *store,
-            "Give dots: your Dots.eco tokens, and set mode: live."]
-
-
 @click.command()
 @click.option("--dir", "where", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
               help="where to write the files (default: here)")
@@ -94,7 +74,7 @@ def init(where: Path, platform: str | None, domain: str | None, public_url: str 
     public_url = public_url or ("http://127.0.0.1:8000" if yes else click.prompt(
         "certhook's public URL", default="http://127.0.0.1:8000"))
     shop = shop_id(domain)
-    secret_name = shop.upper().replace("-", "_") + "_WEBHOOK_SECRET"
+    secret_name = env_name(shop, "WEBHOOK_SECRET")
     files = {where / "certhook.yaml": SETTINGS.format(public_url=public_url.rstrip("/"), shop=shop,
                                                       platform=platform, domain=domain,
                                                       secret_name=secret_name),
@@ -113,8 +93,13 @@ def init(where: Path, platform: str | None, domain: str | None, public_url: str 
         click.echo(f"warning: {public_url} is not https: fine to try certhook on this machine; "
                    "stores send webhooks only to https", err=True)
     click.echo(f"\nShop {shop!r} is in shadow mode. Next, in {where}:")
-    for step in next_steps(platform, shop, public_url, secret_name):
+    for step in ("certhook check    # the settings and the rules hold together",
+                 f"certhook serve    # the dashboard and the webhooks, at {public_url.rstrip('/')}",
+                 "certhook demo     # sample orders: what they would earn"):
         click.echo(f"  {step}")
+    click.echo("Then, to connect your store and go live:")
+    for step in steps(load_settings(where / "certhook.yaml").shops[0], public_url):
+        click.echo(f"  - {step}")
 
 
 COMMANDS = (init,)

@@ -20,7 +20,7 @@ from flask import (
 )
 from sqlalchemy import update
 
-from .. import balance, budgets, links, reports, tallies
+from .. import balance, budgets, links, onboarding, reports, tallies
 from ..context import Certhook
 from ..http import ApiError
 from ..issuers import Item
@@ -108,10 +108,12 @@ def orders():  # type: ignore[no-untyped-def]
     with ch.db.read() as conn:
         rows, total = list_orders(conn, shop, status, q, page, PER_PAGE)
         attention = reports.attention(conn, ch.now(), ch.settings.shops, ch.connections.why)
+        waiting = [(s, onboarding.steps(s, ch.settings.public_url))
+                   for s in onboarding.waiting(conn, ch.settings.shops)]
     return render_template("orders.html", rows=rows, total=total, page=page, per_page=PER_PAGE,
                            pages=max((total + PER_PAGE - 1) // PER_PAGE, 1), shop=shop,
                            status=status, q=q or "", shops=[s.id for s in ch.settings.shops],
-                           statuses=list(OrderStatus), attention=attention)
+                           statuses=list(OrderStatus), attention=attention, waiting=waiting)
 
 
 CLAIMS_EVERY = 60.0
