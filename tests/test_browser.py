@@ -232,6 +232,43 @@ class ForeignSite:
         self.server.server_close()
 
 
+def test_from_certhook_init_to_sample_orders_on_the_dashboard(browser: Browser, tmp_path: Path):
+    """certhook init, certhook serve, then in the browser: sign in, the empty dashboard shows how
+    to connect the store, and Send sample orders lists what each would earn."""
+    from click.testing import CliRunner  # noqa: PLC0415
+
+    from certhook.cli import main  # noqa: PLC0415
+
+    port = free_port()
+    result = CliRunner().invoke(main, ["init", "--dir", str(tmp_path), "--yes", "--domain",
+                                       "acme.myshopify.com", "--public-url", f"http://127.0.0.1:{port}"])
+    assert result.exit_code == 0, result.output
+    token = dict(line.split("=", 1) for line in (tmp_path / ".env").read_text().splitlines())
+    server = Serve(tmp_path / "certhook.yaml", port)
+    server.start()
+    try:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(f"{server.url}/")
+        page.get_by_label("Admin token").fill(token["CERTHOOK_ADMIN_TOKEN"])
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("heading", name="Get started")).to_be_visible()
+        expect(page.get_by_text("No webhook received yet.")).to_be_visible()
+        expect(page.get_by_text(f"{server.url}/shopify/callback")).to_be_visible()
+        page.screenshot(path=str(ARTIFACTS / "first-steps.png"), full_page=True)
+        page.get_by_role("button", name="Send sample orders").click()
+        expect(page.get_by_role("status")).to_contain_text("3 sample orders sent to acme")
+        wait_for(lambda: len(requests.get(f"{server.url}/api/orders?status=skipped", headers={
+            "Authorization": f"Bearer {token['CERTHOOK_ADMIN_TOKEN']}"}).json()["data"]) == 3, 30)
+        page.reload()
+        rows = page.locator("tbody tr")
+        expect(rows).to_have_count(3)
+        expect(rows.first).to_contain_text("shadow mode: would issue")
+        page.screenshot(path=str(ARTIFACTS / "sample-orders.png"), full_page=True)
+        page.close()
+    finally:
+        server.stop()
+
+
 def foreign_pages(certhook: str) -> dict[str, str]:
     """The snippets as another site puts them on its pages, pointed at this certhook."""
     badges = "".join(f'<img src="{certhook}/impact/acme.svg?lang={lang}&theme={theme}" alt="{lang}" '
