@@ -40,9 +40,10 @@ def serve(config: str | None, bind: str, web_workers: int, graceful_timeout: int
     with context(config) as ch:
         ch.db.upgrade()
         path, log_format = str(ch.settings.path.resolve()), ch.settings.log_format
-        click.echo(where(ch.settings, bind))
+        line = where(ch.settings, bind)
     os.environ["CERTHOOK_CONFIG"] = path  # for the job runner gunicorn's master starts
     logs.setup(log_format)
+    logging.getLogger(__name__).info("%s", line)  # in the log's format (text or JSON lines)
     Server(lambda: create_app(path), {
         "bind": bind, "workers": web_workers, "graceful_timeout": graceful_timeout,
         "access_log_format": logs.ACCESS_JSON if log_format == "json" else logs.ACCESS_TEXT}).run()
