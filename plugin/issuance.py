@@ -148,7 +148,7 @@ def settle(ch: Certhook, job: Job, order_pk: int, rows: list[Any], outcomes: dic
     back when the soonest of its items is due."""
     now = ch.now()
     with ch.db.write() as conn:
-        lock_order(conn, order_pk, whole=False)  # a Retry pressed meanwhile waits for this
+        order = lock_order(conn, order_pk, whole=False)  # a Retry pressed meanwhile waits for this
         # The job's lease is checked as it is settled: if it was lost, all of this rolls back.
         live = set(conn.execute(_PENDING_IDS, {"order": order_pk}).scalars())  # not cancelled
         decisions = [_record(ch, conn, job, row, outcomes.get(row.id) or ApiError("no answer"))
@@ -163,9 +163,10 @@ def settle(ch: Certhook, job: Job, order_pk: int, rows: list[Any], outcomes: dic
                             "held by a monthly budget")
         else:
             ch.queue.done(conn, job, now)
-        # Once every item is issued, the write-back is queued for this worker to take next, and
-        # order.issued is told (the order's row is locked, so this happens once).
-        issued = any(isinstance(o, Issued) for o in outcomes.values()) and \
+        # Once every item is issued (or cancelled with its order before it was sent), the
+        # write-back is queued for this worker to take next, and order.issued is told: once,
+        # as the order's row is locked and its write-back was never queued before.
+        issued = order.writeback_status is None and ItemStatus.ISSUED in statuses and \
             all(s in (ItemStatus.ISSUED, ItemStatus.CANCELLED) for s in statuses)
         if issued:
             update_order(conn, order_pk, writeback_status=WritebackStatus.PENDING, writeback_error=None)

@@ -188,3 +188,25 @@ def test_reconciliation_leaves_an_order_cancelled_at_the_store(client, ch, fake_
     summary = sync(ch, ch.shop("acme"), day, day.replace(day=23))
     assert summary.enqueued == 1
     assert client.get("/api/orders/acme/6301", headers=AUTH).status_code == 404
+
+
+def test_cancelling_a_partly_issued_order_writes_back_what_was_issued(tmp_path, db_url, fake_dots,
+                                                                      fake_shopify):
+    """One item issued, the other held by a budget: the cancellation cancels the held one, and
+    the issued certificate is still written onto the order, which is done."""
+    budget = {"budget": {"allocations": {14: 1}}}  # a hoodie order earns 2 turtles: held
+    with make_ch(tmp_path, db_url, fake_dots, fake_shopify, shop=budget) as (ch, client):
+        deliver(client, order_payload())
+        run_due(ch)
+        order = order_of(client)
+        assert {c["allocation_id"]: c["status"] for c in order["certificates"]} == {14: "held", 32: "issued"}
+        assert order["status"] == "held" and order["writeback"] is None
+        deliver(client, cancelled(), topic="orders/cancelled")
+        run_due(ch)  # not a month later: at once
+        order = order_of(client)
+    assert {c["allocation_id"]: c["status"] for c in order["certificates"]} == {14: "cancelled", 32: "issued"}
+    assert order["status"] == "done" and order["writeback"] == {"status": "done", "error": None}
+    assert order["cancelled_at"] is not None
+    [written] = fake_shopify.value("5551234")
+    issued = next(c for c in order["certificates"] if c["allocation_id"] == 32)
+    assert written["certificate_id"] == issued["certificate_id"]

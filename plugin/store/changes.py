@@ -17,7 +17,7 @@ from ..models import items
 from ..orders import PayloadError
 from ..outbox.record import order_event
 from ..platforms import Change
-from ..statuses import EventType, ItemStatus, OrderStatus, Refunded
+from ..statuses import EventType, ItemStatus, JobKind, OrderStatus, Refunded
 from .orders import add_event, find_order, lock_order, order_of, record_order, update_order
 
 if TYPE_CHECKING:  # the context is built on top of the store; only its type is needed here
@@ -65,6 +65,8 @@ def apply_change(ch: Certhook, conn: Connection, shop_id: str, change: Change) -
     if first_end:
         values["cancelled_at"] = now
         values.update(_end(conn, row, now))
+        if "status" not in values and row.evaluation_json is not None:  # some was sent: settle it now
+            ch.queue.enqueue(conn, JobKind.ISSUE, str(row.id), now, shop=shop_id)
     update_order(conn, row.id, **values)
     add_event(conn, now, row.id, "cancelled" if first_end else "refunded",
               values.get("reason") or _told(change, refund, first_end))

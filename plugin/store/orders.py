@@ -39,7 +39,8 @@ _SEEN_EVENT = select(deliveries.c.id).where(deliveries.c.shop == bindparam("shop
 _ADD_DELIVERY = deliveries.insert()
 _LOCK_ORDER = select(orders).where(orders.c.id == bindparam("order_pk")).with_for_update()
 # The same lock, reading only what an issue job needs (not the order's JSON)
-_LOCK_STATE = (select(orders.c.id, orders.c.shop, orders.c.status, orders.c.cancelled_at)
+_LOCK_STATE = (select(orders.c.id, orders.c.shop, orders.c.status, orders.c.cancelled_at,
+                      orders.c.writeback_status)
                .where(orders.c.id == bindparam("order_pk")).with_for_update())
 _UPDATE_ORDER = update(orders).where(orders.c.id == bindparam("order_pk"))
 
@@ -115,7 +116,7 @@ def find_order(conn: Connection, shop: str, order_id: str) -> Any:
 
 def lock_order(conn: Connection, order_pk: int, whole: bool = True) -> Any:
     """The order's row, locked for this transaction (on PostgreSQL; SQLite has one writer);
-    not `whole`: its id, shop, status and cancelled_at only."""
+    not `whole`: its id, shop, status, cancelled_at and writeback_status only."""
     return conn.execute(_LOCK_ORDER if whole else _LOCK_STATE, {"order_pk": order_pk}).one()
 
 
