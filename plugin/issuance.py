@@ -21,8 +21,7 @@ from .issuers.base import Outcome, attempt
 from .jobs.queue import Job
 from .jobs.retry import Action, Decision, decide, soonest
 from .models import items
-from .outbox.record import order_event
-from .statuses import EventType, ItemKind, ItemStatus, JobKind, WritebackStatus
+from .statuses import ItemKind, ItemStatus, JobKind, WritebackStatus
 from .store.items import refresh_status
 from .store.orders import add_event, lock_order, update_order
 
@@ -164,13 +163,10 @@ def settle(ch: Certhook, job: Job, order_pk: int, rows: list[Any], outcomes: dic
         else:
             ch.queue.done(conn, job, now)
         # Once every item is issued (or cancelled with its order before it was sent), the
-        # write-back is queued for this worker to take next, and order.issued is told: once,
-        # as the order's row is locked and its write-back was never queued before.
-        issued = order.writeback_status is None and ItemStatus.ISSUED in statuses and \
-            all(s in (ItemStatus.ISSUED, ItemStatus.CANCELLED) for s in statuses)
-        if issued:
+        # write-back is queued for this worker to take next: once, as the order's row is locked
+        # and its write-back was never queued before.
+        if order.writeback_status is None and ItemStatus.ISSUED in statuses and \
+                all(s in (ItemStatus.ISSUED, ItemStatus.CANCELLED) for s in statuses):
             update_order(conn, order_pk, writeback_status=WritebackStatus.PENDING, writeback_error=None)
             ch.queue.enqueue(conn, JobKind.WRITEBACK, str(order_pk), now, after=job)
         refresh_status(ch, conn, order_pk, statuses)
-        if issued:
-            order_event(ch, conn, EventType.ORDER_ISSUED, order_pk)

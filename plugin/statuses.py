@@ -75,7 +75,7 @@ class JobKind(StrEnum):
 class EventType(StrEnum):
     """What certhook tells an events endpoint (the `type` of each event it POSTs)."""
 
-    ORDER_ISSUED = "order.issued"        # every item of the order is issued
+    ORDER_ISSUED = "order.issued"        # the order is done (or failed only in its write-back)
     ORDER_FAILED = "order.failed"
     ORDER_CANCELLED = "order.cancelled"
     BUDGET_WARNING = "budget.warning"    # a monthly cap passed its warn_at

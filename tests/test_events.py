@@ -93,19 +93,35 @@ def test_order_issued_is_the_order_as_the_api_shows_it_once(tmp_path, db_url, fa
         client.post("/api/orders/acme/5551234/retry", headers=AUTH)
         drain(ch)
         send_events(ch)
-    assert [r.headers["user-agent"].startswith("certhook/") for r in receiver.received] == [True, True]
-    by_path = {json.loads(r.body)["type"] + r.headers["webhook-id"]: r for r in receiver.received}
-    assert len(by_path) == 2  # one order.issued per endpoint, each its own id
-    events = {r.body.decode().count("ana@example.com"): json.loads(r.body) for r in receiver.received}
-    plain_event, full_event = events[0], events[1]
-    assert plain_event["data"]["customer"] is None
-    assert full_event["data"]["customer"] == api["customer"]
-    for event in (plain_event, full_event):
+    assert all(r.headers["user-agent"].startswith("certhook/") for r in receiver.received)
+    assert len({r.headers["webhook-id"] for r in receiver.received}) == len(receiver.received) == 2
+    by_path = {r.path: json.loads(r.body) for r in receiver.received}
+    for event in by_path.values():
         documented(event)
-        data = event["data"]
-        assert data["certificates"] == api["certificates"] and data["customer_url"] == api["customer_url"]
-        assert {k: v for k, v in data.items() if k not in ("customer", "status", "writeback")} == \
-            {k: v for k, v in api.items() if k not in ("customer", "status", "writeback")}
+        assert event["type"] == "order.issued"
+    assert api["status"] == "done" and all(c["certificate_url"] for c in api["certificates"])
+    assert by_path["/full"]["data"] == api  # exactly as the API answers it
+    assert by_path["/plain"]["data"] == {**api, "customer": None}
+
+
+def test_an_order_whose_write_back_fails_tells_issued_and_failed_once(tmp_path, db_url, fake_dots,
+                                                                      fake_shopify, receiver):
+    with make_ch(tmp_path, db_url, fake_dots, fake_shopify, events=[endpoint(receiver)]) as (ch, client):
+        fake_shopify.fail_next(*["500"] * ch.settings.max_attempts)
+        deliver(client, order_payload())
+        drain(ch)
+        send_events(ch)
+        assert order_of(client)["status"] == "failed"
+        client.post("/api/orders/acme/5551234/retry", headers=AUTH)  # the store is back
+        drain(ch)
+        send_events(ch)
+        assert order_of(client)["status"] == "done"
+    events = receiver.events()
+    assert [e["type"] for e in events] == ["order.issued", "order.failed"]
+    issued, failed = (e["data"] for e in events)
+    assert all(c["status"] == "issued" for c in issued["certificates"])  # the customer may be told
+    assert issued["writeback"]["status"] == failed["writeback"]["status"] == "failed"
+    assert failed["reason"] == failed["writeback"]["error"] == "Shopify: HTTP 500"
 
 
 def test_types_filter_per_endpoint_and_a_failure_says_why(tmp_path, db_url, fake_dots, fake_shopify,

@@ -26,7 +26,9 @@ _FAILED_ITEM = (select(items.c.error).where(items.c.order_pk == bindparam("order
 def refresh_status(ch: Certhook, conn: Connection, order_pk: int,
                    statuses: list[str] | None = None) -> str:
     """Derive an evaluated order's status from its items (their `statuses`, if just read in
-    this transaction) and its write-back. An order that fails says why, and order.failed is told."""
+    this transaction) and its write-back. An order that fails says why. Its events are told
+    here: order.issued once it is done, or failed only in writing its issued items back (once,
+    by its key); order.failed each time it fails."""
     which, now = {"order_pk": order_pk}, ch.now()
     order = conn.execute(_ORDER_STATE, which).one()
     if order.status in (OrderStatus.SKIPPED, OrderStatus.CANCELLED) or not order.evaluated:
@@ -51,6 +53,9 @@ def refresh_status(ch: Certhook, conn: Connection, order_pk: int,
     if status == OrderStatus.FAILED:
         values["reason"] = conn.execute(_FAILED_ITEM, which).scalar() or order.writeback_error
     update_order(conn, order_pk, status=status, updated_at=now, **values)
+    if status == OrderStatus.DONE or (status == OrderStatus.FAILED and statuses
+                                      and all(s == ItemStatus.ISSUED for s in statuses)):
+        order_event(ch, conn, EventType.ORDER_ISSUED, order_pk)
     if status == OrderStatus.FAILED:
         order_event(ch, conn, EventType.ORDER_FAILED, order_pk)
     return status

@@ -34,7 +34,7 @@ DATA = {EventType.ORDER_ISSUED: _ref("Order"), EventType.ORDER_FAILED: _ref("Ord
         EventType.BUDGET_REACHED: BUDGET, EventType.BALANCE_LOW: BALANCE, EventType.TEST: TEST}
 
 SUMMARY = {
-    EventType.ORDER_ISSUED: "Every item of an order is issued (once per order); `data` is the order",
+    EventType.ORDER_ISSUED: "An order is issued and written back (once per order); `data` is the order",
     EventType.ORDER_FAILED: "An order failed; `data` is the order, its `reason` says why",
     EventType.ORDER_CANCELLED: "An order was cancelled or fully refunded; `data` is the order",
     EventType.BUDGET_WARNING: "A monthly budget cap passed its warn_at (once per cap and month)",

@@ -25,6 +25,7 @@ class Received:
     body: bytes
     answered: int | None  # the status it answered; None: it never did
     at: float  # on the test's clock
+    path: str = ""
 
 
 class Receiver(FakeServer):
@@ -45,7 +46,7 @@ class Receiver(FakeServer):
             fault = self.faults.pop(0) if self.faults else None
         status = int(fault) if fault in self.FAULT_ANSWERS else 200 if fault in (None, "big") else None
         with self.lock:  # kept before it is answered: a test sees a POST that hangs
-            self.received.append(Received(headers, body, status, self.clock()))
+            self.received.append(Received(headers, body, status, self.clock(), request.path))
         if fault == "hang":
             self.released.wait(60)
             request.drop()
