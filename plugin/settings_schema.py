@@ -151,8 +151,9 @@ def _app(data: dict[str, Any]) -> None:
 
 def _whsec(value: str) -> bool:
     """Standard Webhooks' secret: whsec_ and the base64 of 24 to 64 random bytes."""
-    try:
-        key = base64.b64decode(value.removeprefix("whsec_"), validate=True)
+    encoded = value.removeprefix("whsec_")
+    try:  # padded or not: Standard Webhooks' libraries take either
+        key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
     except binascii.Error:
         key = b""
     if not value.startswith("whsec_") or not 24 <= len(key) <= 64:

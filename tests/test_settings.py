@@ -78,6 +78,16 @@ def test_a_missing_variable_is_named(tmp_path: Path, env: None, monkeypatch: pyt
         load_settings(write(tmp_path, CONFIG))
 
 
+@pytest.mark.parametrize("secret", ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",  # 24 bytes, as Svix shows
+                                    "whsec_" + "QUFB" * 21 + "QQ==",       # 64 bytes, padded
+                                    "whsec_" + "QUFB" * 10 + "QUE"])       # 32 bytes, unpadded
+def test_a_standard_webhooks_secret_is_taken_padded_or_not(tmp_path: Path, env: None, secret: str):
+    text = CONFIG.replace("retry_base_seconds: 0.5",
+                          f"events: [{{url: 'http://127.0.0.1:9/x', secret: '{secret}'}}]")
+    [endpoint] = load_settings(write(tmp_path, text)).events
+    assert endpoint.secret == secret and endpoint.types[0] == "order.issued"
+
+
 @pytest.mark.parametrize(("change", "message"), [
     (("id: acme", "id: Acme!"), "shops.0.id: must match [a-z0-9-]+ (at most 64)"),
     (("platform: shopify\n    domain: Acme", "platform: magento\n    domain: Acme"), "shops.0.platform"),
