@@ -5,7 +5,7 @@ import sys
 
 import click
 
-from ..outbox.send import test_events
+from ..outbox.send import send_test_events
 from .common import config_option, context
 
 
@@ -24,7 +24,7 @@ def test(config: str | None, url: str | None) -> None:
         if not ch.settings.events:
             raise click.ClickException("no events endpoint in the settings (events:), so no "
                                        "secret to sign with")
-        results = test_events(ch, url)
+        results = send_test_events(ch, url)
     for endpoint, message, sent in results:
         if sent.error is None:
             click.echo(f"{endpoint.url}: delivered ({sent.code}), webhook-id {message}")

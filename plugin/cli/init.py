@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from ..context import warnings
 from ..onboarding import env_name, steps
 from ..settings import load_settings
 from ..settings_schema import CREDENTIALS
@@ -89,16 +90,16 @@ def init(where: Path, platform: str | None, domain: str | None, public_url: str 
     for path, text in files.items():
         _write(path, text, private=path.name == ".env")
         click.echo(f"wrote {path}" + (" (mode 0600: your secrets)" if path.name == ".env" else ""))
-    if not public_url.startswith("https://"):
-        click.echo(f"warning: {public_url} is not https: fine to try certhook on this machine; "
-                   "stores send webhooks only to https", err=True)
+    settings = load_settings(where / "certhook.yaml")  # as certhook will read it
+    for warning in warnings(settings):
+        click.echo(f"warning: {warning}", err=True)
     click.echo(f"\nShop {shop!r} is in shadow mode. Next, in {where}:")
     for step in ("certhook check    # the settings and the rules hold together",
                  f"certhook serve    # the dashboard and the webhooks, at {public_url.rstrip('/')}",
                  "certhook demo     # sample orders: what they would earn"):
         click.echo(f"  {step}")
     click.echo("Then, to connect your store and go live:")
-    for step in steps(load_settings(where / "certhook.yaml").shops[0], public_url):
+    for step in steps(settings.shops[0], settings.public_url):
         click.echo(f"  - {step}")
 
 

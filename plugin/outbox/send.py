@@ -130,7 +130,7 @@ def _settle(ch: Certhook, conn: Connection, endpoint: Endpoint, row: Any, sent: 
     return True
 
 
-def test_events(ch: Certhook, url: str | None = None) -> list[tuple[Endpoint, str, Sent]]:
+def send_test_events(ch: Certhook, url: str | None = None) -> list[tuple[Endpoint, str, Sent]]:
     """A signed `test` event to each endpoint, or to `url` (with its secret if it is one of
     them, else the first one's), sent now and outside the outbox: (endpoint, message id, sent)."""
     endpoints = list(ch.settings.events)
